@@ -1,0 +1,222 @@
+"""Part 10 framing: preamble, ``DICM``, the file meta group, the transfer syntax.
+
+``read(src)`` accepts a path, bytes-like data or a binary file object.  It
+handles files with the 128-byte preamble and ``DICM`` prefix, files that
+start directly with the meta group, and bare datasets with no meta group at
+all (the encoding is then detected from the first element, as real-world
+readers must).  Deflated datasets are inflated with a cap on their size.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import zlib
+from typing import IO, Any, Iterable, Union
+
+from . import dictionary
+from .dataset import Dataset
+from .dictionary import TransferSyntax
+from .errors import DicomWarning, LimitExceededError, MalformedElementError, NotDicomError
+from .limits import DEFAULT_LIMITS, Limits
+from .scanner import VALID_VRS, Encoding, Scanner
+
+try:  # mmap is a speed-up on CPython; WebAssembly builds may lack or restrict it.
+    import mmap
+except ImportError:  # pragma: no cover - exercised under Pyodide
+    mmap = None  # type: ignore[assignment]
+
+__all__ = ["read", "Source"]
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+
+EXPLICIT_LE = Encoding(True, True)
+_META_GROUP = 0x0002
+_TRANSFER_SYNTAX_UID = 0x00020010
+_SPECIFIC_CHARACTER_SET = 0x00080005
+_VR_BYTES = frozenset(vr.encode() for vr in VALID_VRS)
+
+# Transfer syntaxes for data that names none (no meta group): by encoding.
+_SYNTAX_FOR_ENCODING = {
+    (False, True): "1.2.840.10008.1.2",
+    (True, True): "1.2.840.10008.1.2.1",
+    (True, False): "1.2.840.10008.1.2.2",
+}
+
+
+def read(src: Source, *, stop_before_pixels: bool = False,
+         tags: Iterable[Any] | None = None, limits: Limits | None = None) -> Dataset:
+    """Read a DICOM file or dataset; values are decoded only when accessed.
+
+    stop_before_pixels: stop at Pixel Data (or Float/Double Float Pixel Data).
+    tags: keywords or tags; scanning stops past the largest, and only those
+        elements (and the Specific Character Set) are kept.
+    limits: safety bounds (nesting depth, inflated size, element count).
+
+    Raises a :class:`rawdicom.DicomError` subclass for any defect in the bytes.
+    """
+    limits = limits or DEFAULT_LIMITS
+    wanted = max_tag = None
+    if tags is not None:
+        wanted = frozenset(dictionary.parse_tag(t) for t in tags)
+        max_tag = max(wanted, default=0)
+        wanted = wanted | {_SPECIFIC_CHARACTER_SET}
+    buf = _load(src)
+    return _read_buffer(buf, limits, stop_before_pixels, max_tag, wanted)
+
+
+def _load(src: Source) -> memoryview:
+    """A read-only view of the whole source; a memory map for paths where possible."""
+    if isinstance(src, (bytes, bytearray)):
+        return memoryview(src)
+    if isinstance(src, memoryview):
+        return src.cast("B") if src.format != "B" or src.ndim != 1 else src
+    if isinstance(src, (str, os.PathLike)):
+        with open(src, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if mmap is not None and size > 0:
+                try:
+                    return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+                except (OSError, ValueError):
+                    pass  # e.g. a special file, or a platform that cannot map
+            return memoryview(f.read())
+    if hasattr(src, "read"):
+        data = src.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("the file object must be opened in binary mode")
+        return memoryview(data)
+    raise TypeError(f"cannot read DICOM from {type(src).__name__}")
+
+
+def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
+                 max_tag: int | None, wanted: frozenset[int] | None) -> Dataset:
+    n = len(buf)
+    if n == 0:
+        raise NotDicomError("empty data: no DICOM preamble, meta group or data element",
+                            offset=0)
+    preamble = None
+    if n >= 132 and buf[128:132] == b"DICM":
+        preamble, pos = bytes(buf[:128]), 132
+    elif buf[:4] == b"DICM":
+        pos = 4
+    else:
+        pos = 0
+    scanner = Scanner(buf, limits)
+    meta = Dataset(buf=buf)
+    if n - pos >= 8 and buf[pos:pos + 2] == b"\x02\x00":
+        pos = scanner.parse_dataset(meta, pos, n, EXPLICIT_LE, 0, group=_META_GROUP)
+    elif pos == 0:
+        if _detect_encoding(buf, 0) is None:
+            raise NotDicomError("no 'DICM' prefix, and the data does not start with a "
+                                "DICOM data element", offset=0)
+
+    syntax, data, pos = _transfer_syntax(meta, buf, pos, limits)
+    enc = Encoding(syntax.explicit_vr, syntax.little_endian)
+    if not syntax.deflated:
+        enc = _check_encoding(data, pos, enc)
+    ds = Dataset(buf=data, little_endian=enc.little_endian, explicit_vr=enc.explicit_vr,
+                 offset=pos)
+    body = Scanner(data, limits, stop_before_pixels=stop_before_pixels, max_tag=max_tag,
+                   wanted=wanted)
+    body.element_count = scanner.element_count
+    body.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
+    d = ds.__dict__
+    d["file_meta"] = meta
+    d["transfer_syntax"] = syntax
+    d["preamble"] = preamble
+    return ds
+
+
+def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int, limits: Limits
+                     ) -> tuple[TransferSyntax, memoryview, int]:
+    """The transfer syntax of the dataset, and the (possibly inflated) data it applies to."""
+    uid = meta.get(_TRANSFER_SYNTAX_UID)
+    if isinstance(uid, list):
+        uid = uid[0] if uid else None
+    uid = uid.strip("\0 ") if isinstance(uid, str) else None
+    syntax = dictionary.transfer_syntax(uid) if uid else None
+    if syntax is not None:
+        if syntax.deflated:
+            return syntax, _inflate(buf[pos:], limits, pos), 0
+        return syntax, buf, pos
+    detected = _detect_encoding(buf, pos)
+    if detected is None:
+        if pos >= len(buf):
+            detected = EXPLICIT_LE  # a meta group alone: an empty dataset
+        else:
+            raise NotDicomError("the dataset does not start with a DICOM data element",
+                                offset=pos)
+    if uid:
+        warnings.warn(f"unknown transfer syntax {uid!r}; read as {detected!r}", DicomWarning,
+                      stacklevel=3)
+        name = f"Unknown transfer syntax {uid}"
+    else:
+        if len(meta):
+            warnings.warn(f"the meta group names no transfer syntax; read as {detected!r}",
+                          DicomWarning, stacklevel=3)
+        uid = _SYNTAX_FOR_ENCODING.get((detected.explicit_vr, detected.little_endian), "")
+        known = dictionary.transfer_syntax(uid) if uid else None
+        if known is not None:
+            return known, buf, pos
+        name = "Implicit VR Big Endian (not a DICOM transfer syntax)"
+    return TransferSyntax(uid=uid, name=name, keyword="", explicit_vr=detected.explicit_vr,
+                          little_endian=detected.little_endian, deflated=False,
+                          encapsulated=False, retired=False), buf, pos
+
+
+def _inflate(data: memoryview, limits: Limits, offset: int) -> memoryview:
+    """Inflate a deflated dataset (raw deflate, PS3.5 A.5), never past the size cap."""
+    cap = limits.max_inflated_size
+    for wbits in (-15, 15):  # raw deflate as the standard says; zlib-wrapped as some write
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(data, cap + 1)
+        except zlib.error as exc:
+            error = exc
+            continue
+        if len(out) > cap or inflater.unconsumed_tail:
+            raise LimitExceededError(f"deflated dataset inflates past the limit of {cap} bytes",
+                                     offset=offset)
+        return memoryview(out)
+    raise MalformedElementError(f"deflated dataset cannot be inflated: {error}", offset=offset)
+
+
+def _detect_encoding(buf: memoryview, pos: int) -> Encoding | None:
+    """The encoding that makes the element at ``pos`` plausible, or None.
+
+    Little endian unless the group's first byte is zero and its second is not
+    (groups are small numbers); explicit VR when bytes 4-5 spell a VR.
+    """
+    if len(buf) - pos < 8:
+        return None
+    b0, b1 = buf[pos], buf[pos + 1]
+    little = not (b0 == 0 and b1 != 0)
+    group = b0 | b1 << 8 if little else b0 << 8 | b1
+    if group >= 0x0100 and group != 0xFFFE:
+        return None
+    if bytes(buf[pos + 4:pos + 6]) in _VR_BYTES:
+        return Encoding(True, little)
+    length = int.from_bytes(buf[pos + 4:pos + 8], "little" if little else "big")
+    if length != 0xFFFFFFFF and length > len(buf) - pos - 8:
+        return None
+    return Encoding(False, little)
+
+
+def _check_encoding(buf: memoryview, pos: int, declared: Encoding) -> Encoding:
+    """The declared encoding, unless the first element plainly uses the other VR form.
+
+    Writers that declare explicit VR and write implicit (or the reverse) are
+    common enough that every major reader checks the first element.
+    """
+    if len(buf) - pos < 8:
+        return declared
+    spelled_vr = bytes(buf[pos + 4:pos + 6]) in _VR_BYTES
+    if spelled_vr == declared.explicit_vr:
+        return declared
+    detected = _detect_encoding(buf, pos)
+    if detected is None or detected.explicit_vr == declared.explicit_vr:
+        return declared
+    actual = Encoding(detected.explicit_vr, declared.little_endian)
+    warnings.warn(f"the transfer syntax says {declared!r} but the dataset is written in "
+                  f"{actual!r}; read as written", DicomWarning, stacklevel=3)
+    return actual

@@ -1,0 +1,355 @@
+"""The element stream of one encoding: tags, VRs, lengths and value offsets.
+
+The scanner walks a buffer and records each element's tag, VR, length and
+value offset in a :class:`Dataset`, decoding nothing.  It knows the four
+encodings (implicit/explicit VR, little/big endian), undefined lengths,
+items and delimiters, sequences, and encapsulated pixel data fragments.
+
+Every length is checked against the bytes that remain before anything is
+sliced, nesting is capped, and every loop advances, so any buffer ends in a
+Dataset or a :class:`DicomError` in linear time.  Defined-length sequences
+are parsed only when their value is first asked for.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from functools import partial
+
+from . import dictionary
+from .dataset import UNDEFINED_LENGTH, Dataset, Element
+from .encapsulated import EncapsulatedPixelData
+from .errors import (DicomWarning, LimitExceededError, MalformedElementError, TruncatedError,
+                     format_tag)
+from .limits import Limits
+
+__all__ = ["Encoding", "Scanner", "VALID_VRS"]
+
+ITEM = 0xFFFEE000
+ITEM_DELIMITER = 0xFFFEE00D
+SEQUENCE_DELIMITER = 0xFFFEE0DD
+PIXEL_DATA = 0x7FE00010
+PIXEL_DATA_TAGS = frozenset((0x7FE00008, 0x7FE00009, 0x7FE00010))
+
+# Explicit VR: these VRs have 2 reserved bytes and a 4-byte length (PS3.5 7.1.2).
+_LONG_VRS = {vr.encode(): vr for vr in "OB OD OF OL OV OW SQ UC UN UR UT SV UV".split()}
+_SHORT_VRS = {vr.encode(): vr for vr in
+              "AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM UI UL US".split()}
+VALID_VRS = frozenset(_LONG_VRS.values()) | frozenset(_SHORT_VRS.values())
+_BULK_VRS = frozenset(("OB", "OW", "UN"))
+_SEQUENCE_DELIMITER_BYTES = {True: b"\xfe\xff\xdd\xe0\x00\x00\x00\x00",
+                             False: b"\xff\xfe\xe0\xdd\x00\x00\x00\x00"}
+
+
+class Encoding:
+    """Implicit or explicit VR, little or big endian, with its struct formats."""
+
+    __slots__ = ("explicit_vr", "little_endian", "header", "u32", "item")
+
+    def __init__(self, explicit_vr: bool, little_endian: bool) -> None:
+        self.explicit_vr = explicit_vr
+        self.little_endian = little_endian
+        order = "<" if little_endian else ">"
+        self.header = struct.Struct(order + ("HH2sH" if explicit_vr else "HHI")).unpack_from
+        self.u32 = struct.Struct(order + "I").unpack_from
+        self.item = struct.Struct(order + "HHI").unpack_from
+
+    def __repr__(self) -> str:
+        return (f"Encoding({'explicit' if self.explicit_vr else 'implicit'} VR, "
+                f"{'little' if self.little_endian else 'big'} endian)")
+
+
+IMPLICIT_LE = Encoding(False, True)
+
+
+class Scanner:
+    """Parses one buffer; holds the bounds and stop conditions of the read."""
+
+    def __init__(self, buf: memoryview, limits: Limits, *, stop_before_pixels: bool = False,
+                 max_tag: int | None = None, wanted: frozenset[int] | None = None) -> None:
+        self.buf = buf
+        self.limits = limits
+        self.stop_before_pixels = stop_before_pixels
+        self.max_tag = max_tag
+        self.wanted = wanted
+        self.element_count = 0
+        self._warned: set[str] = set()
+
+    def warn(self, message: str, offset: int, tag: int | None = None) -> None:
+        where = f"{format_tag(tag)} " if tag is not None else ""
+        warnings.warn(f"{where}at offset 0x{offset:X}: {message}", DicomWarning, stacklevel=4)
+
+    # -- datasets ---------------------------------------------------------------------
+    def parse_dataset(self, ds: Dataset, pos: int, end: int, enc: Encoding, depth: int,
+                      in_undefined_item: bool = False, top_level: bool = False,
+                      group: int | None = None) -> int:
+        """Fill ``ds`` with the elements in ``buf[pos:end]``; return where parsing stopped.
+
+        ``in_undefined_item``: stop after an Item Delimitation Item.
+        ``top_level``: apply the ``stop_before_pixels`` / ``tags=`` stop conditions.
+        ``group``: stop before the first element of another group (the file meta group).
+        """
+        buf = self.buf
+        elements = ds._elements
+        header = enc.header
+        u32 = enc.u32
+        explicit = enc.explicit_vr
+        long_vrs = _LONG_VRS
+        short_vrs = _SHORT_VRS
+        vr_for = dictionary.vr_for
+        stop_pixels = top_level and self.stop_before_pixels
+        max_tag = self.max_tag if top_level else None
+        wanted = self.wanted if top_level else None
+        last_tag = -1
+        unordered = False
+        start_count = self.element_count
+        while pos < end:
+            if end - pos < 8:
+                self._truncated(ds, f"element header needs 8 bytes, {end - pos} remain", pos)
+            if explicit:
+                g, e, vrb, length = header(buf, pos)
+            else:
+                g, e, length = header(buf, pos)
+            tag = g << 16 | e
+            if group is not None and g != group:
+                break
+            if g == 0xFFFE:
+                result = self._delimiter_in_dataset(tag, pos, u32, in_undefined_item)
+                if result < 0:
+                    return pos + 8
+                if result == 0:
+                    return pos
+                pos += 8
+                continue
+            if stop_pixels and tag in PIXEL_DATA_TAGS:
+                return pos
+            if max_tag is not None and tag > max_tag:
+                return pos
+            from_un = False
+            if explicit:
+                vr = short_vrs.get(vrb)
+                if vr is not None:
+                    vpos = pos + 8
+                else:
+                    vr = long_vrs.get(vrb)
+                    if vr is not None:
+                        if end - pos < 12:
+                            self._truncated(ds, "explicit VR header needs 12 bytes", pos, tag)
+                        length = u32(buf, pos + 8)[0]
+                        vpos = pos + 12
+                    else:
+                        # Not a VR: the standard's readers fall back to implicit VR for
+                        # this element (writers that switch encodings mid-stream exist).
+                        length = u32(buf, pos + 4)[0]
+                        vr = vr_for(tag)
+                        vpos = pos + 8
+                        self.warn(f"invalid VR {bytes(vrb)!r}; read as implicit VR", pos, tag)
+                    if vr == "UN":
+                        vr = self._un_vr(tag, length)
+                        from_un = True
+            else:
+                vr = vr_for(tag)
+                vpos = pos + 8
+            self.element_count += 1
+            if length == UNDEFINED_LENGTH:
+                el, pos = self._undefined_length_element(ds, tag, vr, vpos, end, enc, depth,
+                                                         explicit, from_un)
+            else:
+                remaining = end - vpos
+                if length > remaining:
+                    if tag == PIXEL_DATA or (top_level and vr in _BULK_VRS):
+                        el = self._truncated_value(ds, tag, vr, length, vpos, remaining)
+                        if tag not in elements and (wanted is None or tag in wanted):
+                            elements[tag] = el
+                        return end
+                    self._truncated(ds, f"length {length} runs past the end of the data "
+                                        f"({remaining} bytes remain)", pos, tag)
+                if length & 1 and vr not in ("UN", "OB", "SQ"):
+                    self.warn(f"odd value length {length}", pos, tag)
+                if vr == "SQ":
+                    # An explicit UN holding a sequence encodes it as implicit VR LE (6.2.2).
+                    el = Element(tag, "SQ", length, vpos, length, ds,
+                                 lazy=partial(self._lazy_sequence, vpos, vpos + length,
+                                              IMPLICIT_LE if from_un else enc, depth + 1, ds,
+                                              tag))
+                else:
+                    el = Element(tag, vr, length, vpos, length, ds)
+                pos = vpos + length
+            if tag <= last_tag:
+                if tag in elements:
+                    self.warn("duplicate element; the first one is kept", el.offset, tag)
+                    continue
+                unordered = True
+            last_tag = tag
+            if wanted is None or tag in wanted:
+                elements[tag] = el
+            if self.element_count > self.limits.max_elements:
+                raise LimitExceededError(f"more than {self.limits.max_elements} elements",
+                                         offset=pos, tag=tag)
+        else:
+            if in_undefined_item:
+                self.warn("item has no Item Delimitation Item before the end of its data", pos)
+        if unordered:
+            self.warn(f"elements are not in ascending tag order (after element "
+                      f"{self.element_count - start_count}); sorted", ds.offset)
+            ds.__dict__["_elements"] = dict(sorted(elements.items()))
+        return pos
+
+    def _delimiter_in_dataset(self, tag: int, pos: int, u32, in_undefined_item: bool) -> int:
+        """-1: the item ends after this delimiter; 0: the item ends before it; 1: skip it."""
+        if tag == ITEM_DELIMITER:
+            if in_undefined_item:
+                return -1
+            self.warn("Item Delimitation Item outside an undefined-length item; skipped", pos, tag)
+            return 1
+        if tag == SEQUENCE_DELIMITER:
+            if in_undefined_item:
+                self.warn("item ends without its Item Delimitation Item", pos, tag)
+                return 0
+            self.warn("Sequence Delimitation Item outside a sequence; skipped", pos, tag)
+            return 1
+        if tag == ITEM:
+            raise MalformedElementError("item tag (FFFE,E000) where a data element was expected",
+                                        offset=pos, tag=tag)
+        raise MalformedElementError("element in the reserved group FFFE", offset=pos, tag=tag)
+
+    def _un_vr(self, tag: int, length: int) -> str:
+        """An explicit UN element whose tag the dictionary knows takes the dictionary's VR.
+
+        PS3.5 6.2.2: UN carries its value as implicit VR little endian would;
+        a reader that knows the tag may use its VR (as pydicom does by default).
+        """
+        if length == UNDEFINED_LENGTH:
+            return "SQ"
+        vr = dictionary.vr_for(tag)
+        return "UN" if (tag >> 16) & 1 else vr
+
+    def _truncated(self, ds: Dataset, message: str, pos: int, tag: int | None = None) -> None:
+        error = TruncatedError(message, offset=pos, tag=tag)
+        error.partial = ds
+        raise error
+
+    def _truncated_value(self, ds: Dataset, tag: int, vr: str, length: int, vpos: int,
+                         remaining: int) -> Element:
+        """A bulk value cut short: keep the header, make the value raise when used."""
+        self.warn(f"value of length {length} is cut short ({remaining} bytes remain); "
+                  "reading it will raise", vpos, tag)
+        el = Element(tag, vr, length, vpos, remaining, ds)
+        el._defect = TruncatedError(f"length {length} runs past the end of the data "
+                                    f"({remaining} bytes remain)", offset=vpos, tag=tag)
+        return el
+
+    # -- undefined lengths --------------------------------------------------------------
+    def _undefined_length_element(self, ds: Dataset, tag: int, vr: str, vpos: int, end: int,
+                                  enc: Encoding, depth: int, explicit: bool, from_un: bool
+                                  ) -> tuple[Element, int]:
+        if tag == PIXEL_DATA or (vr in ("OB", "OW") and explicit):
+            return self._encapsulated(ds, tag, vpos, end, enc)
+        if vr == "SQ" or vr == "UN" or " or " in vr:
+            # UN of undefined length is an implicit VR little endian sequence (PS3.5 6.2.2);
+            # an implicit stream's undefined length element of unknown VR is a sequence too.
+            seq_enc = IMPLICIT_LE if from_un else enc
+            items, after, size = self.parse_sequence(vpos, end, seq_enc, depth + 1, ds, tag,
+                                                     undefined=True)
+            return Element(tag, "SQ", UNDEFINED_LENGTH, vpos, size, ds, value=items), after
+        # Another VR with undefined length: its value runs to the sequence delimiter.
+        found = bytes(self.buf[vpos:end]).find(_SEQUENCE_DELIMITER_BYTES[enc.little_endian])
+        if found < 0:
+            self._truncated(ds, "undefined length value without a Sequence Delimitation Item",
+                            vpos, tag)
+        self.warn(f"undefined length for VR {vr}", vpos, tag)
+        return Element(tag, vr, UNDEFINED_LENGTH, vpos, found, ds), vpos + found + 8
+
+    def _encapsulated(self, ds: Dataset, tag: int, vpos: int, end: int, enc: Encoding
+                      ) -> tuple[Element, int]:
+        """Encapsulated pixel data: Basic Offset Table item, fragments, sequence delimiter."""
+        buf = self.buf
+        item = enc.item
+        items: list[tuple[int, int, int]] = []
+        pos = vpos
+        defect = None
+        while True:
+            if end - pos < 8:
+                defect = TruncatedError("encapsulated pixel data ends without a Sequence "
+                                        "Delimitation Item", offset=pos, tag=tag)
+                break
+            g, e, length = item(buf, pos)
+            item_tag = g << 16 | e
+            if item_tag == ITEM:
+                if length > end - pos - 8:
+                    defect = TruncatedError(f"fragment length {length} runs past the end of the "
+                                            f"data ({end - pos - 8} bytes remain)",
+                                            offset=pos, tag=tag)
+                    break
+                items.append((pos, pos + 8, length))
+                pos += 8 + length
+            elif item_tag == SEQUENCE_DELIMITER:
+                break
+            else:
+                defect = MalformedElementError(f"expected a fragment item, found "
+                                               f"{format_tag(item_tag)}", offset=pos, tag=tag)
+                break
+        size = pos - vpos
+        el = Element(tag, "OB", UNDEFINED_LENGTH, vpos, size, ds)
+        if defect is not None:
+            self.warn(f"{defect}; the rest of the header is kept, reading pixels will raise",
+                      pos, tag)
+            el._defect = defect
+            return el, end
+        if not items:
+            el._defect = MalformedElementError("encapsulated pixel data has no Basic Offset "
+                                               "Table item", offset=vpos, tag=tag)
+        el.encapsulated = EncapsulatedPixelData(buf, items, tag)
+        return el, pos + 8
+
+    # -- sequences ---------------------------------------------------------------------
+    def _lazy_sequence(self, start: int, end: int, enc: Encoding, depth: int, parent: Dataset,
+                       tag: int) -> list[Dataset]:
+        items, _, _ = self.parse_sequence(start, end, enc, depth, parent, tag, undefined=False)
+        return items
+
+    def parse_sequence(self, pos: int, end: int, enc: Encoding, depth: int, parent: Dataset,
+                       tag: int, *, undefined: bool) -> tuple[list[Dataset], int, int]:
+        """Items of a sequence; returns (items, position after the sequence, value size)."""
+        if depth > self.limits.max_depth:
+            raise LimitExceededError(f"sequences nested deeper than {self.limits.max_depth}",
+                                     offset=pos, tag=tag)
+        start = pos
+        buf = self.buf
+        item_header = enc.item
+        items: list[Dataset] = []
+        while pos < end:
+            if end - pos < 8:
+                self._truncated(parent, f"item header needs 8 bytes, {end - pos} remain", pos, tag)
+            g, e, length = item_header(buf, pos)
+            item_tag = g << 16 | e
+            if item_tag == ITEM:
+                item = Dataset(buf=buf, little_endian=enc.little_endian,
+                               explicit_vr=enc.explicit_vr, parent=parent, offset=pos)
+                if length == UNDEFINED_LENGTH:
+                    pos = self.parse_dataset(item, pos + 8, end, enc, depth,
+                                             in_undefined_item=True)
+                else:
+                    if length > end - pos - 8:
+                        self._truncated(parent, f"item length {length} runs past the end of the "
+                                                f"data ({end - pos - 8} bytes remain)", pos, tag)
+                    self.parse_dataset(item, pos + 8, pos + 8 + length, enc, depth)
+                    pos += 8 + length
+                items.append(item)
+            elif item_tag == SEQUENCE_DELIMITER:
+                if undefined:
+                    return items, pos + 8, pos - start
+                self.warn("Sequence Delimitation Item in a defined-length sequence; ignored",
+                          pos, tag)
+                pos += 8
+            elif item_tag == ITEM_DELIMITER:
+                self.warn("Item Delimitation Item without an item; skipped", pos, tag)
+                pos += 8
+            else:
+                raise MalformedElementError(f"expected an item (FFFE,E000) in the sequence, "
+                                            f"found {format_tag(item_tag)}", offset=pos, tag=tag)
+        if undefined:
+            self.warn("sequence has no Sequence Delimitation Item before the end of the data",
+                      pos, tag)
+        return items, pos, pos - start
