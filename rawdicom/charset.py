@@ -93,12 +93,12 @@ def _g1(final: str, codec: str) -> _CodeElement:
 @dataclass(frozen=True)
 class _Term:
     """What one defined term means: its Python codec for whole values, and
-    the code elements it designates (G0, G1) when code extensions are used."""
+    the code elements it designates (G0, G1), which are also the initial
+    state when it is Value 1."""
 
     codec: str
     g0: _CodeElement | None
     g1: _CodeElement | None
-    extensible: bool
 
 
 _SINGLE_BYTE = {  # ISO-IR number -> (Python codec, G1 escape final byte)
@@ -116,21 +116,21 @@ _SINGLE_BYTE = {  # ISO-IR number -> (Python codec, G1 escape final byte)
 }
 
 _TERMS: dict[str, _Term] = {
-    "": _Term("ascii", _ASCII, None, extensible=True),
-    "ISO 2022 IR 6": _Term("ascii", _ASCII, None, extensible=True),
-    "ISO_IR 13": _Term(_KANA, _ROMAJI, _KATAKANA, extensible=False),
-    "ISO 2022 IR 13": _Term(_KANA, _ROMAJI, _KATAKANA, extensible=True),
-    "ISO 2022 IR 87": _Term("ascii", _JIS_X_0208, None, extensible=True),
-    "ISO 2022 IR 159": _Term("ascii", _JIS_X_0212, None, extensible=True),
-    "ISO 2022 IR 149": _Term("euc_kr", None, _KS_X_1001, extensible=True),
-    "ISO 2022 IR 58": _Term("gb2312", None, _GB_2312, extensible=True),
-    "ISO_IR 192": _Term("utf_8", None, None, extensible=False),
-    "GB18030": _Term("gb18030", None, None, extensible=False),
-    "GBK": _Term("gbk", None, None, extensible=False),
+    "": _Term("ascii", _ASCII, None),
+    "ISO 2022 IR 6": _Term("ascii", _ASCII, None),
+    "ISO_IR 13": _Term(_KANA, _ROMAJI, _KATAKANA),
+    "ISO 2022 IR 13": _Term(_KANA, _ROMAJI, _KATAKANA),
+    "ISO 2022 IR 87": _Term("ascii", _JIS_X_0208, None),
+    "ISO 2022 IR 159": _Term("ascii", _JIS_X_0212, None),
+    "ISO 2022 IR 149": _Term("euc_kr", None, _KS_X_1001),
+    "ISO 2022 IR 58": _Term("gb2312", None, _GB_2312),
+    "ISO_IR 192": _Term("utf_8", None, None),
+    "GB18030": _Term("gb18030", None, None),
+    "GBK": _Term("gbk", None, None),
 }
 for _number, (_codec, _final) in _SINGLE_BYTE.items():
-    _TERMS[f"ISO_IR {_number}"] = _Term(_codec, _ASCII, _g1(_final, _codec), extensible=False)
-    _TERMS[f"ISO 2022 IR {_number}"] = _Term(_codec, _ASCII, _g1(_final, _codec), extensible=True)
+    _TERMS[f"ISO_IR {_number}"] = _Term(_codec, _ASCII, _g1(_final, _codec))
+    _TERMS[f"ISO 2022 IR {_number}"] = _Term(_codec, _ASCII, _g1(_final, _codec))
 
 _ESCAPES: dict[bytes, _CodeElement] = {
     e.escape: e for t in _TERMS.values() for e in (t.g0, t.g1) if e is not None

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import struct
+import sys
 import warnings
 from typing import Any, Callable
 
@@ -55,6 +56,10 @@ def set_strict(strict: bool) -> None:
     """Choose the bad-value policy: raise (True) or warn and return the text (False)."""
     global STRICT
     STRICT = bool(strict)
+
+
+#: The signature of every per-VR decoder: (raw, little_endian, charset) -> value.
+_Decoder = Callable[[Any, bool, tuple[str, ...]], Any]
 
 
 def _bad_value(message: str, fallback: Any) -> Any:
@@ -156,8 +161,17 @@ def _to_int(text: str) -> int:
         return int(number)
 
 
+def _to_person_name(text: str) -> PersonName:
+    """PN text -> PersonName without trailing empty component groups.
+
+    PS3.5 6.2.1 lets a writer omit them, so ``Wang^XiaoDong=王^小東=`` and
+    ``Wang^XiaoDong=王^小東`` are the same name and should compare equal.
+    """
+    return PersonName(text.rstrip("="))
+
+
 def _text_decoder(vr: str, *, multi: bool, leading: bool,
-                  convert: Callable[[str], Any] | None = None) -> Callable[[Any, bool, tuple[str, ...]], Any]:
+                  convert: Callable[[str], Any] | None = None) -> _Decoder:
     """Build the decoder of one text VR.
 
     ``multi``: backslash separates values (else it is a literal character).
@@ -197,13 +211,16 @@ def _text_decoder(vr: str, *, multi: bool, leading: bool,
 
 # ----------------------------------------------------------- binary decoders
 
+_NATIVE_LITTLE = sys.byteorder == "little"
 _NUMBER_FORMATS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "UV": "Q", "SV": "q"}
 
 
-def _number_decoder(vr: str, code: str) -> Callable[[Any, bool, tuple[str, ...]], Any]:
+def _number_decoder(vr: str, code: str) -> _Decoder:
     """Build the decoder of one binary number VR, with its Structs made once."""
     single = {True: struct.Struct("<" + code), False: struct.Struct(">" + code)}
     size = single[True].size
+    # Many values in the machine's own byte order: a memoryview cast is the fastest reading.
+    native = struct.calcsize(code) == size
 
     def decode(raw: Any, little_endian: bool, charset: tuple[str, ...]) -> Any:
         length = len(raw)
@@ -213,6 +230,8 @@ def _number_decoder(vr: str, code: str) -> Callable[[Any, bool, tuple[str, ...]]
             return None
         if length % size:
             return _bad_value(f"{vr} value of {length} bytes is not a multiple of {size}", bytes(raw))
+        if little_endian == _NATIVE_LITTLE and native:
+            return memoryview(raw).cast("B").cast(code).tolist()
         return list(struct.unpack(f"{'<' if little_endian else '>'}{length // size}{code}", raw))
 
     return decode
@@ -237,8 +256,6 @@ def _decode_bytes(raw: Any, little_endian: bool, charset: tuple[str, ...]) -> by
     return bytes(raw) or None
 
 
-_Decoder = Callable[[Any, bool, tuple[str, ...]], Any]
-
 _DECODERS: dict[str, _Decoder] = {
     # Leading and trailing spaces are insignificant (PS3.5 table 6.2-1).
     "AE": _text_decoder("AE", multi=True, leading=True),
@@ -254,7 +271,7 @@ _DECODERS: dict[str, _Decoder] = {
     "TM": _text_decoder("TM", multi=True, leading=False),
     "UI": _text_decoder("UI", multi=True, leading=False),
     "UC": _text_decoder("UC", multi=True, leading=False),
-    "PN": _text_decoder("PN", multi=True, leading=False, convert=PersonName),
+    "PN": _text_decoder("PN", multi=True, leading=False, convert=_to_person_name),
     # Always VM 1: a backslash is part of the text; leading spaces are significant.
     "ST": _text_decoder("ST", multi=False, leading=False),
     "LT": _text_decoder("LT", multi=False, leading=False),
@@ -331,6 +348,7 @@ def _format_value(vr: str, value: Any) -> str:
 
 
 def _encode_text_value(vr: str, value: Any, charset: tuple[str, ...]) -> bytes:
+    """Text (or a list of values joined by backslash), padded to even length."""
     if isinstance(value, (list, tuple)):
         if vr in ("ST", "LT", "UT", "UR"):
             raise TypeError(f"{vr} has VM 1: a list cannot be encoded")
@@ -344,12 +362,14 @@ def _encode_text_value(vr: str, value: Any, charset: tuple[str, ...]) -> bytes:
 
 
 def _encode_numbers(vr: str, value: Any, little_endian: bool) -> bytes:
+    """One number or a list, packed; struct.error (a user's wrong value) propagates."""
     values = list(value) if isinstance(value, (list, tuple)) else [value]
     code = _NUMBER_FORMATS[vr]
     return struct.pack(f"{'<' if little_endian else '>'}{len(values)}{code}", *values)
 
 
 def _encode_at(value: Any, little_endian: bool) -> bytes:
+    """Tag ints -> (group, element) word pairs."""
     tags = list(value) if isinstance(value, (list, tuple)) else [value]
     pack = _TAG[little_endian].pack
     return b"".join(pack(t >> 16, t & 0xFFFF) for t in tags)
@@ -383,6 +403,7 @@ def encode_value(vr: str, value: Any, little_endian: bool, charset: tuple[str, .
 # ---------------------------------------------------------- date/time helpers
 
 def _digits(text: str, what: str) -> None:
+    """Refuse anything but ASCII digits (``int`` would take "+1", " 1", "١")."""
     if not text.isdigit() or not text.isascii():
         raise ValueDecodeError(f"{what} {text!r} is not a valid value")
 

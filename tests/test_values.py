@@ -265,6 +265,13 @@ def test_person_name_components():
     assert pn.components == ("Doe^John^Quincy^Dr.^Jr.", "山^x", "y")
 
 
+def test_person_name_drops_trailing_empty_groups():
+    # PS3.5 J.1 writes the empty phonetic group's '='; it may be omitted (6.2.1).
+    assert dec("PN", b"Wang^XiaoDong=\xe7\x8e\x8b^\xe5\xb0\x8f\xe6\x9d\xb1=",
+               charset=("ISO_IR 192",)) == "Wang^XiaoDong=王^小東"
+    assert dec("PN", b"Doe^John^^==\\=X") == ["Doe^John^^", "=X"]
+
+
 def test_person_name_missing_parts_are_empty():
     pn = PersonName("Doe")
     assert (pn.given_name, pn.name_suffix, pn.ideographic, pn.phonetic) == ("", "", "", "")
