@@ -10,6 +10,8 @@ import codecs
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydicom import charset as pc
 
 from rawdicom.charset import AFFECTED_VRS, codecs_for, decode_text, encode_text
@@ -336,3 +338,15 @@ def test_unencodable_character_written_as_question_mark():
         assert encode_text("a山", ("ISO_IR 100",), "LO") == b"a?"
     with pytest.warns(DicomWarning):
         assert encode_text("a山", ("", "ISO 2022 IR 100"), "LO") == b"a?"
+
+
+# ------------------------------------------------------------ property tests
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), case=st.sampled_from(CASES), vr=st.sampled_from(["PN", "LO", "LT"]))
+def test_any_text_of_the_charset_round_trips(data, case, vr):
+    """Any mix of the charset's characters and delimiters survives encode -> decode."""
+    charset, sample = case
+    alphabet = sorted(set(sample) | set("ab ^=\\\r\n\t"))
+    text = data.draw(st.text(alphabet=alphabet, max_size=30))
+    assert decode_text(encode_text(text, charset, vr), charset, vr) == text
