@@ -37,7 +37,6 @@ _LONG_VRS = {vr.encode(): vr for vr in "OB OD OF OL OV OW SQ UC UN UR UT SV UV".
 _SHORT_VRS = {vr.encode(): vr for vr in
               "AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM UI UL US".split()}
 VALID_VRS = frozenset(_LONG_VRS.values()) | frozenset(_SHORT_VRS.values())
-_BULK_VRS = frozenset(("OB", "OW", "UN"))
 _SEQUENCE_DELIMITER_BYTES = {True: b"\xfe\xff\xdd\xe0\x00\x00\x00\x00",
                              False: b"\xff\xfe\xe0\xdd\x00\x00\x00\x00"}
 
@@ -73,8 +72,8 @@ class Scanner:
         self.stop_before_pixels = stop_before_pixels
         self.max_tag = max_tag
         self.wanted = wanted
+        self.data_end = len(buf)
         self.element_count = 0
-        self._warned: set[str] = set()
 
     def warn(self, message: str, offset: int, tag: int | None = None) -> None:
         where = f"{format_tag(tag)} " if tag is not None else ""
@@ -106,6 +105,10 @@ class Scanner:
         start_count = self.element_count
         while pos < end:
             if end - pos < 8:
+                if end == self.data_end:
+                    self.warn(f"the data ends inside an element header; {end - pos} trailing "
+                              "bytes ignored", pos)
+                    return end
                 self._truncated(ds, f"element header needs 8 bytes, {end - pos} remain", pos)
             if explicit:
                 g, e, vrb, length = header(buf, pos)
@@ -135,6 +138,9 @@ class Scanner:
                     vr = long_vrs.get(vrb)
                     if vr is not None:
                         if end - pos < 12:
+                            if end == self.data_end:
+                                self.warn("the data ends inside an element header", pos, tag)
+                                return end
                             self._truncated(ds, "explicit VR header needs 12 bytes", pos, tag)
                         length = u32(buf, pos + 8)[0]
                         vpos = pos + 12
@@ -158,8 +164,11 @@ class Scanner:
             else:
                 remaining = end - vpos
                 if length > remaining:
-                    if tag == PIXEL_DATA or (top_level and vr in _BULK_VRS):
-                        el = self._truncated_value(ds, tag, vr, length, vpos, remaining)
+                    if end == self.data_end:
+                        # The data ends early: keep what was read; a cut sequence keeps the
+                        # items that are there, any other cut value raises when used.
+                        el = self._truncated_value(ds, tag, vr, length, vpos, remaining, enc,
+                                                   depth, from_un)
                         if tag not in elements and (wanted is None or tag in wanted):
                             elements[tag] = el
                         return end
@@ -222,8 +231,10 @@ class Scanner:
         """
         if length == UNDEFINED_LENGTH:
             return "SQ"
-        vr = dictionary.vr_for(tag)
-        return "UN" if (tag >> 16) & 1 else vr
+        if (tag >> 16) & 1:
+            # Private creators are LO (PS3.5 7.8.1); other private VRs are unknown here.
+            return "LO" if 0x0010 <= (tag & 0xFFFF) <= 0x00FF else "UN"
+        return dictionary.vr_for(tag)
 
     def _truncated(self, ds: Dataset, message: str, pos: int, tag: int | None = None) -> None:
         error = TruncatedError(message, offset=pos, tag=tag)
@@ -231,8 +242,18 @@ class Scanner:
         raise error
 
     def _truncated_value(self, ds: Dataset, tag: int, vr: str, length: int, vpos: int,
-                         remaining: int) -> Element:
-        """A bulk value cut short: keep the header, make the value raise when used."""
+                         remaining: int, enc: Encoding, depth: int, from_un: bool) -> Element:
+        """A value cut short by the end of the data: keep the header.
+
+        A sequence keeps the items that are there (read leniently to the end
+        of the data); any other value raises TruncatedError when used.
+        """
+        if vr == "SQ":
+            self.warn(f"sequence of length {length} is cut short ({remaining} bytes remain); "
+                      "its items are read to the end of the data", vpos, tag)
+            return Element(tag, "SQ", length, vpos, remaining, ds,
+                           lazy=partial(self._lazy_sequence, vpos, vpos + remaining,
+                                        IMPLICIT_LE if from_un else enc, depth + 1, ds, tag))
         self.warn(f"value of length {length} is cut short ({remaining} bytes remain); "
                   "reading it will raise", vpos, tag)
         el = Element(tag, vr, length, vpos, remaining, ds)
@@ -245,7 +266,7 @@ class Scanner:
                                   enc: Encoding, depth: int, explicit: bool, from_un: bool
                                   ) -> tuple[Element, int]:
         if tag == PIXEL_DATA or (vr in ("OB", "OW") and explicit):
-            return self._encapsulated(ds, tag, vpos, end, enc)
+            return self._encapsulated(ds, tag, vr, vpos, end, enc)
         if vr == "SQ" or vr == "UN" or " or " in vr:
             # UN of undefined length is an implicit VR little endian sequence (PS3.5 6.2.2);
             # an implicit stream's undefined length element of unknown VR is a sequence too.
@@ -261,7 +282,7 @@ class Scanner:
         self.warn(f"undefined length for VR {vr}", vpos, tag)
         return Element(tag, vr, UNDEFINED_LENGTH, vpos, found, ds), vpos + found + 8
 
-    def _encapsulated(self, ds: Dataset, tag: int, vpos: int, end: int, enc: Encoding
+    def _encapsulated(self, ds: Dataset, tag: int, vr: str, vpos: int, end: int, enc: Encoding
                       ) -> tuple[Element, int]:
         """Encapsulated pixel data: Basic Offset Table item, fragments, sequence delimiter."""
         buf = self.buf
@@ -291,7 +312,8 @@ class Scanner:
                                                f"{format_tag(item_tag)}", offset=pos, tag=tag)
                 break
         size = pos - vpos
-        el = Element(tag, "OB", UNDEFINED_LENGTH, vpos, size, ds)
+        # PS3.5 A.4 says OB; a VR written otherwise (OW) is reported as written.
+        el = Element(tag, vr, UNDEFINED_LENGTH, vpos, size, ds)
         if defect is not None:
             self.warn(f"{defect}; the rest of the header is kept, reading pixels will raise",
                       pos, tag)
@@ -321,6 +343,10 @@ class Scanner:
         items: list[Dataset] = []
         while pos < end:
             if end - pos < 8:
+                if end == self.data_end:
+                    self.warn(f"the data ends inside an item header; {end - pos} trailing bytes "
+                              "ignored", pos, tag)
+                    return items, end, end - start
                 self._truncated(parent, f"item header needs 8 bytes, {end - pos} remain", pos, tag)
             g, e, length = item_header(buf, pos)
             item_tag = g << 16 | e
@@ -331,11 +357,17 @@ class Scanner:
                     pos = self.parse_dataset(item, pos + 8, end, enc, depth,
                                              in_undefined_item=True)
                 else:
-                    if length > end - pos - 8:
-                        self._truncated(parent, f"item length {length} runs past the end of the "
-                                                f"data ({end - pos - 8} bytes remain)", pos, tag)
-                    self.parse_dataset(item, pos + 8, pos + 8 + length, enc, depth)
-                    pos += 8 + length
+                    item_end = pos + 8 + length
+                    if item_end > end:
+                        if end != self.data_end:
+                            self._truncated(parent, f"item length {length} runs past the end of "
+                                                    f"the sequence ({end - pos - 8} bytes "
+                                                    "remain)", pos, tag)
+                        self.warn(f"item length {length} runs past the end of the data; read "
+                                  f"to the end ({end - pos - 8} bytes)", pos, tag)
+                        item_end = end
+                    self.parse_dataset(item, pos + 8, item_end, enc, depth)
+                    pos = item_end
                 items.append(item)
             elif item_tag == SEQUENCE_DELIMITER:
                 if undefined:
