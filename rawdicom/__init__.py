@@ -23,3 +23,27 @@ __all__ = [
     "DicomError", "DicomWarning", "NotDicomError", "TruncatedError", "MalformedElementError",
     "LimitExceededError", "UnsupportedTransferSyntaxError", "ValueDecodeError", "PixelDataError",
 ]
+
+# Names served by the pixel layer, imported on first use so that ``import rawdicom``
+# needs neither numpy nor imagecodecs.
+_LAZY = {
+    "modality_lut": "rawdicom.pixels.lut",
+    "hounsfield": "rawdicom.pixels.lut",
+    "window": "rawdicom.pixels.lut",
+    "window_preset": "rawdicom.pixels.lut",
+    "CT_PRESETS": "rawdicom.pixels.lut",
+    "apply_voi": "rawdicom.pixels.lut",
+    "to_uint8": "rawdicom.pixels.lut",
+    "histogram": "rawdicom.pixels.lut",
+    "format_histogram": "rawdicom.pixels.lut",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rawdicom' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

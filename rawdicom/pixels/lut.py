@@ -1,0 +1,622 @@
+"""From stored pixel values to meaningful and displayable ones: modality LUT, VOI LUT, windows.
+
+DICOM describes the grayscale pipeline in stages (PS3.3 C.11, PS3.4 N.2.1.1):
+
+1. **Modality LUT** (:func:`modality_lut`, :func:`hounsfield`): stored values to
+   modality values (Hounsfield units for CT) through Rescale Slope/Intercept or
+   a Modality LUT Sequence; enhanced multi-frame objects carry these per frame
+   in their functional groups.
+2. **VOI LUT** (:func:`apply_voi`, :func:`window`): modality values to the
+   values of interest, through a window (center/width and a function) or a
+   VOI LUT Sequence.
+3. Presentation: MONOCHROME1 images are displayed inverted.  That is the
+   display's job, not the VOI's: the helper lives in ``rawdicom.pixels.color``.
+   (``window(..., out_range=(255, 0))`` gives the inverted 8-bit image directly.)
+
+Two VOI entry points, because callers want two different things:
+
+* :func:`apply_voi` returns what the standard calls the VOI output, in the same
+  convention as pydicom's ``apply_voi_lut`` (windows give float64 spanning the
+  range of the input's possible values, VOI LUTs give their own entries), so
+  results can be compared and fed to further processing;
+* :func:`to_uint8` runs the whole pipeline from stored values to an 8-bit image
+  ready to save as PNG or to show.
+
+Integer images have few distinct values compared with their pixel count, so
+every per-pixel transform here evaluates its formula once per possible input
+value and maps the image through that table with one indexing operation;
+the result is the same, bit for bit, as evaluating the formula per pixel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable
+
+try:
+    import numpy as np
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "rawdicom's pixel functions need numpy: pip install rawdicom[pixels]") from exc
+
+from ..dataset import Dataset
+from ..errors import PixelDataError
+
+__all__ = [
+    "modality_lut", "hounsfield", "window", "apply_voi", "to_uint8",
+    "CT_PRESETS", "window_preset", "histogram", "format_histogram",
+]
+
+_PHOTOMETRIC = 0x00280004
+_NUMBER_OF_FRAMES = 0x00280008
+_BITS_STORED = 0x00280101
+_PIXEL_REPRESENTATION = 0x00280103
+_WINDOW_CENTER = 0x00281050
+_WINDOW_WIDTH = 0x00281051
+_RESCALE_INTERCEPT = 0x00281052
+_RESCALE_SLOPE = 0x00281053
+_VOI_LUT_FUNCTION = 0x00281056
+_MODALITY_LUT_SEQUENCE = 0x00283000
+_LUT_DESCRIPTOR = 0x00283002
+_LUT_DATA = 0x00283006
+_VOI_LUT_SEQUENCE = 0x00283010
+_FRAME_VOI_LUT_SEQUENCE = 0x00289132
+_PIXEL_VALUE_TRANSFORMATION_SEQUENCE = 0x00289145
+_SHARED_GROUPS = 0x52009229
+_PER_FRAME_GROUPS = 0x52009230
+
+# Mapping through a table pays off when the table is small next to the image.
+_MAX_TABLE = 1 << 17
+
+_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
+
+
+# ----------------------------------------------------------------------- tables
+
+def _via_table(arr: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``fn(arr)`` for an elementwise ``fn``, evaluated once per possible value when that is cheaper.
+
+    8- and 16-bit images of at least 64 Ki pixels are indexed by their bit
+    pattern (a view, no arithmetic per pixel) in a table over the whole dtype;
+    other integer images use a table over their own min..max when that range
+    is small.  ``fn`` receives values of ``arr``'s dtype either way, so each
+    table entry is computed exactly as the per-pixel result would be.
+    """
+    kind, size = arr.dtype.kind, arr.dtype.itemsize
+    if kind not in "iu" or arr.size == 0:
+        return fn(arr)
+    if size <= 2 and arr.size >= (1 << (8 * size)):
+        index_type = np.uint8 if size == 1 else np.uint16
+        domain = np.arange(1 << (8 * size), dtype=index_type).view(arr.dtype)
+        return fn(domain)[arr.view(index_type)]
+    lo, hi = int(arr.min()), int(arr.max())
+    count = hi - lo + 1
+    if count > _MAX_TABLE or count > arr.size:
+        return fn(arr)
+    table = fn(np.arange(lo, hi + 1, dtype=np.int64).astype(arr.dtype))
+    offsets = arr - arr.dtype.type(lo) if kind == "u" else arr.astype(np.intp) - lo
+    return table[offsets]
+
+
+def _int_type_for(lo: int, hi: int) -> np.dtype:
+    """The smallest signed integer type holding lo..hi (signed: modality values are differences)."""
+    for dtype in (np.int8, np.int16, np.int32, np.int64):
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(dtype)
+    raise OverflowError(f"values {lo}..{hi} do not fit in 64 bits")
+
+
+# ---------------------------------------------------------------- the dataset
+
+def _first_item(value: Any) -> Dataset | None:
+    return value[0] if isinstance(value, list) and value and isinstance(value[0], Dataset) else None
+
+
+def _source(ds: Dataset, macro: int, frame: int, own: tuple[int, ...]) -> Dataset:
+    """The dataset holding a frame's attributes: its functional group item, else ``ds`` itself.
+
+    PS3.3 C.7.6.16: a Per-frame Functional Groups item overrides the Shared
+    one; classic objects keep the attributes at the top level.  ``own`` are
+    the attributes that make an item count (an item without them is ignored).
+    """
+    per_frame = ds.get(_PER_FRAME_GROUPS)
+    if isinstance(per_frame, list) and 0 <= frame < len(per_frame):
+        item = _first_item(per_frame[frame].get(macro))
+        if item is not None and any(tag in item for tag in own):
+            return item
+    shared = _first_item(ds.get(_SHARED_GROUPS))
+    if shared is not None:
+        item = _first_item(shared.get(macro))
+        if item is not None and any(tag in item for tag in own):
+            return item
+    return ds
+
+
+def _number(src: Dataset, tag: int, index: int = 0) -> float:
+    """A numeric attribute (DS/IS/binary) as float; a value that is not a number is the file's fault."""
+    value = src.get(tag)
+    values = value if isinstance(value, list) else [value]
+    if index >= len(values):
+        raise IndexError(f"{_tag(tag)} has {len(values)} value(s), index {index} asked for")
+    number = values[index]
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        raise PixelDataError(f"value {number!r} is not a finite number", tag=tag)
+    return float(number)
+
+
+def _tag(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _stored_range(ds: Dataset) -> tuple[int, int] | None:
+    """The range of stored values that Bits Stored and Pixel Representation allow."""
+    bits = ds.get(_BITS_STORED)
+    if not isinstance(bits, int) or not 1 <= bits <= 64:
+        return None
+    if ds.get(_PIXEL_REPRESENTATION) == 1:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+@dataclass(frozen=True, eq=False)
+class _Lut:
+    """A parsed LUT: input ``first`` maps to ``table[0]``; entries have ``bits`` bits (PS3.3 C.11.1.1.1)."""
+    first: int
+    bits: int
+    table: np.ndarray
+
+    def apply(self, arr: np.ndarray) -> np.ndarray:
+        if arr.dtype.kind not in "iub":
+            raise TypeError(f"a LUT maps integer values, not {arr.dtype}")
+        last = len(self.table) - 1
+        first, table = self.first, self.table
+        return _via_table(arr, lambda v: table[np.clip(v.astype(np.int64) - first, 0, last)])
+
+
+def _parse_lut(item: Dataset, pixel_representation: Any) -> _Lut:
+    """LUT Descriptor + LUT Data of one Modality or VOI LUT item, checked against each other.
+
+    Descriptor: number of entries (0 means 65536), first input value mapped
+    (signed when the pixel values are: US or SS per Pixel Representation),
+    bits per entry (8 to 16).  LUT Data: one 16-bit word per entry (US or OW);
+    8-bit entries packed one per byte are accepted too, as written by some
+    implementations.  Anything the two disagree on raises PixelDataError.
+    """
+    if _LUT_DESCRIPTOR not in item:
+        raise PixelDataError("LUT Descriptor missing from the LUT item", tag=_LUT_DESCRIPTOR)
+    desc = item.get(_LUT_DESCRIPTOR)
+    if (not isinstance(desc, list) or len(desc) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in desc)):
+        raise PixelDataError(f"LUT Descriptor must be 3 integers, found {desc!r}", tag=_LUT_DESCRIPTOR)
+    entries = (desc[0] & 0xFFFF) or 0x10000
+    first = desc[1]
+    if item[_LUT_DESCRIPTOR].vr == "US" and pixel_representation == 1 and first >= 0x8000:
+        first -= 0x10000
+    bits = desc[2] & 0xFFFF
+    if not 8 <= bits <= 16:
+        raise PixelDataError(f"LUT Descriptor gives {bits} bits per entry, 8 to 16 allowed",
+                             tag=_LUT_DESCRIPTOR)
+    if _LUT_DATA not in item:
+        raise PixelDataError("LUT Data missing from the LUT item", tag=_LUT_DATA)
+    data = item.get(_LUT_DATA)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        if len(raw) == 2 * entries:
+            table = np.frombuffer(raw, dtype="<u2" if item.little_endian else ">u2")
+        elif bits <= 8 and len(raw) in (entries, entries + 1):
+            table = np.frombuffer(raw, dtype=np.uint8, count=entries)
+        else:
+            raise PixelDataError(f"LUT Data holds {len(raw)} bytes; the LUT Descriptor promises "
+                                 f"{entries} entries", tag=_LUT_DATA)
+    else:
+        values = data if isinstance(data, list) else [data]
+        if len(values) != entries or not all(isinstance(v, int) for v in values):
+            raise PixelDataError(f"LUT Data holds {len(values)} values; the LUT Descriptor "
+                                 f"promises {entries} entries", tag=_LUT_DATA)
+        table = np.array(values, dtype=np.int64)
+    top = int(table.max())
+    if top >= 1 << bits or int(table.min()) < 0:
+        raise PixelDataError(f"LUT Data holds {top}, more than the {bits} bits per entry the "
+                             "LUT Descriptor declares", tag=_LUT_DESCRIPTOR)
+    return _Lut(first, bits, table.astype(np.uint8 if bits <= 8 else np.uint16))
+
+
+# ---------------------------------------------------------------- per frame
+
+def _frames(ds: Dataset, arr: np.ndarray, frame: int | None) -> list[int] | None:
+    """Frame indices when ``arr`` holds all frames of a multi-frame image, else None."""
+    if frame is not None:
+        return None
+    count = ds.get(_NUMBER_OF_FRAMES)
+    if isinstance(count, int) and count > 1 and arr.ndim >= 3 and arr.shape[0] == count:
+        return list(range(count))
+    return None
+
+
+def _per_frame(ds: Dataset, arr: np.ndarray, frame: int | None,
+               resolve: Callable[[int], Hashable],
+               apply: Callable[[np.ndarray, Any], np.ndarray]) -> np.ndarray:
+    """``apply`` each frame's parameters to it, once per distinct set of parameters."""
+    frames = _frames(ds, arr, frame)
+    if frames is None:
+        return apply(arr, resolve(frame or 0))
+    groups: dict[Hashable, list[int]] = {}
+    for i in frames:
+        groups.setdefault(resolve(i), []).append(i)
+    if len(groups) == 1:
+        return apply(arr, next(iter(groups)))
+    parts = [(idx, apply(arr[idx], params)) for params, idx in groups.items()]
+    out = np.empty(arr.shape[:1] + parts[0][1].shape[1:],
+                   dtype=np.result_type(*(part for _, part in parts)))
+    for idx, part in parts:
+        out[idx] = part
+    return out
+
+
+# ---------------------------------------------------------------- modality LUT
+
+@dataclass(frozen=True)
+class _Rescale:
+    slope: float
+    intercept: float
+
+
+def _modality_params(ds: Dataset, frame: int, cache: dict[int, _Lut]) -> _Rescale | _Lut | None:
+    src = _source(ds, _PIXEL_VALUE_TRANSFORMATION_SEQUENCE, frame,
+                  (_RESCALE_SLOPE, _RESCALE_INTERCEPT, _MODALITY_LUT_SEQUENCE))
+    item = _first_item(src.get(_MODALITY_LUT_SEQUENCE))
+    if item is not None:
+        if id(item) not in cache:
+            cache[id(item)] = _parse_lut(item, ds.get(_PIXEL_REPRESENTATION))
+        return cache[id(item)]
+    if _RESCALE_SLOPE not in src and _RESCALE_INTERCEPT not in src:
+        return None
+    # Both are Type 1 together (C.11.1); a lone one keeps the other's identity value.
+    slope = _number(src, _RESCALE_SLOPE) if _RESCALE_SLOPE in src else 1.0
+    intercept = _number(src, _RESCALE_INTERCEPT) if _RESCALE_INTERCEPT in src else 0.0
+    if slope == 1.0 and intercept == 0.0:
+        return None
+    return _Rescale(slope, intercept)
+
+
+def _rescale(ds: Dataset, arr: np.ndarray, params: _Rescale | _Lut | None) -> np.ndarray:
+    if params is None:
+        return arr
+    if isinstance(params, _Lut):
+        return params.apply(arr)
+    slope, intercept = params.slope, params.intercept
+    if arr.dtype.kind in "iub" and slope.is_integer() and intercept.is_integer():
+        s, b = int(slope), int(intercept)
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        nominal = _stored_range(ds)
+        if nominal is not None:
+            lo, hi = min(lo, nominal[0]), max(hi, nominal[1])
+        ends = (lo * s + b, hi * s + b)
+        out_type = _int_type_for(min(ends), max(ends))
+        work = np.int64 if max(abs(lo), abs(hi)) * abs(s) + abs(b) >= 1 << 31 else np.int32
+        return _via_table(arr, lambda v: (v.astype(work) * s + b).astype(out_type))
+    # The order of operations is pydicom's, so float results agree bit for bit.
+    def linear(v: np.ndarray) -> np.ndarray:
+        out = v.astype(np.float64) * slope
+        out += intercept
+        return out
+    return _via_table(arr, linear)
+
+
+def modality_lut(ds: Dataset, arr: np.ndarray, frame: int | None = None) -> np.ndarray:
+    """Stored values -> modality values (Hounsfield units for CT), PS3.3 C.11.1.
+
+    ``arr`` holds stored values: one frame (then ``frame`` says which, for the
+    functional groups of enhanced objects) or, with ``frame=None``, all frames
+    of a multi-frame image, each mapped with its own Pixel Value
+    Transformation.  The Modality LUT Sequence wins over Rescale
+    Slope/Intercept, as in pydicom.
+
+    The output holds every value exactly: integer slope and intercept on
+    integer input give the smallest signed integer type that holds every value
+    Bits Stored allows (int16 for 12-bit CT with intercept -1024); other
+    rescales give float64; a Modality LUT gives uint8 or uint16 per its
+    entries' bits.  Without a transformation (or slope 1, intercept 0) ``arr``
+    itself is returned.
+    """
+    cache: dict[int, _Lut] = {}
+    return _per_frame(ds, arr, frame, lambda i: _modality_params(ds, i, cache),
+                      lambda a, p: _rescale(ds, a, p))
+
+
+def hounsfield(ds: Dataset, frame: int | None = None) -> np.ndarray:
+    """The image in modality units (HU for CT): ``modality_lut(ds, pixel_array(ds, frame), frame)``."""
+    import rawdicom
+    return modality_lut(ds, rawdicom.pixel_array(ds, frame=frame), frame)
+
+
+# ---------------------------------------------------------------- windows
+
+def _window_function(center: float, width: float, function: str, y_min: float, y_max: float,
+                     dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
+    """The PS3.3 C.11.2.1.2/C.11.2.1.3 window as an elementwise function; checks its arguments.
+
+    Raises ValueError: the caller turns it into a PixelDataError when the
+    numbers came from a file.
+    """
+    name = function.strip().upper()
+    if name not in _FUNCTIONS:
+        raise ValueError(f"VOI LUT Function {function!r}: one of {', '.join(_FUNCTIONS)} expected")
+    if not (math.isfinite(center) and math.isfinite(width)):
+        raise ValueError(f"window center {center} and width {width} must be finite")
+    if name == "LINEAR" and width < 1:
+        raise ValueError(f"window width {width} < 1: LINEAR needs a width of at least 1")
+    if name != "LINEAR" and width <= 0:
+        raise ValueError(f"window width {width} <= 0: {name} needs a positive width")
+    y_range = y_max - y_min
+    integral = dtype.kind in "iu"
+    if integral:
+        info = np.iinfo(dtype)
+        if not info.min <= min(y_min, y_max) <= max(y_min, y_max) <= info.max:
+            raise ValueError(f"output range {y_min}..{y_max} does not fit in {dtype}")
+
+    if name == "SIGMOID":  # C.11.2.1.3.1
+        def fn(v: np.ndarray) -> np.ndarray:
+            y = y_range / (1 + np.exp(-4 * (v.astype(np.float64) - center) / width)) + y_min
+            return np.rint(y).astype(dtype) if integral else y.astype(dtype, copy=False)
+        return fn
+
+    # C.11.2.1.2.1 (LINEAR: c - 0.5, w - 1) and C.11.2.1.3.2 (LINEAR_EXACT: c, w)
+    c, w = (center - 0.5, width - 1.0) if name == "LINEAR" else (center, width)
+    lower, upper = c - w / 2, c + w / 2
+
+    def fn(v: np.ndarray) -> np.ndarray:
+        x = v.astype(np.float64)
+        below, above = x <= lower, x > upper
+        if w:  # w == 0 (LINEAR, width 1): no value lies between the two bounds
+            x -= c
+            x /= w
+            x += 0.5
+            x *= y_range
+            x += y_min
+        x[below] = y_min
+        x[above] = y_max
+        return np.rint(x).astype(dtype) if integral else x.astype(dtype, copy=False)
+    return fn
+
+
+def window(arr: np.ndarray, center: float, width: float, function: str = "LINEAR", *,
+           out_range: tuple[float, float] = (0, 255), dtype: Any = None) -> np.ndarray:
+    """Map ``arr`` through a window: uint8 0..255 by default, PS3.3 C.11.2.1.2.
+
+    ``function`` is LINEAR (the default: C.11.2.1.2.1, width >= 1, values
+    ``<= c - 0.5 - (w-1)/2`` give the lowest output, ``> c - 0.5 + (w-1)/2``
+    the highest, linear between), LINEAR_EXACT (C.11.2.1.3.2, the same with
+    ``c`` and ``w`` unadjusted, width > 0) or SIGMOID (C.11.2.1.3.1, width > 0).
+    ``out_range`` is (y_min, y_max); ``(255, 0)`` gives the inverted image a
+    MONOCHROME1 display wants.  Integer output types are rounded to nearest
+    (ties to even); ``dtype=np.float64`` gives the unrounded values.
+
+    Integer input goes through a table of the formula's values (see the
+    module docstring): same result, several times faster than per-pixel math.
+    """
+    arr = np.asarray(arr)
+    out_type = np.dtype(np.uint8 if dtype is None else dtype)
+    fn = _window_function(float(center), float(width), function, float(out_range[0]),
+                          float(out_range[1]), out_type)
+    return _via_table(arr, fn)
+
+
+#: Published CT windows, name -> (center, width) in HU.  From Radiopaedia,
+#: "Windowing (CT)" (https://radiopaedia.org/articles/windowing-ct): head
+#: brain W:80 L:40, subdural W:130-300 L:50-100 (the middle of both ranges
+#: here), stroke W:8 L:32 or W:40 L:40 (the latter here, the wider and more
+#: common one; the narrow one is the subject of Radiopaedia case 19148),
+#: chest lungs W:1500 L:-600 and mediastinum W:350 L:50, abdomen soft tissues
+#: W:400 L:50, liver W:150 L:30, spine bone W:1800 L:400.
+CT_PRESETS: dict[str, tuple[float, float]] = {
+    "brain": (40, 80),
+    "subdural": (75, 215),
+    "stroke": (40, 40),
+    "bone": (400, 1800),
+    "lung": (-600, 1500),
+    "mediastinum": (50, 350),
+    "abdomen": (50, 400),
+    "liver": (30, 150),
+}
+
+
+def window_preset(arr: np.ndarray, name: str, **kwargs: Any) -> np.ndarray:
+    """``window(arr, *CT_PRESETS[name])``; ``arr`` in HU (see :func:`hounsfield`)."""
+    try:
+        center, width = CT_PRESETS[name.lower()]
+    except KeyError:
+        raise KeyError(f"no CT preset {name!r}; known: {', '.join(CT_PRESETS)}") from None
+    return window(arr, center, width, **kwargs)
+
+
+# ---------------------------------------------------------------- VOI from the file
+
+@dataclass(frozen=True)
+class _Window:
+    center: float
+    width: float
+    function: str
+
+
+def _voi_params(ds: Dataset, frame: int, index: int, cache: dict[int, _Lut]) -> _Window | _Lut | None:
+    """The frame's VOI: VOI LUT Sequence first (pydicom's prefer_lut=True), else its window."""
+    src = _source(ds, _FRAME_VOI_LUT_SEQUENCE, frame,
+                  (_WINDOW_CENTER, _WINDOW_WIDTH, _VOI_LUT_SEQUENCE))
+    items = src.get(_VOI_LUT_SEQUENCE)
+    if isinstance(items, list) and items:
+        if index >= len(items):
+            raise IndexError(f"VOI LUT Sequence has {len(items)} item(s), index {index} asked for")
+        item = items[index]
+        if _LUT_DESCRIPTOR in item and _LUT_DATA in item:
+            if id(item) not in cache:
+                cache[id(item)] = _parse_lut(item, ds.get(_PIXEL_REPRESENTATION))
+            return cache[id(item)]
+    if src.get(_WINDOW_CENTER) is None or src.get(_WINDOW_WIDTH) is None:
+        return None
+    center, width = _number(src, _WINDOW_CENTER, index), _number(src, _WINDOW_WIDTH, index)
+    function = src.get(_VOI_LUT_FUNCTION) or ds.get(_VOI_LUT_FUNCTION) or "LINEAR"
+    if not isinstance(function, str):
+        raise PixelDataError(f"VOI LUT Function {function!r} is not text", tag=_VOI_LUT_FUNCTION)
+    return _Window(center, width, function)
+
+
+def _natural_range(ds: Dataset, frame: int) -> tuple[float, float]:
+    """The range of modality values, the window output range pydicom uses (PS3.3 C.11.2.1.2)."""
+    modality = _modality_params(ds, frame, {})
+    if isinstance(modality, _Lut):
+        return 0, (1 << modality.bits) - 1
+    stored = _stored_range(ds)
+    if stored is None:
+        raise PixelDataError("Bits Stored missing or invalid: the window output range is unknown",
+                             tag=_BITS_STORED)
+    if modality is None:
+        return stored
+    return (stored[0] * modality.slope + modality.intercept,
+            stored[1] * modality.slope + modality.intercept)
+
+
+def _apply_voi(ds: Dataset, arr: np.ndarray, params: _Window | _Lut | None,
+               out_range: tuple[float, float] | None, dtype: np.dtype) -> np.ndarray:
+    """One VOI onto ``out_range``; for a LUT, ``out_range=None`` keeps its entries as they are."""
+    if params is None:
+        return arr
+    _check_grayscale(ds)
+    if isinstance(params, _Lut):
+        if out_range is None:
+            return params.apply(arr)
+        scale = (out_range[1] - out_range[0]) / ((1 << params.bits) - 1)
+        scaled = params.table * scale + out_range[0]
+        table = np.rint(scaled).astype(dtype) if dtype.kind in "iu" else scaled.astype(dtype)
+        return _Lut(params.first, params.bits, table).apply(arr)
+    try:
+        fn = _window_function(params.center, params.width, params.function,
+                              out_range[0], out_range[1], dtype)
+    except ValueError as exc:
+        tag = _VOI_LUT_FUNCTION if "Function" in str(exc) else _WINDOW_WIDTH
+        raise PixelDataError(str(exc), tag=tag) from None
+    return _via_table(arr, fn)
+
+
+def _check_grayscale(ds: Dataset) -> None:
+    photometric = ds.get(_PHOTOMETRIC)
+    if photometric is not None and photometric not in ("MONOCHROME1", "MONOCHROME2"):
+        raise PixelDataError(f"VOI transforms apply to MONOCHROME1/2 images, not {photometric}",
+                             tag=_PHOTOMETRIC)
+
+
+def apply_voi(ds: Dataset, arr: np.ndarray, index: int = 0, *,
+              frame: int | None = None) -> np.ndarray:
+    """The file's own VOI transform of modality values ``arr``, as pydicom's ``apply_voi_lut``.
+
+    ``arr`` must already be in modality units (:func:`modality_lut`).  The VOI
+    LUT Sequence (item ``index``) wins over Window Center/Width (value
+    ``index``) with the VOI LUT Function; enhanced objects take them per frame
+    from the Frame VOI LUT Sequence of their functional groups.
+
+    Returns, like pydicom: a VOI LUT's entries (uint8/uint16); for a window,
+    float64 values spanning the range of possible modality values (from Bits
+    Stored, Pixel Representation and the rescale, or the Modality LUT's bits);
+    ``arr`` itself when the file has no VOI.  For an 8-bit image use
+    :func:`to_uint8`.
+    """
+    cache: dict[int, _Lut] = {}
+
+    def resolve(i: int) -> tuple[_Window | _Lut | None, tuple[float, float] | None]:
+        params = _voi_params(ds, i, index, cache)
+        return params, _natural_range(ds, i) if isinstance(params, _Window) else None
+
+    return _per_frame(ds, arr, frame, resolve,
+                      lambda a, p: _apply_voi(ds, a, p[0], p[1], np.dtype(np.float64)))
+
+
+def to_uint8(ds: Dataset, arr: np.ndarray | None = None, index: int = 0, *,
+             frame: int | None = None) -> np.ndarray:
+    """Stored values -> an 8-bit grayscale image: modality LUT, then the file's VOI onto 0..255.
+
+    ``arr`` holds stored values (``pixel_array(ds, frame)`` when omitted).  A
+    VOI LUT's output is scaled from its own bit depth; a window maps onto
+    0..255; without either, the image's own min..max is stretched linearly.
+    MONOCHROME1 stays as stored (0 = white): invert on display.
+    """
+    _check_grayscale(ds)
+    if arr is None:
+        import rawdicom
+        arr = rawdicom.pixel_array(ds, frame=frame)
+    values = modality_lut(ds, arr, frame)
+    cache: dict[int, _Lut] = {}
+    u8 = np.dtype(np.uint8)
+
+    def apply(a: np.ndarray, params: _Window | _Lut | None) -> np.ndarray:
+        if params is None:
+            lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+            params = _Window((lo + hi) / 2, hi - lo, "LINEAR_EXACT") if hi > lo else None
+            if params is None:
+                return np.zeros(a.shape, dtype=u8)
+        return _apply_voi(ds, a, params, (0, 255), u8)
+
+    return _per_frame(ds, values, frame, lambda i: _voi_params(ds, i, index, cache), apply)
+
+
+# ---------------------------------------------------------------- histogram
+
+def histogram(data: Dataset | np.ndarray, bins: int = 64,
+              range: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(bin_edges, counts) of an image's values, HU for a CT Dataset (via :func:`hounsfield`).
+
+    Integer values get integer-aligned bins of equal width (no bin collects
+    more distinct values than its neighbours, which plain ``np.histogram``
+    does not guarantee), with ``range`` the (lowest, highest) value counted,
+    both included.  Float values use ``np.histogram`` over the finite values.
+    ``len(edges) == len(counts) + 1``, ready for ``plt.stairs(counts, edges)``
+    or :func:`format_histogram`.
+    """
+    arr = hounsfield(data) if isinstance(data, Dataset) else np.asarray(data)
+    if bins < 1:
+        raise ValueError(f"bins must be >= 1, not {bins}")
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.uint8)
+    if arr.dtype.kind not in "iu":
+        finite = arr[np.isfinite(arr)]
+        if range is None and finite.size == 0:
+            raise ValueError("no finite values to make a histogram of")
+        counts, edges = np.histogram(finite, bins=bins, range=range)
+        return edges, counts
+    if range is None:
+        if arr.size == 0:
+            raise ValueError("no values to make a histogram of")
+        lo, hi = int(arr.min()), int(arr.max())
+    else:
+        lo, hi = math.floor(range[0]), math.ceil(range[1])
+        if hi < lo:
+            raise ValueError(f"empty range {range}")
+    step = -(-(hi - lo + 1) // bins)
+    count = -(-(hi - lo + 1) // step)
+    values = arr.ravel()
+    if range is not None:
+        values = values[(values >= lo) & (values <= hi)]
+    counts = np.bincount((values.astype(np.int64) - lo) // step, minlength=count)
+    edges = lo + step * np.arange(count + 1, dtype=np.int64)
+    return edges, counts
+
+
+def format_histogram(edges: np.ndarray, counts: np.ndarray, width: int = 50) -> str:
+    """A histogram as text bars, one line per bin: ``[lo, hi)  ####  count``, for terminals."""
+    if len(edges) != len(counts) + 1:
+        raise ValueError(f"{len(edges)} edges for {len(counts)} counts: one more edge expected")
+
+    def text(x: Any) -> str:
+        x = float(x)
+        return str(int(x)) if x.is_integer() else f"{x:.4g}"
+
+    labels = [f"[{text(lo)}, {text(hi)})" for lo, hi in zip(edges[:-1], edges[1:])]
+    label_width = max(map(len, labels), default=0)
+    top = max((int(c) for c in counts), default=0)
+    lines = []
+    for label, c in zip(labels, counts):
+        c = int(c)
+        bar = max(1, round(c * width / top)) if c else 0
+        lines.append(f"{label:<{label_width}} {'#' * bar:<{width}} {c}")
+    return "\n".join(lines)
