@@ -312,8 +312,8 @@ class Scanner:
                                                f"{format_tag(item_tag)}", offset=pos, tag=tag)
                 break
         size = pos - vpos
-        # PS3.5 A.4 says OB; a VR written otherwise (OW) is reported as written.
-        el = Element(tag, vr, UNDEFINED_LENGTH, vpos, size, ds)
+        # PS3.5 A.4 says OB; OW as written is reported as written, anything else as OB.
+        el = Element(tag, vr if vr == "OW" else "OB", UNDEFINED_LENGTH, vpos, size, ds)
         if defect is not None:
             self.warn(f"{defect}; the rest of the header is kept, reading pixels will raise",
                       pos, tag)

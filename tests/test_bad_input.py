@@ -205,6 +205,16 @@ def test_encapsulated_pixel_data_with_a_stray_element():
     names(info.value, 0x7FE00010)
 
 
+def test_encapsulated_pixel_data_written_with_vr_sq_is_bytes():
+    # found by the fuzzer: undefined-length Pixel Data whose explicit VR says SQ was
+    # kept as "SQ" with a bytes value, and walk() iterated the bytes as items
+    body = small_dataset() + encapsulated([b"\xff\xd8\xff\xdb"], vr="SQ")
+    ds = rawdicom.read(part10(body, JPEG_BASELINE))
+    assert ds["PixelData"].vr == "OB"
+    assert [bytes(f) for f in ds["PixelData"].encapsulated.fragments] == [b"\xff\xd8\xff\xdb"]
+    assert [el.tag for _, el in ds.walk()][-1] == 0x7FE00010
+
+
 # -- items and delimiters ----------------------------------------------------------------------
 def test_undefined_item_without_item_delimiter_before_sequence_delimiter():
     data = part10(element(0x00081032, "SQ", length=UNDEFINED)
