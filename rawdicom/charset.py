@@ -159,7 +159,7 @@ def _normalise_term(term: str) -> str:
     if guess is None:
         try:
             guess = _BY_CODEC.get(codecs.lookup(term).name)
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a NUL in the term
             guess = None
     if guess is None:
         warnings.warn(f"unknown Specific Character Set {term!r}: using the default repertoire",
