@@ -27,6 +27,8 @@ __all__ = [
 # Names served by the pixel layer, imported on first use so that ``import rawdicom``
 # needs neither numpy nor imagecodecs.
 _LAZY = {
+    "pixel_array": "rawdicom.pixels",
+    "iter_frames": "rawdicom.pixels",
     "modality_lut": "rawdicom.pixels.lut",
     "hounsfield": "rawdicom.pixels.lut",
     "window": "rawdicom.pixels.lut",
