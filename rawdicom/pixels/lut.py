@@ -359,7 +359,8 @@ def _window_function(center: float, width: float, function: str, y_min: float, y
 
     if name == "SIGMOID":  # C.11.2.1.3.1
         def fn(v: np.ndarray) -> np.ndarray:
-            y = y_range / (1 + np.exp(-4 * (v.astype(np.float64) - center) / width)) + y_min
+            with np.errstate(over="ignore"):  # exp -> inf far below the center: y_min, as it should
+                y = y_range / (1 + np.exp(-4 * (v.astype(np.float64) - center) / width)) + y_min
             return np.rint(y).astype(dtype) if integral else y.astype(dtype, copy=False)
         return fn
 
