@@ -192,9 +192,22 @@ class Dataset:
         d["preamble"] = None
 
     # -- mapping ------------------------------------------------------------------
+    # ``_elements`` maps tag -> Element, or -> a ``(vr, length, offset)`` record
+    # that the scanner stores for a plain value; ``_element`` makes the Element
+    # the first time it is used.
+    def _element(self, tag: int) -> Element | None:
+        el = self._elements.get(tag)
+        if type(el) is tuple:
+            vr, length, offset = el
+            el = self._elements[tag] = Element(tag, vr, length, offset, length, self)
+        return el
+
     def __getitem__(self, key: Any) -> Element:
         tag = key if type(key) is int else dictionary.parse_tag(key)
-        return self._elements[tag]
+        el = self._element(tag)
+        if el is None:
+            raise KeyError(key)
+        return el
 
     def __contains__(self, key: Any) -> bool:
         try:
@@ -206,26 +219,29 @@ class Dataset:
     def get(self, key: Any, default: Any = None) -> Any:
         """The decoded value of ``key``, or ``default`` when the element is absent."""
         tag = key if type(key) is int else dictionary.parse_tag(key)
-        el = self._elements.get(tag)
+        el = self._element(tag)
         return default if el is None else el.value
 
     def __len__(self) -> int:
         return len(self._elements)
 
     def __iter__(self) -> Iterator[Element]:
-        return iter(self._elements.values())
+        return iter(self.elements())
 
     def keys(self) -> list[int]:
         return list(self._elements)
 
     def elements(self) -> list[Element]:
-        return list(self._elements.values())
+        """Every element, in ascending tag order."""
+        element = self._element
+        return [el if type(el) is not tuple else element(tag)
+                for tag, el in list(self._elements.items())]
 
     def __getattr__(self, name: str) -> Any:
         if name[:1].isupper():
             tag = dictionary.tag_for(name)
             if tag is not None:
-                el = self._elements.get(tag)
+                el = self._element(tag)
                 if el is not None:
                     return el.value
         raise AttributeError(f"Dataset has no element {name!r}")
@@ -256,7 +272,7 @@ class Dataset:
         """
         tag = key if type(key) is int else dictionary.parse_tag(key)
         if vr is None:
-            existing = self._elements.get(tag)
+            existing = self._element(tag)
             vr = existing.vr if existing is not None else dictionary.vr_for(tag)
             if " or " in vr:
                 vr = vr.split(" or ")[0]
@@ -280,7 +296,7 @@ class Dataset:
         """The Specific Character Set in force here: own (0008,0005), else inherited."""
         cs = self._charset
         if cs is None:
-            el = self._elements.get(0x00080005)
+            el = self._element(0x00080005)
             if el is not None:
                 cs = codecs_for(el.value)
             elif self.parent is not None:
@@ -294,7 +310,7 @@ class Dataset:
         """An integer attribute of this dataset or the nearest ancestor that has it."""
         ds: Dataset | None = self
         while ds is not None:
-            el = ds._elements.get(tag)
+            el = ds._element(tag)
             if el is not None:
                 value = el.value
                 if isinstance(value, list):

@@ -168,6 +168,9 @@ def parse_tag(tag: int | tuple[int, int] | str) -> int:
             raise ValueError(f"not a (group, element) pair: {tag!r}")
         return tag[0] << 16 | tag[1]
     if isinstance(tag, str):
+        found = (_tables or _load()).by_keyword.get(tag)  # keywords first: the common case
+        if found is not None:
+            return found
         match = _TAG_TEXT.fullmatch(tag.strip())
         if match:
             return int(match[3] or match[1] + match[2], 16)

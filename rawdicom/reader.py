@@ -10,16 +10,16 @@ readers must).  Deflated datasets are inflated with a cap on their size.
 from __future__ import annotations
 
 import os
-import warnings
+import struct
 import zlib
 from typing import IO, Any, Iterable, Union
 
 from . import dictionary
 from .dataset import Dataset
 from .dictionary import TransferSyntax
-from .errors import DicomWarning, LimitExceededError, MalformedElementError, NotDicomError
+from .errors import LimitExceededError, MalformedElementError, NotDicomError
 from .limits import DEFAULT_LIMITS, Limits
-from .scanner import VALID_VRS, Encoding, Scanner
+from .scanner import LONG_VRS, VALID_VRS, Encoding, NeedMoreData, Scanner
 
 try:  # mmap is a speed-up on CPython; WebAssembly builds may lack or restrict it.
     import mmap
@@ -31,10 +31,10 @@ __all__ = ["read", "Source"]
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
 EXPLICIT_LE = Encoding(True, True)
-_META_GROUP = 0x0002
 _TRANSFER_SYNTAX_UID = 0x00020010
 _SPECIFIC_CHARACTER_SET = 0x00080005
 _VR_BYTES = frozenset(vr.encode() for vr in VALID_VRS)
+_LONG_VR_BYTES = frozenset(vr.encode() for vr in LONG_VRS)
 
 # Transfer syntaxes for data that names none (no meta group): by encoding.
 _SYNTAX_FOR_ENCODING = {
@@ -42,6 +42,16 @@ _SYNTAX_FOR_ENCODING = {
     (True, True): "1.2.840.10008.1.2.1",
     (True, False): "1.2.840.10008.1.2.2",
 }
+
+
+# A header-only read (stop_before_pixels, tags=) of a file reads this much first,
+# and the whole file only if the header runs past it: most headers are < 16 KiB.
+HEADER_PREFIX = 64 * 1024
+# Smaller files are read into memory; larger ones are memory-mapped, so that
+# their pixel data is never copied just to be looked at.
+_MAP_ABOVE = 256 * 1024
+_HEADER = struct.Struct("<HH2sH").unpack_from
+_U32 = struct.Struct("<I").unpack_from
 
 
 def read(src: Source, *, stop_before_pixels: bool = False,
@@ -61,12 +71,27 @@ def read(src: Source, *, stop_before_pixels: bool = False,
         wanted = frozenset(dictionary.parse_tag(t) for t in tags)
         max_tag = max(wanted, default=0)
         wanted = wanted | {_SPECIFIC_CHARACTER_SET}
-    buf = _load(src)
-    return _read_buffer(buf, limits, stop_before_pixels, max_tag, wanted)
+    header_only = stop_before_pixels or (max_tag is not None and max_tag < 0x7FE00000)
+    if header_only and isinstance(src, (str, os.PathLike)):
+        prefix = _read_prefix(src)
+        if prefix is not None:
+            try:
+                return _read_buffer(prefix, limits, stop_before_pixels, max_tag, wanted,
+                                    complete=False)
+            except NeedMoreData:
+                pass  # the header is longer than the prefix: read the whole file
+    return _read_buffer(_load(src), limits, stop_before_pixels, max_tag, wanted)
+
+
+def _read_prefix(path: str | os.PathLike[str]) -> memoryview | None:
+    """The first HEADER_PREFIX bytes of a file, or None when that is the whole file."""
+    with open(path, "rb", buffering=0) as f:
+        data = f.read(HEADER_PREFIX)
+    return memoryview(data) if len(data) == HEADER_PREFIX else None
 
 
 def _load(src: Source) -> memoryview:
-    """A read-only view of the whole source; a memory map for paths where possible."""
+    """A read-only view of the whole source; a memory map for large files where possible."""
     if isinstance(src, (bytes, bytearray)):
         return memoryview(src)
     if isinstance(src, memoryview):
@@ -74,7 +99,7 @@ def _load(src: Source) -> memoryview:
     if isinstance(src, (str, os.PathLike)):
         with open(src, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if mmap is not None and size > 0:
+            if mmap is not None and size > _MAP_ABOVE:
                 try:
                     return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
                 except (OSError, ValueError):
@@ -89,7 +114,8 @@ def _load(src: Source) -> memoryview:
 
 
 def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
-                 max_tag: int | None, wanted: frozenset[int] | None) -> Dataset:
+                 max_tag: int | None, wanted: frozenset[int] | None,
+                 complete: bool = True) -> Dataset:
     n = len(buf)
     if n == 0:
         raise NotDicomError("empty data: no DICOM preamble, meta group or data element",
@@ -101,25 +127,30 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
         pos = 4
     else:
         pos = 0
-    scanner = Scanner(buf, limits)
+    scanner = Scanner(buf, limits, complete=complete)
     meta = Dataset(buf=buf)
     if n - pos >= 8 and buf[pos:pos + 2] == b"\x02\x00":
-        pos = scanner.parse_dataset(meta, pos, n, EXPLICIT_LE, 0, group=_META_GROUP)
+        meta_end = _meta_group_end(buf, pos)
+        if meta_end >= n and not complete:
+            raise NeedMoreData
+        pos = scanner.parse_dataset(meta, pos, meta_end, EXPLICIT_LE, 0)
     elif pos == 0:
         if _detect_encoding(buf, 0) is None:
             raise NotDicomError("no 'DICM' prefix, and the data does not start with a "
                                 "DICOM data element", offset=0)
 
-    syntax, data, pos = _transfer_syntax(meta, buf, pos, limits)
+    syntax, data, pos = _transfer_syntax(meta, buf, pos, limits, scanner)
     enc = Encoding(syntax.explicit_vr, syntax.little_endian)
     if not syntax.deflated:
-        enc = _check_encoding(data, pos, enc)
+        enc = _check_encoding(data, pos, enc, scanner)
     ds = Dataset(buf=data, little_endian=enc.little_endian, explicit_vr=enc.explicit_vr,
                  offset=pos)
     body = Scanner(data, limits, stop_before_pixels=stop_before_pixels, max_tag=max_tag,
-                   wanted=wanted)
+                   wanted=wanted, complete=complete or syntax.deflated)
     body.element_count = scanner.element_count
+    body.pending = scanner.pending
     body.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
+    body.emit_warnings()
     d = ds.__dict__
     d["file_meta"] = meta
     d["transfer_syntax"] = syntax
@@ -127,8 +158,36 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
     return ds
 
 
-def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int, limits: Limits
-                     ) -> tuple[TransferSyntax, memoryview, int]:
+def _meta_group_end(buf: memoryview, pos: int) -> int:
+    """Where the file meta group (the run of group 0002 elements from ``pos``) ends.
+
+    Found by walking the element headers rather than trusting the group
+    length (0002,0000), which writers get wrong often enough.  A header that
+    does not parse ends the walk; the scanner reports it in detail.
+    """
+    n = len(buf)
+    while n - pos >= 8:
+        group, _, vr, length = _HEADER(buf, pos)
+        if group != 2:
+            break
+        if vr in _LONG_VR_BYTES:
+            if n - pos < 12:
+                return n
+            length = _U32(buf, pos + 8)[0]
+            pos += 12
+        elif vr in _VR_BYTES:
+            pos += 8
+        else:  # implicit VR in the meta group: a broken writer, read as such
+            length = _U32(buf, pos + 4)[0]
+            pos += 8
+        if length == 0xFFFFFFFF or length > n - pos:
+            return n
+        pos += length
+    return pos
+
+
+def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int, limits: Limits,
+                     scanner: Scanner) -> tuple[TransferSyntax, memoryview, int]:
     """The transfer syntax of the dataset, and the (possibly inflated) data it applies to."""
     uid = meta.get(_TRANSFER_SYNTAX_UID)
     if isinstance(uid, list):
@@ -137,6 +196,8 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int, limits: Limits
     syntax = dictionary.transfer_syntax(uid) if uid else None
     if syntax is not None:
         if syntax.deflated:
+            if not scanner.complete:
+                raise NeedMoreData  # deflate needs the whole stream
             return syntax, _inflate(buf[pos:], limits, pos), 0
         return syntax, buf, pos
     detected = _detect_encoding(buf, pos)
@@ -147,13 +208,11 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int, limits: Limits
             raise NotDicomError("the dataset does not start with a DICOM data element",
                                 offset=pos)
     if uid:
-        warnings.warn(f"unknown transfer syntax {uid!r}; read as {detected!r}", DicomWarning,
-                      stacklevel=3)
+        scanner.warn(f"unknown transfer syntax {uid!r}; read as {detected!r}", pos)
         name = f"Unknown transfer syntax {uid}"
     else:
         if len(meta):
-            warnings.warn(f"the meta group names no transfer syntax; read as {detected!r}",
-                          DicomWarning, stacklevel=3)
+            scanner.warn(f"the meta group names no transfer syntax; read as {detected!r}", pos)
         uid = _SYNTAX_FOR_ENCODING.get((detected.explicit_vr, detected.little_endian), "")
         known = dictionary.transfer_syntax(uid) if uid else None
         if known is not None:
@@ -202,7 +261,8 @@ def _detect_encoding(buf: memoryview, pos: int) -> Encoding | None:
     return Encoding(False, little)
 
 
-def _check_encoding(buf: memoryview, pos: int, declared: Encoding) -> Encoding:
+def _check_encoding(buf: memoryview, pos: int, declared: Encoding, scanner: Scanner
+                    ) -> Encoding:
     """The declared encoding, unless the first element plainly uses the other VR form.
 
     Writers that declare explicit VR and write implicit (or the reverse) are
@@ -217,6 +277,6 @@ def _check_encoding(buf: memoryview, pos: int, declared: Encoding) -> Encoding:
     if detected is None or detected.explicit_vr == declared.explicit_vr:
         return declared
     actual = Encoding(detected.explicit_vr, declared.little_endian)
-    warnings.warn(f"the transfer syntax says {declared!r} but the dataset is written in "
-                  f"{actual!r}; read as written", DicomWarning, stacklevel=3)
+    scanner.warn(f"the transfer syntax says {declared!r} but the dataset is written in "
+                 f"{actual!r}; read as written", pos)
     return actual

@@ -24,21 +24,27 @@ from .errors import (DicomWarning, LimitExceededError, MalformedElementError, Tr
                      format_tag)
 from .limits import Limits
 
-__all__ = ["Encoding", "Scanner", "VALID_VRS"]
+__all__ = ["Encoding", "NeedMoreData", "Scanner", "LONG_VRS", "VALID_VRS"]
 
 ITEM = 0xFFFEE000
 ITEM_DELIMITER = 0xFFFEE00D
 SEQUENCE_DELIMITER = 0xFFFEE0DD
 PIXEL_DATA = 0x7FE00010
-PIXEL_DATA_TAGS = frozenset((0x7FE00008, 0x7FE00009, 0x7FE00010))
 
 # Explicit VR: these VRs have 2 reserved bytes and a 4-byte length (PS3.5 7.1.2).
 _LONG_VRS = {vr.encode(): vr for vr in "OB OD OF OL OV OW SQ UC UN UR UT SV UV".split()}
 _SHORT_VRS = {vr.encode(): vr for vr in
               "AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM UI UL US".split()}
-VALID_VRS = frozenset(_LONG_VRS.values()) | frozenset(_SHORT_VRS.values())
+LONG_VRS = frozenset(_LONG_VRS.values())
+VALID_VRS = LONG_VRS | frozenset(_SHORT_VRS.values())
+# What a delimiter met where an element was expected means (_delimiter_in_dataset).
+_ITEM_ENDS_AFTER, _ITEM_ENDS_BEFORE, _SKIP = range(3)
 _SEQUENCE_DELIMITER_BYTES = {True: b"\xfe\xff\xdd\xe0\x00\x00\x00\x00",
                              False: b"\xff\xfe\xe0\xdd\x00\x00\x00\x00"}
+
+
+class NeedMoreData(Exception):
+    """Internal: a header-only read met the end of the prefix it was given."""
 
 
 class Encoding:
@@ -66,8 +72,14 @@ class Scanner:
     """Parses one buffer; holds the bounds and stop conditions of the read."""
 
     def __init__(self, buf: memoryview, limits: Limits, *, stop_before_pixels: bool = False,
-                 max_tag: int | None = None, wanted: frozenset[int] | None = None) -> None:
+                 max_tag: int | None = None, wanted: frozenset[int] | None = None,
+                 complete: bool = True) -> None:
         self.buf = buf
+        # False when buf is only the first part of the source (a header-only read):
+        # meeting its end then means "read the whole source", not "the data is cut".
+        self.complete = complete
+        # Warnings are held until the read succeeds (a prefix attempt may be retried).
+        self.pending: list[str] | None = []
         self.limits = limits
         self.stop_before_pixels = stop_before_pixels
         self.max_tag = max_tag
@@ -77,58 +89,97 @@ class Scanner:
 
     def warn(self, message: str, offset: int, tag: int | None = None) -> None:
         where = f"{format_tag(tag)} " if tag is not None else ""
-        warnings.warn(f"{where}at offset 0x{offset:X}: {message}", DicomWarning, stacklevel=4)
+        text = f"{where}at offset 0x{offset:X}: {message}"
+        if self.pending is not None:
+            self.pending.append(text)
+        else:  # a sequence parsed lazily, after the read
+            warnings.warn(text, DicomWarning, stacklevel=5)
+
+    def emit_warnings(self) -> None:
+        """Issue the warnings held during the read; later ones are issued at once."""
+        pending, self.pending = self.pending or [], None
+        for text in pending:
+            warnings.warn(text, DicomWarning, stacklevel=4)
+
+    def _at_data_end(self) -> None:
+        """The data ends here. In a prefix of the source, that asks for the whole source."""
+        if not self.complete:
+            raise NeedMoreData
 
     # -- datasets ---------------------------------------------------------------------
     def parse_dataset(self, ds: Dataset, pos: int, end: int, enc: Encoding, depth: int,
                       in_undefined_item: bool = False, top_level: bool = False,
-                      group: int | None = None) -> int:
+                      stop_tag: int = 0xFFFE0000) -> int:
         """Fill ``ds`` with the elements in ``buf[pos:end]``; return where parsing stopped.
 
         ``in_undefined_item``: stop after an Item Delimitation Item.
         ``top_level``: apply the ``stop_before_pixels`` / ``tags=`` stop conditions.
-        ``group``: stop before the first element of another group (the file meta group).
+        ``stop_tag``: stop before the first tag at or above it.
+
+        The loop is the hot path of every read: an element with a defined
+        length that is not a sequence is stored as a ``(vr, length, offset)``
+        record, turned into an Element only when it is used.  Everything else
+        goes through :meth:`_element`.
         """
         buf = self.buf
-        elements = ds._elements
+        records = ds._elements
         header = enc.header
         u32 = enc.u32
         explicit = enc.explicit_vr
         long_vrs = _LONG_VRS
         short_vrs = _SHORT_VRS
         vr_for = dictionary.vr_for
-        stop_pixels = top_level and self.stop_before_pixels
-        max_tag = self.max_tag if top_level else None
-        wanted = self.wanted if top_level else None
+        wanted = None
+        if top_level:
+            if self.stop_before_pixels:
+                stop_tag = min(stop_tag, 0x7FE00008)
+            if self.max_tag is not None:
+                stop_tag = min(stop_tag, self.max_tag + 1)
+            wanted = self.wanted
+        budget = self.limits.max_elements - self.element_count
+        count = 0
         last_tag = -1
         unordered = False
-        start_count = self.element_count
         while pos < end:
             if end - pos < 8:
                 if end == self.data_end:
+                    self._at_data_end()
                     self.warn(f"the data ends inside an element header; {end - pos} trailing "
                               "bytes ignored", pos)
-                    return end
+                    pos = end
+                    break
                 self._truncated(ds, f"element header needs 8 bytes, {end - pos} remain", pos)
             if explicit:
                 g, e, vrb, length = header(buf, pos)
+                tag = g << 16 | e
+                vr = short_vrs.get(vrb)
+                if vr is not None and last_tag < tag < stop_tag and count < budget:
+                    # The fast path (most elements): explicit VR, 2-byte length, in order.
+                    vpos = pos + 8
+                    if vpos + length <= end and not length & 1:
+                        count += 1
+                        last_tag = tag
+                        records[tag] = (vr, length, vpos)
+                        pos = vpos + length
+                        continue
             else:
                 g, e, length = header(buf, pos)
-            tag = g << 16 | e
-            if group is not None and g != group:
-                break
-            if g == 0xFFFE:
-                result = self._delimiter_in_dataset(tag, pos, u32, in_undefined_item)
-                if result < 0:
-                    return pos + 8
-                if result == 0:
-                    return pos
+                tag = g << 16 | e
+            if tag >= stop_tag:
+                if g != 0xFFFE:
+                    break
+                action = self._delimiter_in_dataset(tag, pos, in_undefined_item)
+                if action == _ITEM_ENDS_AFTER:
+                    pos += 8
+                    break
+                if action == _ITEM_ENDS_BEFORE:
+                    break
                 pos += 8
                 continue
-            if stop_pixels and tag in PIXEL_DATA_TAGS:
-                return pos
-            if max_tag is not None and tag > max_tag:
-                return pos
+            count += 1
+            if count > budget:
+                raise LimitExceededError(f"more than {self.limits.max_elements} elements",
+                                         offset=pos, tag=tag)
             from_un = False
             if explicit:
                 vr = short_vrs.get(vrb)
@@ -139,8 +190,10 @@ class Scanner:
                     if vr is not None:
                         if end - pos < 12:
                             if end == self.data_end:
+                                self._at_data_end()
                                 self.warn("the data ends inside an element header", pos, tag)
-                                return end
+                                pos = end
+                                break
                             self._truncated(ds, "explicit VR header needs 12 bytes", pos, tag)
                         length = u32(buf, pos + 8)[0]
                         vpos = pos + 12
@@ -157,67 +210,78 @@ class Scanner:
             else:
                 vr = vr_for(tag)
                 vpos = pos + 8
-            self.element_count += 1
-            if length == UNDEFINED_LENGTH:
-                el, pos = self._undefined_length_element(ds, tag, vr, vpos, end, enc, depth,
-                                                         explicit, from_un)
+            if length == UNDEFINED_LENGTH or vr == "SQ" or length > end - vpos:
+                el, pos, ends = self._element(ds, tag, vr, length, vpos, end, enc, depth, from_un)
+                record: Element | tuple[str, int, int] = el
             else:
-                remaining = end - vpos
-                if length > remaining:
-                    if end == self.data_end:
-                        # The data ends early: keep what was read; a cut sequence keeps the
-                        # items that are there, any other cut value raises when used.
-                        el = self._truncated_value(ds, tag, vr, length, vpos, remaining, enc,
-                                                   depth, from_un)
-                        if tag not in elements and (wanted is None or tag in wanted):
-                            elements[tag] = el
-                        return end
-                    self._truncated(ds, f"length {length} runs past the end of the data "
-                                        f"({remaining} bytes remain)", pos, tag)
-                if length & 1 and vr not in ("UN", "OB", "SQ"):
+                if length & 1 and vr != "UN" and vr != "OB":
                     self.warn(f"odd value length {length}", pos, tag)
-                if vr == "SQ":
-                    # An explicit UN holding a sequence encodes it as implicit VR LE (6.2.2).
-                    el = Element(tag, "SQ", length, vpos, length, ds,
-                                 lazy=partial(self._lazy_sequence, vpos, vpos + length,
-                                              IMPLICIT_LE if from_un else enc, depth + 1, ds,
-                                              tag))
-                else:
-                    el = Element(tag, vr, length, vpos, length, ds)
+                record = (vr, length, vpos)
                 pos = vpos + length
-            if tag <= last_tag:
-                if tag in elements:
-                    self.warn("duplicate element; the first one is kept", el.offset, tag)
-                    continue
+                ends = False
+            if tag > last_tag:
+                last_tag = tag
+                records[tag] = record
+            elif tag in records:
+                self.warn("duplicate element; the first one is kept", vpos, tag)
+            else:
                 unordered = True
-            last_tag = tag
-            if wanted is None or tag in wanted:
-                elements[tag] = el
-            if self.element_count > self.limits.max_elements:
-                raise LimitExceededError(f"more than {self.limits.max_elements} elements",
-                                         offset=pos, tag=tag)
+                records[tag] = record
+            if ends:
+                break
         else:
+            if end == self.data_end:
+                self._at_data_end()
             if in_undefined_item:
                 self.warn("item has no Item Delimitation Item before the end of its data", pos)
+        self.element_count += count
         if unordered:
-            self.warn(f"elements are not in ascending tag order (after element "
-                      f"{self.element_count - start_count}); sorted", ds.offset)
-            ds.__dict__["_elements"] = dict(sorted(elements.items()))
+            self.warn("elements are not in ascending tag order; sorted", ds.offset)
+            records = ds.__dict__["_elements"] = dict(sorted(records.items()))
+        if wanted is not None:
+            ds.__dict__["_elements"] = {t: r for t, r in records.items() if t in wanted}
         return pos
 
-    def _delimiter_in_dataset(self, tag: int, pos: int, u32, in_undefined_item: bool) -> int:
-        """-1: the item ends after this delimiter; 0: the item ends before it; 1: skip it."""
+    def _element(self, ds: Dataset, tag: int, vr: str, length: int, vpos: int, end: int,
+                 enc: Encoding, depth: int, from_un: bool) -> tuple[Element, int, bool]:
+        """An element off the fast path: a sequence, an undefined length, a value cut short.
+
+        Returns the element, the position after it, and whether the dataset ends there.
+        """
+        if length == UNDEFINED_LENGTH:
+            el, after = self._undefined_length_element(ds, tag, vr, vpos, end, enc, depth,
+                                                       enc.explicit_vr, from_un)
+            return el, after, False
+        remaining = end - vpos
+        if length > remaining:
+            if end != self.data_end:
+                self._truncated(ds, f"length {length} runs past the end of the data "
+                                    f"({remaining} bytes remain)", vpos, tag)
+            self._at_data_end()
+            # The data ends early: keep what was read; a cut sequence keeps the
+            # items that are there, any other cut value raises when used.
+            return self._truncated_value(ds, tag, vr, length, vpos, remaining, enc, depth,
+                                         from_un), end, True
+        # A defined-length sequence is parsed when its value is first used; an
+        # explicit UN holding a sequence encodes it as implicit VR LE (6.2.2).
+        return Element(tag, "SQ", length, vpos, length, ds,
+                       lazy=partial(self._lazy_sequence, vpos, vpos + length,
+                                    IMPLICIT_LE if from_un else enc, depth + 1, ds,
+                                    tag)), vpos + length, False
+
+    def _delimiter_in_dataset(self, tag: int, pos: int, in_undefined_item: bool) -> int:
+        """What a tag of group FFFE means where a data element was expected."""
         if tag == ITEM_DELIMITER:
             if in_undefined_item:
-                return -1
+                return _ITEM_ENDS_AFTER
             self.warn("Item Delimitation Item outside an undefined-length item; skipped", pos, tag)
-            return 1
+            return _SKIP
         if tag == SEQUENCE_DELIMITER:
             if in_undefined_item:
                 self.warn("item ends without its Item Delimitation Item", pos, tag)
-                return 0
+                return _ITEM_ENDS_BEFORE
             self.warn("Sequence Delimitation Item outside a sequence; skipped", pos, tag)
-            return 1
+            return _SKIP
         if tag == ITEM:
             raise MalformedElementError("item tag (FFFE,E000) where a data element was expected",
                                         offset=pos, tag=tag)
@@ -237,6 +301,7 @@ class Scanner:
         return dictionary.vr_for(tag)
 
     def _truncated(self, ds: Dataset, message: str, pos: int, tag: int | None = None) -> None:
+        self._at_data_end()
         error = TruncatedError(message, offset=pos, tag=tag)
         error.partial = ds
         raise error
@@ -315,6 +380,8 @@ class Scanner:
         # PS3.5 A.4 says OB; OW as written is reported as written, anything else as OB.
         el = Element(tag, vr if vr == "OW" else "OB", UNDEFINED_LENGTH, vpos, size, ds)
         if defect is not None:
+            if isinstance(defect, TruncatedError):
+                self._at_data_end()
             self.warn(f"{defect}; the rest of the header is kept, reading pixels will raise",
                       pos, tag)
             el._defect = defect
@@ -344,6 +411,7 @@ class Scanner:
         while pos < end:
             if end - pos < 8:
                 if end == self.data_end:
+                    self._at_data_end()
                     self.warn(f"the data ends inside an item header; {end - pos} trailing bytes "
                               "ignored", pos, tag)
                     return items, end, end - start
@@ -363,6 +431,7 @@ class Scanner:
                             self._truncated(parent, f"item length {length} runs past the end of "
                                                     f"the sequence ({end - pos - 8} bytes "
                                                     "remain)", pos, tag)
+                        self._at_data_end()
                         self.warn(f"item length {length} runs past the end of the data; read "
                                   f"to the end ({end - pos - 8} bytes)", pos, tag)
                         item_end = end
@@ -382,6 +451,7 @@ class Scanner:
                 raise MalformedElementError(f"expected an item (FFFE,E000) in the sequence, "
                                             f"found {format_tag(item_tag)}", offset=pos, tag=tag)
         if undefined:
+            self._at_data_end()
             self.warn("sequence has no Sequence Delimitation Item before the end of the data",
                       pos, tag)
         return items, pos, pos - start
