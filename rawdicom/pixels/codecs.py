@@ -145,6 +145,8 @@ def _inflate(data: Any, geom: "Geometry", index: int) -> bytes:
         raise _fail(geom, index, f"deflate decoding failed: {exc}") from exc
     if len(out) != expected:
         raise _fail(geom, index, f"inflates to {len(out)} bytes, the frame needs {expected}")
+    if not inflater.eof and inflater.decompress(inflater.unconsumed_tail, 1):
+        raise _fail(geom, index, f"inflates to more than the {expected} bytes of a frame")
     return out
 
 

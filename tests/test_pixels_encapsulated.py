@@ -1,0 +1,218 @@
+"""Encapsulated pixel data from synthetic files: RLE round trips through the test's own
+encoder, imagecodecs-encoded JPEG family / JPEG 2000 / JPEG XL frames, deflate and
+encapsulated uncompressed frames, threads, and hostile codestreams."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+import rawdicom
+
+from pixel_builders import EXPLICIT_LE, RLE, dicom, rle_frame
+
+imagecodecs = pytest.importorskip("imagecodecs")
+rng = np.random.default_rng(99)
+P = "1.2.840.10008.1.2.4."
+
+
+def _image(dtype: str, bits: int, shape: tuple[int, ...]) -> np.ndarray:
+    dt = np.dtype(dtype)
+    if dt.kind == "i":
+        return rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), shape).astype(dt)
+    return rng.integers(0, 1 << bits, shape, dtype=np.uint64).astype(dt)
+
+
+def _file(arr: np.ndarray, frames: list[bytes], syntax: str, *, bits: int, stored: int,
+          rep: int = 0, photometric: str | None = None, offsets: list[int] | None = None,
+          extra: list = ()) -> rawdicom.Dataset:
+    multi = len(frames) > 1
+    rows, cols = arr.shape[1:3] if multi else arr.shape[:2]
+    samples = arr.shape[-1] if arr.ndim == (4 if multi else 3) else 1
+    return rawdicom.read(dicom(rows=rows, columns=cols, bits_allocated=bits, bits_stored=stored,
+                               pixel_representation=rep, samples=samples,
+                               planar=0 if samples > 1 else None, frames=len(frames),
+                               photometric=photometric, fragments=frames, offsets=offsets,
+                               syntax=syntax, extra=list(extra)))
+
+
+# -- RLE -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype,bits", [("u1", 8), ("i1", 8), ("u2", 16), ("i2", 16),
+                                        ("u4", 32), ("i4", 32)])
+@pytest.mark.parametrize("samples", [1, 3])
+@pytest.mark.parametrize("frames", [1, 3])
+def test_rle_round_trip(dtype: str, bits: int, samples: int, frames: int) -> None:
+    shape = (frames, 9, 11) + ((samples,) if samples > 1 else ())
+    arr = _image(dtype, bits, shape)
+    arr[:, :4] = arr[:, :1]  # some runs as well as literals
+    ds = _file(arr if frames > 1 else arr[0], [rle_frame(f) for f in arr], RLE, bits=bits,
+               stored=bits, rep=np.dtype(dtype).kind == "i")
+    out = rawdicom.pixel_array(ds)
+    assert out.dtype == np.dtype(dtype)
+    assert np.array_equal(out, arr if frames > 1 else arr[0])
+    assert np.array_equal(rawdicom.pixel_array(ds, threads=2), out)
+
+
+def test_rle_signed_12_bit_is_sign_extended() -> None:
+    arr = _image("i2", 12, (6, 6))
+    stored = (arr.view(np.uint16) & 0x0FFF).astype(np.uint16)  # high bits clear in the file
+    ds = _file(arr, [rle_frame(stored)], RLE, bits=16, stored=12, rep=1)
+    assert np.array_equal(rawdicom.pixel_array(ds), arr)
+
+
+def _rle_with_header(count: int, offsets: list[int], body: bytes = b"\0" * 64) -> bytes:
+    return struct.pack("<16I", count, *(offsets + [0] * (15 - len(offsets)))) + body
+
+
+@pytest.mark.parametrize("frame,match", [
+    (_rle_with_header(16, [64] * 15), "16 segments"),
+    (_rle_with_header(0, []), "0 segments"),
+    (_rle_with_header(2, [64, 64]), "2 segments"),
+    (_rle_with_header(1, [4096]), "offset 4096"),
+    (_rle_with_header(1, [10]), "offset 10"),
+    (b"\0" * 30, "64 bytes"),
+    (_rle_with_header(1, [64], b"\xfd\x07"), "decodes to 4 bytes"),
+    (_rle_with_header(1, [64], b"\x05\x01"), "does not decode"),
+])
+def test_rle_bad_header(frame: bytes, match: str) -> None:
+    ds = _file(np.zeros((4, 4), np.uint8), [frame], RLE, bits=8, stored=8)
+    with pytest.raises(rawdicom.PixelDataError, match=rf"frame 0: .*{match}"):
+        rawdicom.pixel_array(ds)
+
+
+# -- imagecodecs-encoded codestreams ---------------------------------------------------------
+def _lossless_cases() -> list[tuple[str, str, int, int, int, tuple[int, ...], object]]:
+    return [
+        (P + "70", "u1", 8, 8, 0, (16, 12), lambda a: imagecodecs.ljpeg_encode(a)),
+        (P + "57", "u2", 16, 12, 0, (16, 12), lambda a: imagecodecs.ljpeg_encode(a, bitspersample=12)),
+        (P + "80", "u2", 16, 16, 0, (16, 12), imagecodecs.jpegls_encode),
+        (P + "80", "u1", 8, 8, 0, (16, 12, 3), imagecodecs.jpegls_encode),
+        (P + "90", "u2", 16, 16, 0, (16, 12), lambda a: imagecodecs.jpeg2k_encode(a, level=0, codecformat="J2K")),
+        (P + "90", "i2", 16, 16, 1, (16, 12), lambda a: imagecodecs.jpeg2k_encode(a, level=0, codecformat="J2K")),
+        (P + "90", "u1", 8, 8, 0, (16, 12, 3), lambda a: imagecodecs.jpeg2k_encode(a, level=0, codecformat="J2K")),
+        (P + "201", "u2", 16, 16, 0, (16, 12), lambda a: imagecodecs.jpeg2k_encode(a, level=0, codecformat="J2K")),
+        (P + "110", "u1", 8, 8, 0, (16, 12), lambda a: imagecodecs.jpegxl_encode(a, lossless=True)),
+        (P + "110", "u2", 16, 16, 0, (16, 12, 3), lambda a: imagecodecs.jpegxl_encode(a, lossless=True)),
+    ]
+
+
+@pytest.mark.parametrize("syntax,dtype,bits,stored,rep,shape,encode", _lossless_cases(),
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_lossless_codecs_round_trip(syntax, dtype, bits, stored, rep, shape, encode) -> None:
+    arr = np.stack([_image(dtype, stored, shape) for _ in range(2)])
+    frames = [bytes(encode(f)) for f in arr]
+    ds = _file(arr, frames, syntax, bits=bits, stored=stored, rep=rep)
+    out = rawdicom.pixel_array(ds)
+    assert out.shape == arr.shape and out.dtype.kind == arr.dtype.kind
+    assert np.array_equal(out, arr)
+    assert np.array_equal(rawdicom.pixel_array(ds, threads=2), arr)
+
+
+def test_jpeg_baseline_ybr_is_converted_to_rgb() -> None:
+    rgb = np.zeros((16, 16, 3), np.uint8)
+    rgb[..., 0] = 200
+    frame = bytes(imagecodecs.jpeg8_encode(rgb, level=95))  # stored as YCbCr (JFIF)
+    ds = _file(rgb, [frame], P + "50", bits=8, stored=8, photometric="YBR_FULL_422")
+    out = rawdicom.pixel_array(ds)
+    assert np.abs(out.astype(int) - rgb).max() <= 3
+    ybr = rawdicom.pixel_array(ds, convert_ybr=False)
+    assert abs(int(ybr[..., 0].mean()) - 60) <= 2  # Y of pure red 200: 0.299 * 200
+
+
+def test_deflate_and_encapsulated_uncompressed_frames() -> None:
+    arr = _image("u2", 16, (3, 5, 7))
+    raw = [zlib.compress(f.astype("<u2").tobytes())[2:-4] for f in arr]  # raw deflate
+    ds = _file(arr, raw, "1.2.840.10008.1.2.8.1", bits=16, stored=16)
+    assert np.array_equal(rawdicom.pixel_array(ds), arr)
+    ds = _file(arr, [f.astype("<u2").tobytes() for f in arr], "1.2.840.10008.1.2.1.98",
+               bits=16, stored=16)
+    assert np.array_equal(rawdicom.pixel_array(ds), arr)
+
+
+def test_deflate_bomb_is_bounded_by_the_frame_size() -> None:
+    bomb = zlib.compress(b"\0" * 10_000_000)[2:-4]
+    ds = _file(np.zeros((4, 4), np.uint8), [bomb], "1.2.840.10008.1.2.8.1", bits=8, stored=8)
+    with pytest.raises(rawdicom.PixelDataError, match="frame 0"):
+        rawdicom.pixel_array(ds)
+
+
+def test_extended_offset_table() -> None:
+    arr = _image("u1", 8, (2, 4, 4))
+    frames = [rle_frame(f) for f in arr]
+    offsets = struct.pack("<2Q", 0, 8 + len(frames[0]))
+    lengths = struct.pack("<2Q", len(frames[0]), len(frames[1]))
+    ds = _file(arr, frames, RLE, bits=8, stored=8,
+               extra=[(0x7FE00001, "OV", offsets), (0x7FE00002, "OV", lengths)])
+    assert np.array_equal(rawdicom.pixel_array(ds), arr)
+    outside = struct.pack("<2Q", 0, 1 << 40)
+    ds = _file(arr, frames, RLE, bits=8, stored=8,
+               extra=[(0x7FE00001, "OV", outside), (0x7FE00002, "OV", lengths)])
+    with pytest.raises(rawdicom.PixelDataError, match="outside"):
+        rawdicom.pixel_array(ds)
+
+
+# -- hostile codestreams -----------------------------------------------------------------
+def _jpeg_ls() -> bytes:
+    return bytes(imagecodecs.jpegls_encode(_image("u1", 8, (16, 16))))
+
+
+def _j2k() -> bytes:
+    return bytes(imagecodecs.jpeg2k_encode(_image("u1", 8, (16, 16)), codecformat="J2K"))
+
+
+def _baseline() -> bytes:
+    return bytes(imagecodecs.jpeg8_encode(_image("u1", 8, (16, 16))))
+
+
+def _bogus_huffman(b: bytes) -> bytes:
+    i = b.find(b"\xff\xc4")
+    return b[:i + 5] + b"\xff" * 16 + b[i + 21:]
+
+
+@pytest.mark.parametrize("syntax,make,mutate,match", [
+    (P + "50", _baseline, _bogus_huffman, "JPEG decoding failed"),
+    (P + "50", _baseline, lambda b: b"\0\0" + b[2:], "SOI"),
+    (P + "50", _baseline, lambda b: b[:2] + b"\xff\xe0\xff\xff" + b[6:], "past the frame"),
+    (P + "80", _jpeg_ls, lambda b: b[:40] + b"\x00" * (len(b) - 40), "no JPEG marker"),
+    (P + "80", _jpeg_ls, lambda b: b[:-30] + b"\xff\x00" * 15, "JPEG-LS decoding failed"),
+    (P + "90", _j2k, lambda b: b[:60] + bytes(range(200)), "JPEG 2000 decoding failed"),
+    (P + "90", _j2k, lambda b: b"\0" * 16 + b[16:], "SOC"),
+])
+def test_corrupt_codestream_names_the_frame(syntax, make, mutate, match) -> None:
+    good = make()
+    bad = mutate(good)
+    arr = np.zeros((2, 16, 16), np.uint8)
+    ds = _file(arr, [good, bad], syntax, bits=8, stored=8)
+    assert rawdicom.pixel_array(ds, 0).shape == (16, 16)
+    with pytest.raises(rawdicom.PixelDataError, match=rf"\(7FE0,0010\): frame 1: .*{match}"):
+        rawdicom.pixel_array(ds)
+
+
+def test_not_a_jpeg_xl_codestream() -> None:
+    ds = _file(np.zeros((16, 16), np.uint8), [_baseline()], P + "110", bits=8, stored=8)
+    with pytest.raises(rawdicom.PixelDataError, match="frame 0: not a JPEG XL"):
+        rawdicom.pixel_array(ds)
+
+
+@pytest.mark.parametrize("syntax,make", [(P + "50", _baseline), (P + "80", _jpeg_ls),
+                                         (P + "90", _j2k)])
+def test_codestream_dimensions_must_match_the_dataset(syntax, make) -> None:
+    ds = _file(np.zeros((16, 17), np.uint8), [make()], syntax, bits=8, stored=8)
+    with pytest.raises(rawdicom.PixelDataError, match="frame 0: the .* 16 x 16 .* says 17 x 16"):
+        rawdicom.pixel_array(ds)
+
+
+def test_video_is_not_decoded() -> None:
+    ds = _file(np.zeros((4, 4), np.uint8), [b"\0\0\1\xb3"], P + "102", bits=8, stored=8)
+    with pytest.raises(rawdicom.UnsupportedTransferSyntaxError, match="video"):
+        rawdicom.pixel_array(ds)
+
+
+def test_huge_encapsulated_claim_fails_before_decoding() -> None:
+    ds = rawdicom.read(dicom(rows=65535, columns=65535, bits_allocated=16, frames=1000,
+                             fragments=[b"\0" * 1024], syntax=P + "90"))
+    with pytest.raises(rawdicom.LimitExceededError):
+        rawdicom.pixel_array(ds)
