@@ -1,0 +1,36 @@
+"""The command line: `rawdicom dump` and `rawdicom tag`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rawdicom.cli import main
+
+
+def test_dump_example(capsys):
+    assert main(["dump", "--example"]) == 0
+    out = capsys.readouterr().out
+    assert "(0010,0010) PN PatientName" in out and "Phantom^Jörg" in out
+    assert "Item 1" in out and "RequestedProcedureID" in out
+    assert "(7FE0,0010) OW PixelData" in out and "<32768 bytes>" in out
+    assert "Explicit VR Little Endian" in out
+
+
+def test_dump_reports_bad_files(tmp_path: Path, capsys):
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    assert main(["dump", str(bad)]) == 1
+    assert "NotDicom" not in capsys.readouterr().err  # a message, not a traceback
+
+
+def test_tag_lookup(capsys):
+    assert main(["tag", "0020,000E", "PatientID", "(6002,3000)"]) == 0
+    out = capsys.readouterr().out
+    assert "SeriesInstanceUID" in out and "(0010,0020) PatientID" in out
+    assert "OverlayData" in out
+
+
+def test_tag_unknown(capsys):
+    assert main(["tag", "0011,0010", "NotAKeyword"]) == 1
+    captured = capsys.readouterr()
+    assert "Private Creator" in captured.out and "not a tag or keyword" in captured.err
