@@ -357,9 +357,12 @@ def test_pyodide_lists_every_file_as_cpython_does(wheel, tmp_path, record_proper
         "cpython": cp_summary["python"],
         "pyodide": f"{node_summary.get('pyodide_version')} (Python {py_summary['python']})",
         "pyodide_load_s": round(node_summary.get("pyodide_load_s", 0.0), 3),
-        "import_ms": [round(cp_summary["import_s"] * 1e3, 1),
-                      round(py_summary["import_s"] * 1e3, 1)],
-        "import_ratio": round(ratio(py_summary["import_s"], cp_summary["import_s"]), 2),
+        "first_import_ms": [round(cp_summary["import_s"] * 1e3, 1),
+                            round(py_summary["import_s"] * 1e3, 1)],
+        "import_ms": [round(cp_summary["import_best_s"] * 1e3, 1),
+                      round(py_summary["import_best_s"] * 1e3, 1)],
+        "import_ratio": round(ratio(py_summary["import_best_s"],
+                                    cp_summary["import_best_s"]), 2),
         "dictionary_load_ms": [round(cp_summary["dictionary_s"] * 1e3, 1),
                                round(py_summary["dictionary_s"] * 1e3, 1)],
         "read_us_per_file": [round(cp_summary["best_read_s"] / cp_summary["files"] * 1e6, 1),
@@ -373,5 +376,5 @@ def test_pyodide_lists_every_file_as_cpython_does(wheel, tmp_path, record_proper
     }
     for key, value in figures.items():
         record_property(key, value)
-    print("\nrawdicom under Pyodide vs CPython ([CPython, Pyodide]):\n"
-          + json.dumps(figures, indent=1))
+    print("\nrawdicom under Pyodide vs CPython ([CPython, Pyodide]; best of "
+          f"{REPEAT} runs):\n" + json.dumps(figures))
