@@ -12,11 +12,12 @@ parsed yet carries a small callable (``_lazy``) that the scanner left there.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import dictionary
-from .charset import codecs_for
-from .errors import DicomError, ValueDecodeError, format_tag
+from .charset import DEFAULT_CHARSET, codecs_for
+from .errors import DicomError, DicomWarning, ValueDecodeError, format_tag
 from .values import decode_value, value_multiplicity
 
 if TYPE_CHECKING:
@@ -298,7 +299,23 @@ class Dataset:
         if cs is None:
             el = self._element(0x00080005)
             if el is not None:
-                cs = codecs_for(el.value)
+                # (0008,0005) itself is read in the default repertoire: a broken file
+                # giving it a charset-affected VR must not recurse into this property.
+                d = self.__dict__
+                d["_charset"] = DEFAULT_CHARSET
+                try:
+                    value = el.value
+                finally:
+                    d["_charset"] = None
+                if isinstance(value, list):
+                    value = [v for v in value if isinstance(v, str)]
+                elif not isinstance(value, str):
+                    if value is not None:
+                        warnings.warn(f"{format_tag(0x00080005)} Specific Character Set is not "
+                                      "text; the default repertoire is used", DicomWarning,
+                                      stacklevel=3)
+                    value = None
+                cs = codecs_for(value)
             elif self.parent is not None:
                 cs = self.parent.charset
             else:

@@ -476,6 +476,20 @@ def test_specific_character_set_with_embedded_nul():
         assert ds.PatientName == "Doe^John"
 
 
+@pytest.mark.parametrize("vr,value", [("US", b"\x01\x00"), ("LO", txt("ISO_IR 100")),
+                                      ("PN", txt("ISO_IR 192")), ("OB", b"\xff\xfe")])
+def test_specific_character_set_with_a_wrong_vr(vr, value):
+    # found by the fuzzer: (0008,0005) with a charset-affected VR recursed into itself
+    # (RecursionError), with a binary VR gave codecs_for() an int (TypeError)
+    data = part10(element(0x00080005, vr, value) + element(0x00100010, "PN", "Müller".encode("latin-1")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = rawdicom.read(data)
+        assert ds["SpecificCharacterSet"].value is not None
+        assert ds.PatientName in ("Müller", "M\ufffdller", "M\\xfcller")
+        str(ds)
+
+
 # -- not DICOM -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("data", [b"", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, b"just text\n" * 30,
                                   b"\xff" * 300])
