@@ -141,6 +141,24 @@ class Scanner:
         last_tag = -1
         unordered = False
         while pos < end:
+            if explicit:
+                # The fast path (most elements): explicit VR with a 2-byte length, in
+                # order, fitting the data. It stops at anything else, handled below.
+                while end - pos >= 8:
+                    g, e, vrb, length = header(buf, pos)
+                    tag = g << 16 | e
+                    vr = short_vrs.get(vrb)
+                    if vr is None or not last_tag < tag < stop_tag:
+                        break
+                    vpos = pos + 8
+                    if vpos + length > end or length & 1 or count >= budget:
+                        break
+                    count += 1
+                    last_tag = tag
+                    records[tag] = (vr, length, vpos)
+                    pos = vpos + length
+                if pos >= end:
+                    continue  # the loop ends, through its else clause
             if end - pos < 8:
                 if end == self.data_end:
                     self._at_data_end()
@@ -152,16 +170,6 @@ class Scanner:
             if explicit:
                 g, e, vrb, length = header(buf, pos)
                 tag = g << 16 | e
-                vr = short_vrs.get(vrb)
-                if vr is not None and last_tag < tag < stop_tag and count < budget:
-                    # The fast path (most elements): explicit VR, 2-byte length, in order.
-                    vpos = pos + 8
-                    if vpos + length <= end and not length & 1:
-                        count += 1
-                        last_tag = tag
-                        records[tag] = (vr, length, vpos)
-                        pos = vpos + length
-                        continue
             else:
                 g, e, length = header(buf, pos)
                 tag = g << 16 | e
