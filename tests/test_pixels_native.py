@@ -241,3 +241,13 @@ def test_no_pixel_data() -> None:
                        stop_before_pixels=True)
     with pytest.raises(rawdicom.PixelDataError, match="no Pixel Data"):
         rawdicom.pixel_array(ds)
+
+
+def test_import_needs_no_numpy_and_names_the_extra() -> None:
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['numpy'] = None\n"
+            "import rawdicom\n"
+            "try:\n    rawdicom.pixel_array\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install rawdicom[pixels]" in out.stdout

@@ -55,8 +55,11 @@ def _imagecodecs() -> Any:
     return imagecodecs
 
 
-def frame_decoder(uid: str, geom: "Geometry") -> FrameDecoder:
+def frame_decoder(uid: str, geom: "Geometry", pooled: bool = False) -> FrameDecoder:
     """The function that decodes one frame of ``uid``: ``(encoded, index) -> (array, PI)``.
+
+    ``pooled``: frames will be decoded in a thread pool, so OpenJPEG's own
+    threads are turned off (one level of parallelism, no oversubscription).
 
     The array is shaped (rows, cols[, samples]); PI is the Photometric
     Interpretation of the decoded values (a JPEG 2000 ICT/RCT image is RGB).
@@ -81,7 +84,8 @@ def frame_decoder(uid: str, geom: "Geometry") -> FrameDecoder:
     if uid in _JPEG_LS:
         return lambda data, index: _jpeg_ls(data, geom, index, ic.jpegls_decode)
     if uid in _J2K:
-        return lambda data, index: _j2k(data, geom, index, ic.jpeg2k_decode)
+        threads = {"numthreads": 1} if pooled else {}
+        return lambda data, index: _j2k(data, geom, index, ic.jpeg2k_decode, **threads)
     if uid in _JPEG_XL:
         return lambda data, index: _jpeg_xl(data, geom, index, ic.jpegxl_decode)
     raise UnsupportedTransferSyntaxError(f"transfer syntax {uid} is not decoded by rawdicom",
@@ -255,13 +259,14 @@ def j2k_header(data: Any, geom: "Geometry", index: int) -> tuple[int, int, int, 
     return xsiz - xo, ysiz - yo, comps, (ssiz & 0x7F) + 1, bool(ssiz & 0x80)
 
 
-def _j2k(data: Any, geom: "Geometry", index: int, decode: Any) -> tuple[np.ndarray, str]:
+def _j2k(data: Any, geom: "Geometry", index: int, decode: Any, **kwargs: Any
+         ) -> tuple[np.ndarray, str]:
     cols, rows, comps, precision, signed = j2k_header(data, geom, index)
     _check_size(geom, index, "JPEG 2000", cols, rows, comps)
     if precision > 16:
         raise _fail(geom, index, f"JPEG 2000 precision {precision} above 16 bits is not "
                                  "decoded")
-    arr = _shaped(_call(decode, data, geom, index, "JPEG 2000"), geom, index)
+    arr = _shaped(_call(decode, data, geom, index, "JPEG 2000", **kwargs), geom, index)
     dtype = np.dtype(f"{'ui'[geom.pixel_representation]}{1 if precision <= 8 else 2}")
     arr = _as_dtype(arr, dtype)
     shift = dtype.itemsize * 8 - precision

@@ -154,7 +154,8 @@ def geometry(ds: "Dataset", *, max_bytes: int = MAX_OUTPUT_BYTES) -> Geometry:
 class _Source:
     """One dataset's pixel data, prepared once, decoded frame by frame or whole."""
 
-    def __init__(self, ds: "Dataset", convert_ybr: bool, max_bytes: int) -> None:
+    def __init__(self, ds: "Dataset", convert_ybr: bool, max_bytes: int,
+                 threads: int | None = None) -> None:
         self.geom = geometry(ds, max_bytes=max_bytes)
         self.convert_ybr = convert_ybr
         el = ds[self.geom.tag]
@@ -168,7 +169,7 @@ class _Source:
             raise PixelDataError("encapsulated pixel data without a transfer syntax",
                                  tag=self.geom.tag)
         self.decode: Callable[[Any, int], tuple[np.ndarray, str]] = codecs.frame_decoder(
-            syntax.uid, self.geom)
+            syntax.uid, self.geom, pooled=threads is not None and threads > 1)
         self.encoded = el.encapsulated.frames(self.geom.number_of_frames,
                                               _bytes_or_none(ds, _EXT_OFFSETS),
                                               _bytes_or_none(ds, _EXT_LENGTHS))
@@ -242,7 +243,7 @@ def pixel_array(ds: "Dataset", frame: int | None = None, *, convert_ybr: bool = 
     unless ``convert_ybr=False``.  ``threads`` decodes the frames of compressed
     multi-frame data in that many threads.
     """
-    source = _Source(ds, convert_ybr, max_bytes)
+    source = _Source(ds, convert_ybr, max_bytes, threads)
     if frame is not None:
         return source.frame(frame)
     return source.whole(threads)
