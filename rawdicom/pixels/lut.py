@@ -75,28 +75,27 @@ _FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
 # ----------------------------------------------------------------------- tables
 
 def _via_table(arr: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """``fn(arr)`` for an elementwise ``fn``, evaluated once per possible value when that is cheaper.
+    """``fn(arr)`` for an elementwise ``fn``, evaluated once per value in min..max when that is cheaper.
 
-    8- and 16-bit images of at least 64 Ki pixels are indexed by their bit
-    pattern (a view, no arithmetic per pixel) in a table over the whole dtype;
-    other integer images use a table over their own min..max when that range
-    is small.  ``fn`` receives values of ``arr``'s dtype either way, so each
-    table entry is computed exactly as the per-pixel result would be.
+    Integer images whose range of values is small next to their size (a CT
+    slice: 4096 values, 262144 pixels) get a table of ``fn`` over that range
+    and one ``np.take``.  ``fn`` receives values of ``arr``'s dtype either way,
+    so each table entry is computed exactly as the per-pixel result would be.
     """
-    kind, size = arr.dtype.kind, arr.dtype.itemsize
-    if kind not in "iu" or arr.size == 0:
+    if arr.dtype.kind not in "iu" or arr.size == 0:
         return fn(arr)
-    if size <= 2 and arr.size >= (1 << (8 * size)):
-        index_type = np.uint8 if size == 1 else np.uint16
-        domain = np.arange(1 << (8 * size), dtype=index_type).view(arr.dtype)
-        return fn(domain)[arr.view(index_type)]
     lo, hi = int(arr.min()), int(arr.max())
     count = hi - lo + 1
     if count > _MAX_TABLE or count > arr.size:
         return fn(arr)
     table = fn(np.arange(lo, hi + 1, dtype=np.int64).astype(arr.dtype))
-    offsets = arr - arr.dtype.type(lo) if kind == "u" else arr.astype(np.intp) - lo
-    return table[offsets]
+    # hi - lo < 2**17 fits the wider types; 8/16-bit differences wrap, read back unsigned
+    index = arr - arr.dtype.type(lo)
+    if arr.dtype.itemsize <= 2:
+        index = index.view(f"u{arr.dtype.itemsize}")
+    if table.dtype.itemsize > 2:  # measured: np.take gathers wide items fastest with intp indices
+        index = index.astype(np.intp)
+    return np.take(table, index, mode="clip")  # in range by construction: skip the bounds check
 
 
 def _int_type_for(lo: int, hi: int) -> np.dtype:
@@ -295,14 +294,18 @@ def _rescale(ds: Dataset, arr: np.ndarray, params: _Rescale | _Lut | None) -> np
             lo, hi = min(lo, nominal[0]), max(hi, nominal[1])
         ends = (lo * s + b, hi * s + b)
         out_type = _int_type_for(min(ends), max(ends))
-        work = np.int64 if max(abs(lo), abs(hi)) * abs(s) + abs(b) >= 1 << 31 else np.int32
-        return _via_table(arr, lambda v: (v.astype(work) * s + b).astype(out_type))
-    # The order of operations is pydicom's, so float results agree bit for bit.
-    def linear(v: np.ndarray) -> np.ndarray:
-        out = v.astype(np.float64) * slope
-        out += intercept
-        return out
-    return _via_table(arr, linear)
+        # wide enough for the input, the products and the results: exact in-place arithmetic
+        work = _int_type_for(min(lo, lo * s, hi * s, *ends), max(hi, lo * s, hi * s, *ends))
+        out = arr.astype(work)
+        if s != 1:
+            out *= s
+        if b:
+            out += b
+        return out.astype(out_type, copy=False)
+    # pydicom's order of operations, so float results agree bit for bit
+    out = arr.astype(np.float64) * slope
+    out += intercept
+    return out
 
 
 def modality_lut(ds: Dataset, arr: np.ndarray, frame: int | None = None) -> np.ndarray:
