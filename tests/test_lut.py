@@ -121,7 +121,7 @@ def test_table_path_equals_formula(data: st.DataObject, dtype: type, function: s
     np.testing.assert_array_equal(got, expected, strict=True)
 
 
-def test_table_path_is_taken_for_ct_images(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_path_is_taken_for_ct_images() -> None:
     calls: list[int] = []
     fn = lut._window_function(40, 400, "LINEAR", 0, 255, np.dtype(np.uint8))
 

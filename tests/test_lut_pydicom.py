@@ -254,3 +254,17 @@ def test_lut_bit_depths_pydicom_rejects() -> None:
     with pytest.raises(Exception):
         apply_modality_lut(arr, pd)
     assert np.array_equal(modality_lut(ds, arr), 255 - arr)
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "dicomdirtests/77654033/CR1/6154"])
+def test_hounsfield_and_to_uint8_with_rawdicoms_own_pixels(name: str) -> None:
+    """The whole pipeline on rawdicom's own pixel_array (the tests above use pydicom's)."""
+    path = TEST_FILES / name
+    if not path.exists():
+        pytest.skip(f"{name} not bundled with this pydicom")
+    pd, arr = _pixels(path)
+    ds = rawdicom.read(path)
+    expected = apply_modality_lut(arr, pd)
+    np.testing.assert_array_equal(rawdicom.hounsfield(ds).astype(np.float64), expected)
+    image = rawdicom.to_uint8(ds)
+    assert image.dtype == np.uint8 and image.shape == arr.shape
