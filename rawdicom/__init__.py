@@ -15,11 +15,12 @@ from .errors import (DicomError, DicomWarning, LimitExceededError, MalformedElem
                      UnsupportedTransferSyntaxError, ValueDecodeError)
 from .limits import Limits
 from .reader import read
+from .writer import set_pixel_frames, to_bytes, write
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "read", "Dataset", "Element", "Limits",
+    "read", "write", "to_bytes", "set_pixel_frames", "Dataset", "Element", "Limits",
     "DicomError", "DicomWarning", "NotDicomError", "TruncatedError", "MalformedElementError",
     "LimitExceededError", "UnsupportedTransferSyntaxError", "ValueDecodeError", "PixelDataError",
 ]

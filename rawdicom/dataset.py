@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["Dataset", "Element", "UNDEFINED_LENGTH"]
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
+# Element.offset of a value assigned in memory: it is not (or no longer) in the buffer.
+IN_MEMORY = -1
 
 _UNSET: Any = object()
 
@@ -112,12 +114,13 @@ class Element:
         if self._defect is not None:
             raise self._defect
         ds = self._ds
-        if ds is None or ds._buf is None:
+        if ds is None or ds._buf is None or self.offset == IN_MEMORY:
             if self._value is _UNSET or self._value is None:
                 return b""
             from .values import encode_value  # an element built in memory
-            charset = ds.charset if ds is not None else ()
-            return encode_value(self.vr, self._value, True, charset)
+            if ds is None:
+                return encode_value(self.vr, self._value, True, ())
+            return encode_value(self.vr, self._value, ds.little_endian, ds.charset)
         return ds._buf[self.offset:self.offset + self.size]
 
     @property
@@ -148,6 +151,7 @@ class Element:
     @value.setter
     def value(self, value: Any) -> None:
         self._value = value
+        self.offset = IN_MEMORY
         self._lazy = None
         self._defect = None
         self.encapsulated = None
@@ -280,7 +284,7 @@ class Dataset:
         if vr == "SQ" and value is not None:
             for item in value:
                 item.__dict__["parent"] = self
-        el = Element(tag, vr, 0, 0, 0, self, value)
+        el = Element(tag, vr, 0, IN_MEMORY, 0, self, value)
         self._elements[tag] = el
         if tag < max(self._elements, default=0):
             self.__dict__["_elements"] = dict(sorted(self._elements.items()))
