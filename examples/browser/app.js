@@ -37,14 +37,16 @@ lambda data, name: viewer.describe(data.to_bytes(), name)  # data: a JS Uint8Arr
 `);
   const version = pyodide.runPython("import rawdicom; rawdicom.__version__");
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-  setState("ready", `Ready: rawdicom ${version} on Pyodide ${pyodide.version} ` +
-    `(loaded in ${seconds} s). Pick a DICOM file.`);
+  setState("ready", `Ready: rawdicom ${version} on Pyodide ${pyodide.version}. ` +
+    "Pick a DICOM file.");
+  $("#timing").textContent = `Loaded in ${seconds} s.`;
   const input = $("#file");
   input.disabled = false;
   input.addEventListener("change", async () => {
     const file = input.files[0];
     if (!file) return;
     setState("reading", `Reading ${file.name}…`);
+    $("#timing").textContent = "";
     const data = new Uint8Array(await file.arrayBuffer());
     const t1 = performance.now();
     let result;
@@ -92,7 +94,8 @@ function show(result, ms) {
   summary.hidden = false;
   $("#listing").hidden = false;
   const warned = result.warnings.length ? `, ${result.warnings.length} warning(s)` : "";
-  setState("done", `${result.name}: ${result.elements} elements read in ${ms.toFixed(0)} ms${warned}.`);
+  setState("done", `${result.name}: ${result.elements} elements${warned}.`);
+  $("#timing").textContent = `Read in ${ms.toFixed(0)} ms.`;
 }
 
 start().catch((err) => {
