@@ -73,21 +73,20 @@ def read(src: Source, *, stop_before_pixels: bool = False,
         wanted = wanted | {_SPECIFIC_CHARACTER_SET}
     header_only = stop_before_pixels or (max_tag is not None and max_tag < 0x7FE00000)
     if header_only and isinstance(src, (str, os.PathLike)):
-        prefix = _read_prefix(src)
-        if prefix is not None:
-            try:
-                return _read_buffer(prefix, limits, stop_before_pixels, max_tag, wanted,
-                                    complete=False)
-            except NeedMoreData:
-                pass  # the header is longer than the prefix: read the whole file
+        prefix, complete = _read_prefix(src)
+        try:
+            return _read_buffer(prefix, limits, stop_before_pixels, max_tag, wanted,
+                                complete=complete)
+        except NeedMoreData:
+            pass  # the header is longer than the prefix: read the whole file
     return _read_buffer(_load(src), limits, stop_before_pixels, max_tag, wanted)
 
 
-def _read_prefix(path: str | os.PathLike[str]) -> memoryview | None:
-    """The first HEADER_PREFIX bytes of a file, or None when that is the whole file."""
+def _read_prefix(path: str | os.PathLike[str]) -> tuple[memoryview, bool]:
+    """The first HEADER_PREFIX bytes of a file, and whether that is the whole file."""
     with open(path, "rb", buffering=0) as f:
         data = f.read(HEADER_PREFIX)
-    return memoryview(data) if len(data) == HEADER_PREFIX else None
+    return memoryview(data), len(data) < HEADER_PREFIX
 
 
 def _load(src: Source) -> memoryview:

@@ -142,21 +142,8 @@ class Scanner:
         unordered = False
         while pos < end:
             if explicit:
-                # The fast path (most elements): explicit VR with a 2-byte length, in
-                # order, fitting the data. It stops at anything else, handled below.
-                while end - pos >= 8:
-                    g, e, vrb, length = header(buf, pos)
-                    tag = g << 16 | e
-                    vr = short_vrs.get(vrb)
-                    if vr is None or not last_tag < tag < stop_tag:
-                        break
-                    vpos = pos + 8
-                    if vpos + length > end or length & 1 or count >= budget:
-                        break
-                    count += 1
-                    last_tag = tag
-                    records[tag] = (vr, length, vpos)
-                    pos = vpos + length
+                pos, last_tag, count = self._plain_run(records, buf, pos, end, header,
+                                                       last_tag, stop_tag, count, budget, wanted)
                 if pos >= end:
                     continue  # the loop ends, through its else clause
             if end - pos < 8:
@@ -247,8 +234,35 @@ class Scanner:
             self.warn("elements are not in ascending tag order; sorted", ds.offset)
             records = ds.__dict__["_elements"] = dict(sorted(records.items()))
         if wanted is not None:
-            ds.__dict__["_elements"] = {t: r for t, r in records.items() if t in wanted}
+            ds.__dict__["_elements"] = {t: records[t] for t in sorted(wanted) if t in records}
         return pos
+
+    @staticmethod
+    def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header,
+                   last_tag: int, stop_tag: int, count: int, budget: int,
+                   wanted: frozenset[int] | None) -> tuple[int, int, int]:
+        """The fast path of parse_dataset: a run of explicit VR elements with 2-byte lengths.
+
+        Most elements of a header are such: in order, fitting the data, never
+        a sequence.  The run stops at the first element that is not, which
+        parse_dataset then handles in full.  Returns (pos, last_tag, count).
+        """
+        short_vrs = _SHORT_VRS
+        while end - pos >= 8:
+            g, e, vrb, length = header(buf, pos)
+            tag = g << 16 | e
+            vr = short_vrs.get(vrb)
+            if vr is None or not last_tag < tag < stop_tag:
+                break
+            vpos = pos + 8
+            if vpos + length > end or length & 1 or count >= budget:
+                break
+            count += 1
+            last_tag = tag
+            if wanted is None or tag in wanted:
+                records[tag] = (vr, length, vpos)
+            pos = vpos + length
+        return pos, last_tag, count
 
     def _element(self, ds: Dataset, tag: int, vr: str, length: int, vpos: int, end: int,
                  enc: Encoding, depth: int, from_un: bool) -> tuple[Element, int, bool]:
