@@ -41,6 +41,7 @@ from . import dictionary
 from .dataset import IN_MEMORY, UNDEFINED_LENGTH, Dataset, Element
 from .dictionary import TransferSyntax
 from .encapsulated import EncapsulatedPixelData
+from .errors import MalformedElementError
 from .scanner import LONG_VRS, VALID_VRS
 from .values import encode_value
 
@@ -156,7 +157,7 @@ def set_pixel_frames(ds: Dataset, frames: Iterable[bytes], *,
 def _file_chunks(ds: Dataset, transfer_syntax: str | TransferSyntax | None,
                  undefined_length_sequences: bool) -> list[Chunk]:
     syntax = _target_syntax(ds, transfer_syntax)
-    _check_pixel_data(ds, syntax)
+    _check_pixel_data(ds, syntax, asked=transfer_syntax is not None)
     encoder = _Encoder(syntax.explicit_vr, syntax.little_endian, undefined_length_sequences)
     body = encoder.dataset(ds, skip_group_2=True)
     if syntax.deflated:
@@ -186,19 +187,29 @@ def _target_syntax(ds: Dataset, wanted: str | TransferSyntax | None) -> Transfer
     return syntax
 
 
-def _check_pixel_data(ds: Dataset, syntax: TransferSyntax) -> None:
-    """Pixel Data must already be in the form the syntax needs: rawdicom has no encoders."""
+def _check_pixel_data(ds: Dataset, syntax: TransferSyntax, asked: bool) -> None:
+    """Pixel Data must already be in the form the syntax needs: rawdicom has no encoders.
+
+    ``asked``: the caller chose the syntax (a mismatch is a ValueError); else it is
+    the dataset's own, and a mismatch is a defect of the file it was read from.
+    """
     el = ds._element(PIXEL_DATA)
     if el is None:
         return
-    if el.encapsulated is not None and not syntax.encapsulated:
-        raise ValueError(f"the Pixel Data is encapsulated (compressed): it cannot be written "
-                         f"as {syntax.name} without decoding it first")
     if el._defect is not None:
         raise el._defect  # e.g. fragments cut short by the end of the file read
-    if el.encapsulated is None and syntax.encapsulated:
-        raise ValueError(f"{syntax.name} needs encapsulated Pixel Data (see set_pixel_frames); "
-                         "rawdicom does not compress")
+    if el.encapsulated is not None and not syntax.encapsulated:
+        message = (f"the Pixel Data is encapsulated (compressed): it cannot be written as "
+                   f"{syntax.name} without decoding it first")
+    elif el.encapsulated is None and syntax.encapsulated:
+        message = (f"{syntax.name} needs encapsulated Pixel Data (see set_pixel_frames); "
+                   "rawdicom does not compress")
+    else:
+        return
+    if asked:
+        raise ValueError(message)
+    raise MalformedElementError(f"the file's own transfer syntax does not fit its Pixel Data: "
+                                f"{message}", offset=el.offset, tag=PIXEL_DATA)
 
 
 def _meta_group(ds: Dataset, syntax: TransferSyntax) -> list[Chunk]:
