@@ -20,17 +20,38 @@ class Limits:
     """The bounds of one read.
 
     max_depth: sequences nested deeper than this raise.  Real files rarely
-        exceed 6 levels; the cap also keeps Python's recursion well bounded.
+        exceed 6 levels; the cap also keeps Python's recursion well bounded,
+        which is why it may not be set above MAX_DEPTH.
     max_inflated_size: the most bytes a deflated dataset may inflate to.
-        Deflate can reach ratios above 1000:1, so without this a small file
-        could claim gigabytes (a "deflate bomb").
+        Deflate can reach ratios above 1000:1, so without a bound a small
+        file could claim gigabytes (a "deflate bomb").
+    max_inflate_ratio: a deflated dataset may also inflate to at most this
+        many times its compressed size (but always to 64 MiB), so that memory
+        stays a bounded multiple of the input; the smaller bound applies.
     max_elements: the most data elements (all levels) one read may create;
         bounds memory independently of value sizes.
     """
 
     max_depth: int = 128
     max_inflated_size: int = 1 << 30
+    max_inflate_ratio: int = 100
     max_elements: int = 5_000_000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_depth <= MAX_DEPTH:
+            raise ValueError(f"max_depth must be between 1 and {MAX_DEPTH}: each level of "
+                             "nesting takes a few Python stack frames")
+
+    def inflate_cap(self, compressed_size: int) -> int:
+        """The most bytes a deflated dataset of ``compressed_size`` bytes may inflate to."""
+        return min(self.max_inflated_size,
+                   max(INFLATE_FLOOR, self.max_inflate_ratio * compressed_size))
+
+
+# Deepest nesting allowed: three stack frames per level stay well inside
+# Python's default recursion limit of 1000.
+MAX_DEPTH = 256
+INFLATE_FLOOR = 64 << 20
 
 
 DEFAULT_LIMITS = Limits()

@@ -9,6 +9,7 @@ readers must).  Deflated datasets are inflated with a cap on their size.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import zlib
@@ -19,7 +20,7 @@ from .dataset import Dataset
 from .dictionary import TransferSyntax
 from .errors import LimitExceededError, MalformedElementError, NotDicomError
 from .limits import DEFAULT_LIMITS, Limits
-from .scanner import LONG_VRS, VALID_VRS, Encoding, NeedMoreData, Scanner
+from .scanner import ENCODINGS, LONG_VRS, VALID_VRS, Encoding, NeedMoreData, Scanner
 
 try:  # mmap is a speed-up on CPython; WebAssembly builds may lack or restrict it.
     import mmap
@@ -30,7 +31,7 @@ __all__ = ["read", "Source"]
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
-EXPLICIT_LE = Encoding(True, True)
+EXPLICIT_LE = ENCODINGS[True, True]
 _TRANSFER_SYNTAX_UID = 0x00020010
 _SPECIFIC_CHARACTER_SET = 0x00080005
 _VR_BYTES = frozenset(vr.encode() for vr in VALID_VRS)
@@ -68,9 +69,7 @@ def read(src: Source, *, stop_before_pixels: bool = False,
     limits = limits or DEFAULT_LIMITS
     wanted = max_tag = None
     if tags is not None:
-        wanted = frozenset(dictionary.parse_tag(t) for t in tags)
-        max_tag = max(wanted, default=0)
-        wanted = wanted | {_SPECIFIC_CHARACTER_SET}
+        wanted, max_tag = _wanted_tags(tuple(tags))
     header_only = stop_before_pixels or (max_tag is not None and max_tag < 0x7FE00000)
     if header_only and isinstance(src, (str, os.PathLike)):
         prefix, complete = _read_prefix(src)
@@ -80,6 +79,14 @@ def read(src: Source, *, stop_before_pixels: bool = False,
         except NeedMoreData:
             pass  # the header is longer than the prefix: read the whole file
     return _read_buffer(_load(src), limits, stop_before_pixels, max_tag, wanted)
+
+
+@functools.lru_cache(maxsize=64)
+def _wanted_tags(tags: tuple[Any, ...]) -> tuple[frozenset[int], int]:
+    """The tags asked for (plus the Specific Character Set, which decodes them) and the
+    largest: cached, since a caller sorting thousands of files asks the same each time."""
+    wanted = frozenset(dictionary.parse_tag(t) for t in tags)
+    return wanted | {_SPECIFIC_CHARACTER_SET}, max(wanted, default=0)
 
 
 def _read_prefix(path: str | os.PathLike[str]) -> tuple[memoryview, bool]:
@@ -139,7 +146,7 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
                                 "DICOM data element", offset=0)
 
     syntax, data, pos = _transfer_syntax(meta, buf, pos, limits, scanner)
-    enc = Encoding(syntax.explicit_vr, syntax.little_endian)
+    enc = ENCODINGS[syntax.explicit_vr, syntax.little_endian]
     if not syntax.deflated:
         enc = _check_encoding(data, pos, enc, scanner)
     ds = Dataset(buf=data, little_endian=enc.little_endian, explicit_vr=enc.explicit_vr,
@@ -224,7 +231,7 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int, limits: Limits,
 
 def _inflate(data: memoryview, limits: Limits, offset: int) -> memoryview:
     """Inflate a deflated dataset (raw deflate, PS3.5 A.5), never past the size cap."""
-    cap = limits.max_inflated_size
+    cap = limits.inflate_cap(len(data))
     for wbits in (-15, 15):  # raw deflate as the standard says; zlib-wrapped as some write
         inflater = zlib.decompressobj(wbits)
         try:
@@ -253,11 +260,11 @@ def _detect_encoding(buf: memoryview, pos: int) -> Encoding | None:
     if group >= 0x0100 and group != 0xFFFE:
         return None
     if bytes(buf[pos + 4:pos + 6]) in _VR_BYTES:
-        return Encoding(True, little)
+        return ENCODINGS[True, little]
     length = int.from_bytes(buf[pos + 4:pos + 8], "little" if little else "big")
     if length != 0xFFFFFFFF and length > len(buf) - pos - 8:
         return None
-    return Encoding(False, little)
+    return ENCODINGS[False, little]
 
 
 def _check_encoding(buf: memoryview, pos: int, declared: Encoding, scanner: Scanner
@@ -275,7 +282,7 @@ def _check_encoding(buf: memoryview, pos: int, declared: Encoding, scanner: Scan
     detected = _detect_encoding(buf, pos)
     if detected is None or detected.explicit_vr == declared.explicit_vr:
         return declared
-    actual = Encoding(detected.explicit_vr, declared.little_endian)
+    actual = ENCODINGS[detected.explicit_vr, declared.little_endian]
     scanner.warn(f"the transfer syntax says {declared!r} but the dataset is written in "
                  f"{actual!r}; read as written", pos)
     return actual

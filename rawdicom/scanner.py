@@ -24,7 +24,7 @@ from .errors import (DicomWarning, LimitExceededError, MalformedElementError, Tr
                      format_tag)
 from .limits import Limits
 
-__all__ = ["Encoding", "NeedMoreData", "Scanner", "LONG_VRS", "VALID_VRS"]
+__all__ = ["ENCODINGS", "Encoding", "NeedMoreData", "Scanner", "LONG_VRS", "VALID_VRS"]
 
 ITEM = 0xFFFEE000
 ITEM_DELIMITER = 0xFFFEE00D
@@ -65,7 +65,9 @@ class Encoding:
                 f"{'little' if self.little_endian else 'big'} endian)")
 
 
-IMPLICIT_LE = Encoding(False, True)
+ENCODINGS = {(explicit, little): Encoding(explicit, little)
+             for explicit in (False, True) for little in (False, True)}
+IMPLICIT_LE = ENCODINGS[False, True]
 
 
 class Scanner:

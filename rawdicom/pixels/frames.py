@@ -11,6 +11,8 @@ thread pool.
 
 from __future__ import annotations
 
+import functools
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -210,18 +212,30 @@ class _Source:
         return self._color(out, photometric)
 
 
+@functools.lru_cache(maxsize=1)
+def _threads_available() -> bool:
+    """Whether this interpreter can start a thread.
+
+    WebAssembly builds (Pyodide) create a ThreadPoolExecutor without
+    complaint and fail only when its first thread starts, so ask once with a
+    real thread rather than trusting the constructor.
+    """
+    try:
+        probe = threading.Thread(target=lambda: None)
+        probe.start()
+        probe.join()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _run(fill: Callable[[int], None], indices: range, threads: int | None) -> None:
     """Call ``fill`` for each index, in a thread pool when asked and available."""
-    if threads is not None and threads > 1 and len(indices) > 1:
-        try:
-            pool = ThreadPoolExecutor(max_workers=threads)
-        except RuntimeError:  # no threads here (WebAssembly): decode serially
-            pool = None
-        if pool is not None:
-            with pool:
-                for _ in pool.map(fill, indices):
-                    pass
-            return
+    if threads is not None and threads > 1 and len(indices) > 1 and _threads_available():
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for _ in pool.map(fill, indices):
+                pass
+        return
     for k in indices:
         fill(k)
 
