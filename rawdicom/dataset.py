@@ -13,6 +13,7 @@ parsed yet carries a small callable (``_lazy``) that the scanner left there.
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import dictionary
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from .dictionary import TransferSyntax
     from .encapsulated import EncapsulatedPixelData
 
-__all__ = ["Dataset", "Element", "UNDEFINED_LENGTH"]
+__all__ = ["Context", "Dataset", "Element", "UNDEFINED_LENGTH"]
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
 # Element.offset of a value assigned in memory: it is not (or no longer) in the buffer.
@@ -32,12 +33,96 @@ IN_MEMORY = -1
 
 _UNSET: Any = object()
 
+_SPECIFIC_CHARACTER_SET = 0x00080005
 # Tags whose VR the standard leaves to the context ("US or SS", "OB or OW",
-# ...); resolved on first access of ``Element.vr``, when the whole dataset
-# (Pixel Representation, LUT Descriptor, ...) is known.  Only implicit VR
-# streams leave them ambiguous: an explicit stream states the VR.
+# ...) are resolved on first access of ``Element.vr`` from these.  Only
+# implicit VR streams leave them ambiguous: an explicit stream states the VR.
 _PIXEL_REPRESENTATION = 0x00280103
 _LUT_DESCRIPTOR = 0x00283002
+CONTEXT_TAGS = (_SPECIFIC_CHARACTER_SET, _PIXEL_REPRESENTATION, _LUT_DESCRIPTOR)
+
+
+class Context:
+    """What the elements of one dataset need to decode, without a reference to it.
+
+    Elements (and sequences not parsed yet) hold their dataset's Context, not
+    the Dataset: so a dataset, its elements and its items form no reference
+    cycle, and they and the (possibly memory-mapped) file under them are freed
+    as soon as the last reference goes, without waiting for the garbage
+    collector.  ``sources`` holds the records (or Elements) of the few
+    attributes that decide how others decode: the Specific Character Set and
+    the two that resolve ambiguous VRs; a Context without its own inherits
+    them from ``parent``, the Context of the enclosing dataset.
+    """
+
+    __slots__ = ("buf", "little_endian", "parent", "sources", "_charset")
+
+    def __init__(self, buf: memoryview | bytes | None, little_endian: bool,
+                 parent: "Context | None") -> None:
+        self.buf = buf
+        self.little_endian = little_endian
+        self.parent = parent
+        self.sources: dict[int, Any] = {}
+        self._charset: tuple[str, ...] | None = None
+
+    def capture(self, records: dict[int, Any]) -> None:
+        """Note where this dataset's context attributes are (called once it is parsed)."""
+        for tag in CONTEXT_TAGS:
+            record = records.get(tag)
+            if record is not None:
+                self.sources[tag] = record
+        self._charset = None
+
+    def _own(self, tag: int, vr: str) -> Any:
+        """This dataset's value of ``tag``, decoded as ``vr`` in the default repertoire.
+
+        The Specific Character Set is always read as plain text: a broken file
+        giving it a charset-affected VR must not need the charset to read it.
+        """
+        source = self.sources.get(tag)
+        if source is None:
+            return None
+        if type(source) is tuple:
+            _, length, offset = source
+            raw = self.buf[offset:offset + length] if length else b""
+        elif source._value is not _UNSET or source._defect is not None:
+            return source.value
+        else:
+            raw = source.raw
+        return decode_value(vr, raw, self.little_endian, ()) if raw else None
+
+    @property
+    def charset(self) -> tuple[str, ...]:
+        """The Specific Character Set in force: this dataset's own, else inherited."""
+        cs = self._charset
+        if cs is None:
+            if _SPECIFIC_CHARACTER_SET in self.sources:
+                value = self._own(_SPECIFIC_CHARACTER_SET, "CS")
+                if isinstance(value, list):
+                    value = [v for v in value if isinstance(v, str)]
+                elif not isinstance(value, str):
+                    if value is not None:
+                        warnings.warn(f"{format_tag(_SPECIFIC_CHARACTER_SET)} Specific Character "
+                                      "Set is not text; the default repertoire is used",
+                                      DicomWarning, stacklevel=3)
+                    value = None
+                cs = codecs_for(value)
+            elif self.parent is not None:
+                cs = self.parent.charset
+            else:
+                cs = DEFAULT_CHARSET
+            self._charset = cs
+        return cs
+
+    def inherited(self, tag: int, vr: str) -> Any:
+        """The first value of ``tag`` here or in the nearest enclosing dataset that has it."""
+        ctx: Context | None = self
+        while ctx is not None:
+            if tag in ctx.sources:
+                value = ctx._own(tag, vr)
+                return value[0] if isinstance(value, list) and value else value
+            ctx = ctx.parent
+        return None
 
 
 class Element:
@@ -50,18 +135,18 @@ class Element:
     the sequence delimiter).
     """
 
-    __slots__ = ("tag", "_vr", "length", "offset", "size", "_ds", "_value", "_lazy", "_defect",
+    __slots__ = ("tag", "_vr", "length", "offset", "size", "_ctx", "_value", "_lazy", "_defect",
                  "encapsulated")
 
     def __init__(self, tag: int, vr: str, length: int, offset: int, size: int,
-                 ds: "Dataset | None", value: Any = _UNSET,
+                 ctx: Context | None, value: Any = _UNSET,
                  lazy: Callable[[], Any] | None = None) -> None:
         self.tag = tag
         self._vr = vr
         self.length = length
         self.offset = offset
         self.size = size
-        self._ds = ds
+        self._ctx = ctx
         self._value = value
         self._lazy = lazy
         self._defect: DicomError | None = None
@@ -78,12 +163,14 @@ class Element:
     def _resolve_ambiguous_vr(self, vr: str) -> str:
         """The standard's rules for multi-VR entries (PS3.5 A.1, PS3.3 C.7.6.3, C.11.1.1.1)."""
         tag = self.tag
+        ctx = self._ctx
         if vr == "US or SS":
-            rep = self._ds._inherited_int(_PIXEL_REPRESENTATION) if self._ds else None
+            rep = ctx.inherited(_PIXEL_REPRESENTATION, "US") if ctx is not None else None
             return "SS" if rep == 1 else "US"
-        if tag == 0x00283006 and self._ds is not None:  # LUT Data: "US or OW"
-            desc = self._ds.get(_LUT_DESCRIPTOR)
-            first = desc[0] if isinstance(desc, list) and desc else desc
+        if tag == 0x00283006 and ctx is not None:  # LUT Data: "US or OW"
+            first = ctx._own(_LUT_DESCRIPTOR, "US")
+            if isinstance(first, list):
+                first = first[0] if first else None
             return "US" if first == 1 else "OW"
         if tag == 0x7FE00010 and self.length == UNDEFINED_LENGTH:
             return "OB"
@@ -108,20 +195,30 @@ class Element:
         return self.length == UNDEFINED_LENGTH
 
     # -- value ----------------------------------------------------------------------
+    def _defect_error(self) -> DicomError:
+        """A fresh copy of the stored defect, to raise.
+
+        Raising the stored exception itself would attach a traceback whose
+        frames refer back to this element: a reference cycle.
+        """
+        defect = self._defect
+        assert defect is not None
+        return type(defect)(defect.reason, offset=defect.offset, tag=defect.tag)
+
     @property
     def raw(self) -> memoryview | bytes:
         """The value's bytes as stored (a zero-copy view for data read from a file)."""
         if self._defect is not None:
-            raise self._defect
-        ds = self._ds
-        if ds is None or ds._buf is None or self.offset == IN_MEMORY:
+            raise self._defect_error()
+        ctx = self._ctx
+        if ctx is None or ctx.buf is None or self.offset == IN_MEMORY:
             if self._value is _UNSET or self._value is None:
                 return b""
             from .values import encode_value  # an element built in memory
-            if ds is None:
+            if ctx is None:
                 return encode_value(self.vr, self._value, True, ())
-            return encode_value(self.vr, self._value, ds.little_endian, ds.charset)
-        return ds._buf[self.offset:self.offset + self.size]
+            return encode_value(self.vr, self._value, ctx.little_endian, ctx.charset)
+        return ctx.buf[self.offset:self.offset + self.size]
 
     @property
     def value(self) -> Any:
@@ -129,20 +226,20 @@ class Element:
         if value is not _UNSET:
             return value
         if self._defect is not None:
-            raise self._defect
+            raise self._defect_error()
         if self._lazy is not None:
             value = self._lazy()
             self._lazy = None
         elif self.size == 0:
             value = None
         else:
-            ds = self._ds
-            assert ds is not None
+            ctx = self._ctx
+            assert ctx is not None and ctx.buf is not None
             vr = self.vr
-            charset = ds.charset if vr in _CHARSET_VRS else ()
+            charset = ctx.charset if vr in _CHARSET_VRS else ()
             try:
-                value = decode_value(vr, ds._buf[self.offset:self.offset + self.size],
-                                     ds.little_endian, charset)
+                value = decode_value(vr, ctx.buf[self.offset:self.offset + self.size],
+                                     ctx.little_endian, charset)
             except ValueDecodeError as exc:
                 raise ValueDecodeError(exc.reason, offset=self.offset, tag=self.tag) from None
         self._value = value
@@ -155,8 +252,6 @@ class Element:
         self._lazy = None
         self._defect = None
         self.encapsulated = None
-        if self._ds is not None:
-            self._ds._changed = True
 
     @property
     def vm(self) -> int:
@@ -188,10 +283,9 @@ class Dataset:
         d["_buf"] = buf
         d["little_endian"] = little_endian
         d["explicit_vr"] = explicit_vr
-        d["parent"] = parent
+        d["_parent"] = weakref.ref(parent) if parent is not None else None
+        d["_ctx"] = Context(buf, little_endian, parent._ctx if parent is not None else None)
         d["offset"] = offset
-        d["_charset"] = None
-        d["_changed"] = False
         d["file_meta"] = None
         d["transfer_syntax"] = None
         d["preamble"] = None
@@ -204,7 +298,7 @@ class Dataset:
         el = self._elements.get(tag)
         if type(el) is tuple:
             vr, length, offset = el
-            el = self._elements[tag] = Element(tag, vr, length, offset, length, self)
+            el = self._elements[tag] = Element(tag, vr, length, offset, length, self._ctx)
         return el
 
     def __getitem__(self, key: Any) -> Element:
@@ -266,9 +360,9 @@ class Dataset:
     def __delitem__(self, key: Any) -> None:
         tag = key if type(key) is int else dictionary.parse_tag(key)
         del self._elements[tag]
-        self.__dict__["_changed"] = True
-        if tag == 0x00080005:
-            self.__dict__["_charset"] = None
+        if tag in CONTEXT_TAGS:
+            self._ctx.sources.pop(tag, None)
+            self._ctx._charset = None
 
     def set(self, key: Any, value: Any, vr: str | None = None) -> Element:
         """Set (add or replace) an element's value; the VR comes from the dictionary by default.
@@ -283,63 +377,35 @@ class Dataset:
                 vr = vr.split(" or ")[0]
         if vr == "SQ" and value is not None:
             for item in value:
-                item.__dict__["parent"] = self
-        el = Element(tag, vr, 0, IN_MEMORY, 0, self, value)
+                item._adopt(self)
+        el = Element(tag, vr, 0, IN_MEMORY, 0, self._ctx, value)
         self._elements[tag] = el
         if tag < max(self._elements, default=0):
             self.__dict__["_elements"] = dict(sorted(self._elements.items()))
-        self.__dict__["_changed"] = True
-        if tag == 0x00080005:
-            self.__dict__["_charset"] = None
+        if tag in CONTEXT_TAGS:
+            self._ctx.sources[tag] = el
+            self._ctx._charset = None
         return el
 
     __setitem__ = set
 
     # -- context ------------------------------------------------------------------
     @property
+    def parent(self) -> "Dataset | None":
+        """The dataset whose sequence holds this one (None at the top, or once it is gone)."""
+        ref = self._parent
+        return ref() if ref is not None else None
+
+    def _adopt(self, parent: "Dataset") -> None:
+        """Become an item of ``parent``: inherit its context (charset, pixel representation)."""
+        self.__dict__["_parent"] = weakref.ref(parent)
+        self._ctx.parent = parent._ctx
+        self._ctx._charset = None
+
+    @property
     def charset(self) -> tuple[str, ...]:
         """The Specific Character Set in force here: own (0008,0005), else inherited."""
-        cs = self._charset
-        if cs is None:
-            el = self._element(0x00080005)
-            if el is not None:
-                # (0008,0005) itself is read in the default repertoire: a broken file
-                # giving it a charset-affected VR must not recurse into this property.
-                d = self.__dict__
-                d["_charset"] = DEFAULT_CHARSET
-                try:
-                    value = el.value
-                finally:
-                    d["_charset"] = None
-                if isinstance(value, list):
-                    value = [v for v in value if isinstance(v, str)]
-                elif not isinstance(value, str):
-                    if value is not None:
-                        warnings.warn(f"{format_tag(0x00080005)} Specific Character Set is not "
-                                      "text; the default repertoire is used", DicomWarning,
-                                      stacklevel=3)
-                    value = None
-                cs = codecs_for(value)
-            elif self.parent is not None:
-                cs = self.parent.charset
-            else:
-                cs = codecs_for(None)
-            self.__dict__["_charset"] = cs
-        return cs
-
-    def _inherited_int(self, tag: int) -> int | None:
-        """An integer attribute of this dataset or the nearest ancestor that has it."""
-        ds: Dataset | None = self
-        while ds is not None:
-            el = ds._element(tag)
-            if el is not None:
-                value = el.value
-                if isinstance(value, list):
-                    value = value[0] if value else None
-                if isinstance(value, int):
-                    return value
-            ds = ds.parent
-        return None
+        return self._ctx.charset
 
     # -- walking and printing ------------------------------------------------------
     def walk(self) -> Iterator[tuple[int, Element]]:

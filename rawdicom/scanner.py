@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import struct
 import warnings
+import weakref
 from functools import partial
+from typing import Callable
 
 from . import dictionary
-from .dataset import UNDEFINED_LENGTH, Dataset, Element
+from .dataset import UNDEFINED_LENGTH, Context, Dataset, Element
 from .encapsulated import EncapsulatedPixelData
 from .errors import (DicomWarning, LimitExceededError, MalformedElementError, TruncatedError,
                      format_tag)
@@ -232,6 +234,7 @@ class Scanner:
             if in_undefined_item:
                 self.warn("item has no Item Delimitation Item before the end of its data", pos)
         self.element_count += count
+        ds._ctx.capture(records)
         if unordered:
             self.warn("elements are not in ascending tag order; sorted", ds.offset)
             records = ds.__dict__["_elements"] = dict(sorted(records.items()))
@@ -288,10 +291,10 @@ class Scanner:
                                          from_un), end, True
         # A defined-length sequence is parsed when its value is first used; an
         # explicit UN holding a sequence encodes it as implicit VR LE (6.2.2).
-        return Element(tag, "SQ", length, vpos, length, ds,
-                       lazy=partial(self._lazy_sequence, vpos, vpos + length,
-                                    IMPLICIT_LE if from_un else enc, depth + 1, ds,
-                                    tag)), vpos + length, False
+        return Element(tag, "SQ", length, vpos, length, ds._ctx,
+                       lazy=self._sequence_parser(vpos, vpos + length,
+                                                  IMPLICIT_LE if from_un else enc, depth + 1, ds,
+                                                  tag)), vpos + length, False
 
     def _delimiter_in_dataset(self, tag: int, pos: int, in_undefined_item: bool) -> int:
         """What a tag of group FFFE means where a data element was expected."""
@@ -340,12 +343,13 @@ class Scanner:
         if vr == "SQ":
             self.warn(f"sequence of length {length} is cut short ({remaining} bytes remain); "
                       "its items are read to the end of the data", vpos, tag)
-            return Element(tag, "SQ", length, vpos, remaining, ds,
-                           lazy=partial(self._lazy_sequence, vpos, vpos + remaining,
-                                        IMPLICIT_LE if from_un else enc, depth + 1, ds, tag))
+            return Element(tag, "SQ", length, vpos, remaining, ds._ctx,
+                           lazy=self._sequence_parser(vpos, vpos + remaining,
+                                                      IMPLICIT_LE if from_un else enc, depth + 1,
+                                                      ds, tag))
         self.warn(f"value of length {length} is cut short ({remaining} bytes remain); "
                   "reading it will raise", vpos, tag)
-        el = Element(tag, vr, length, vpos, remaining, ds)
+        el = Element(tag, vr, length, vpos, remaining, ds._ctx)
         el._defect = TruncatedError(f"length {length} runs past the end of the data "
                                     f"({remaining} bytes remain)", offset=vpos, tag=tag)
         return el
@@ -362,14 +366,14 @@ class Scanner:
             seq_enc = IMPLICIT_LE if from_un else enc
             items, after, size = self.parse_sequence(vpos, end, seq_enc, depth + 1, ds, tag,
                                                      undefined=True)
-            return Element(tag, "SQ", UNDEFINED_LENGTH, vpos, size, ds, value=items), after
+            return Element(tag, "SQ", UNDEFINED_LENGTH, vpos, size, ds._ctx, value=items), after
         # Another VR with undefined length: its value runs to the sequence delimiter.
         found = bytes(self.buf[vpos:end]).find(_SEQUENCE_DELIMITER_BYTES[enc.little_endian])
         if found < 0:
             self._truncated(ds, "undefined length value without a Sequence Delimitation Item",
                             vpos, tag)
         self.warn(f"undefined length for VR {vr}", vpos, tag)
-        return Element(tag, vr, UNDEFINED_LENGTH, vpos, found, ds), vpos + found + 8
+        return Element(tag, vr, UNDEFINED_LENGTH, vpos, found, ds._ctx), vpos + found + 8
 
     def _encapsulated(self, ds: Dataset, tag: int, vr: str, vpos: int, end: int, enc: Encoding
                       ) -> tuple[Element, int]:
@@ -402,7 +406,7 @@ class Scanner:
                 break
         size = pos - vpos
         # PS3.5 A.4 says OB; OW as written is reported as written, anything else as OB.
-        el = Element(tag, vr if vr == "OW" else "OB", UNDEFINED_LENGTH, vpos, size, ds)
+        el = Element(tag, vr if vr == "OW" else "OB", UNDEFINED_LENGTH, vpos, size, ds._ctx)
         if defect is not None:
             if isinstance(defect, TruncatedError):
                 self._at_data_end()
@@ -417,13 +421,26 @@ class Scanner:
         return el, pos + 8
 
     # -- sequences ---------------------------------------------------------------------
-    def _lazy_sequence(self, start: int, end: int, enc: Encoding, depth: int, parent: Dataset,
+    def _sequence_parser(self, start: int, end: int, enc: Encoding, depth: int, parent: Dataset,
+                         tag: int) -> Callable[[], list[Dataset]]:
+        """What parses a defined-length sequence when its value is first used.
+
+        It holds the parent weakly (and its Context strongly): the parent holds
+        the element that holds this, and a strong reference would make a cycle.
+        """
+        return partial(self._lazy_sequence, start, end, enc, depth, weakref.ref(parent),
+                       parent._ctx, tag)
+
+    def _lazy_sequence(self, start: int, end: int, enc: Encoding, depth: int,
+                       parent_ref: "weakref.ref[Dataset]", parent_ctx: Context,
                        tag: int) -> list[Dataset]:
-        items, _, _ = self.parse_sequence(start, end, enc, depth, parent, tag, undefined=False)
+        items, _, _ = self.parse_sequence(start, end, enc, depth, parent_ref(), tag,
+                                          undefined=False, parent_ctx=parent_ctx)
         return items
 
-    def parse_sequence(self, pos: int, end: int, enc: Encoding, depth: int, parent: Dataset,
-                       tag: int, *, undefined: bool) -> tuple[list[Dataset], int, int]:
+    def parse_sequence(self, pos: int, end: int, enc: Encoding, depth: int,
+                       parent: Dataset | None, tag: int, *, undefined: bool,
+                       parent_ctx: Context | None = None) -> tuple[list[Dataset], int, int]:
         """Items of a sequence; returns (items, position after the sequence, value size)."""
         if depth > self.limits.max_depth:
             raise LimitExceededError(f"sequences nested deeper than {self.limits.max_depth}",
@@ -445,6 +462,8 @@ class Scanner:
             if item_tag == ITEM:
                 item = Dataset(buf=buf, little_endian=enc.little_endian,
                                explicit_vr=enc.explicit_vr, parent=parent, offset=pos)
+                if parent is None:  # the parent is gone (only this sequence was kept)
+                    item._ctx.parent = parent_ctx
                 if length == UNDEFINED_LENGTH:
                     pos = self.parse_dataset(item, pos + 8, end, enc, depth,
                                              in_undefined_item=True)

@@ -95,3 +95,34 @@ def test_set_and_delete_by_keyword_with_dictionary_vr():
     del ds.Modality
     del ds["Rows"]
     assert "Modality" not in ds and "Rows" not in ds and len(ds) == 2
+
+
+def test_a_dataset_is_freed_without_the_garbage_collector():
+    """No reference cycles: a read file (and a memory map under it) goes with its last user."""
+    import gc
+    import weakref
+
+    inner = element(0x00081150, "UI", txt("1.2\0", b"\0"))
+    body = (element(0x00080005, "CS", txt("ISO_IR 100")) + sequence(0x00081140, [inner])
+            + sequence(0x00081140 + 1, [inner], undefined=False)
+            + element(0x00100010, "PN", txt("A^B")))
+    gc.disable()
+    try:
+        ds = _read(body)
+        for _, el in ds.walk():
+            el.value
+        items = ds[0x00081141].value
+        ref = weakref.ref(ds)
+        del ds
+        assert ref() is None
+        assert items[0].parent is None and items[0].charset == ("ISO_IR 100",)
+    finally:
+        gc.enable()
+
+
+def test_items_kept_alone_still_decode_with_the_inherited_charset():
+    name = "Müller".encode("latin-1")
+    body = (element(0x00080005, "CS", txt("ISO_IR 100"))
+            + sequence(0x00081120, [element(0x00100010, "PN", txt(name))], undefined=False))
+    seq = _read(body)["ReferencedPatientSequence"]  # the dataset itself is gone
+    assert seq.value[0].PatientName == "Müller"
