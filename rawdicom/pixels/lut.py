@@ -84,18 +84,39 @@ def _via_table(arr: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.nd
     """
     if arr.dtype.kind not in "iu" or arr.size == 0:
         return fn(arr)
+    if arr.dtype.itemsize <= 2:
+        return _via_bit_pattern_table(arr, fn)
     lo, hi = int(arr.min()), int(arr.max())
     count = hi - lo + 1
     if count > _MAX_TABLE or count > arr.size:
         return fn(arr)
     table = fn(np.arange(lo, hi + 1, dtype=np.int64).astype(arr.dtype))
-    # hi - lo < 2**17 fits the wider types; 8/16-bit differences wrap, read back unsigned
-    index = arr - arr.dtype.type(lo)
-    if arr.dtype.itemsize <= 2:
-        index = index.view(f"u{arr.dtype.itemsize}")
+    index = arr - arr.dtype.type(lo)  # hi - lo < 2**17: fits the 32/64-bit types
     if table.dtype.itemsize > 2:  # measured: np.take gathers wide items fastest with intp indices
         index = index.astype(np.intp)
     return np.take(table, index, mode="clip")  # in range by construction: skip the bounds check
+
+
+def _via_bit_pattern_table(arr: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]
+                           ) -> np.ndarray:
+    """``_via_table`` for 8- and 16-bit integers: a table indexed by the values' bit patterns.
+
+    Reading the image as unsigned gives the index directly, so the pass that
+    subtracts the minimum is saved; only the entries of values in min..max
+    are computed (all 256 for 8-bit data), the rest are never read.
+    """
+    unsigned = arr.view(f"u{arr.dtype.itemsize}")
+    if arr.dtype.itemsize == 1:
+        table = fn(np.arange(256, dtype=np.uint8).view(arr.dtype))
+        return np.take(table, unsigned, mode="clip")
+    lo, hi = int(arr.min()), int(arr.max())
+    if hi - lo + 1 > arr.size:
+        return fn(arr)
+    values = np.arange(lo, hi + 1, dtype=np.int64).astype(arr.dtype)
+    part = fn(values)
+    table = np.empty(1 << 16, dtype=part.dtype)
+    table[values.view(np.uint16)] = part
+    return np.take(table, unsigned, mode="clip")  # every index is a value in min..max
 
 
 def _int_type_for(lo: int, hi: int) -> np.dtype:
