@@ -46,8 +46,8 @@ _SYNTAX_FOR_ENCODING = {
 
 
 # A header-only read (stop_before_pixels, tags=) of a file reads this much first,
-# and the whole file only if the header runs past it: most headers are < 16 KiB.
-HEADER_PREFIX = 64 * 1024
+# and the whole file only if the header runs past it: most headers are well under 16 KiB.
+HEADER_PREFIX = 16 * 1024
 # Smaller files are read into memory; larger ones are memory-mapped, so that
 # their pixel data is never copied just to be looked at.
 _MAP_ABOVE = 256 * 1024
