@@ -34,3 +34,15 @@ def test_tag_unknown(capsys):
     assert main(["tag", "0011,0010", "NotAKeyword"]) == 1
     captured = capsys.readouterr()
     assert "Private Creator" in captured.out and "not a tag or keyword" in captured.err
+
+
+def test_the_example_is_a_plausible_ct_slice():
+    np = __import__("pytest").importorskip("numpy")
+    import rawdicom
+    from rawdicom.cli import example_path
+
+    ds = rawdicom.read(example_path())
+    hu = rawdicom.hounsfield(ds)
+    assert hu.shape == (128, 128) and hu.dtype == np.int16
+    assert (hu.min(), hu.max()) == (-1000, 1000)  # air and skull, within 12-bit signed storage
+    assert rawdicom.to_uint8(ds).dtype == np.uint8

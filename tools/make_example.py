@@ -48,7 +48,7 @@ def phantom(size: int = 128) -> bytes:
             r = math.hypot(dx, dy)
             hu = -1000
             if r < 1.0:
-                hu = 1200 if r > 0.90 else 35 + int(6 * math.sin(x * 0.7) * math.cos(y * 0.5))
+                hu = 1000 if r > 0.90 else 35 + int(6 * math.sin(x * 0.7) * math.cos(y * 0.5))
                 for vx in (-0.18, 0.18):
                     if math.hypot((x - c) / size - vx, (y - c) / size + 0.05) < 0.07:
                         hu = 8
