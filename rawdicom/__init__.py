@@ -30,6 +30,7 @@ __all__ = [
 _LAZY = {
     "pixel_array": "rawdicom.pixels",
     "iter_frames": "rawdicom.pixels",
+    "pixel_array_isolated": "rawdicom.pixels.isolated",
     "modality_lut": "rawdicom.pixels.lut",
     "hounsfield": "rawdicom.pixels.lut",
     "window": "rawdicom.pixels.lut",
