@@ -232,7 +232,11 @@ class Scanner:
                 vr = vr_for(tag)
                 vpos = pos + 8
             if length == UNDEFINED_LENGTH or vr == "SQ" or length > end - vpos:
+                # Items parsed inside count against the same budget: hand this count over first.
+                self.element_count += count
+                count = 0
                 el, pos, ends = self._element(ds, tag, vr, length, vpos, end, enc, depth, from_un)
+                budget = self.limits.max_elements - self.element_count
                 record: Element | tuple[str, int, int] = el
             else:
                 if length & 1 and vr != "UN" and vr != "OB":
