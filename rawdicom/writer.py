@@ -26,7 +26,8 @@ UN bytes.  UN values are written unchanged in every encoding: their byte
 order is unknown, so they are never swapped.  In explicit VR a value too long
 for a 2-byte length field is written as UN (PS3.5 6.2.2) in little endian.
 Group length elements (gggg,0000) that are present are written with their
-length recomputed.
+length recomputed.  Changing (0008,0005) of a read dataset does not re-encode
+the text values already there (their bytes are copied): assign them again.
 """
 
 from __future__ import annotations
