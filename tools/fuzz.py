@@ -229,21 +229,21 @@ def _worker(conn: Connection, seed_paths: list[str], seed: int, memory: int) -> 
             _TARGETS[target](data)
         except BaseException as exc:  # noqa: BLE001 - classifying every outcome is the point
             error = exc
-        detail = "" if error is None else \
-            "".join(traceback.format_exception(type(error), error, error.__traceback__))[-6000:]
-        stage = getattr(error, "fuzz_stage", "read") if target == "rawdicom" else "read"
-        name = "" if error is None else f"{stage}:{type(error).__name__}"
         try:
+            detail = "" if error is None else "".join(
+                traceback.format_exception(type(error), error, error.__traceback__))[-6000:]
+            stage = getattr(error, "fuzz_stage", "read") if target == "rawdicom" else "read"
+            name = "" if error is None else f"{stage}:{type(error).__name__}"
             conn.send((classify(target, error), name, detail))
-        except MemoryError:
+        except MemoryError:  # formatting the report needs memory too
             conn.send(("memory", "MemoryError", ""))
 
 
 class _Slot:
     """One worker process and the request it is running."""
 
-    def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
-        self.ctx, self.args = ctx, args
+    def __init__(self, ctx: Any, args: tuple[Any, ...], target: str) -> None:
+        self.ctx, self.args, self.target = ctx, args, target
         self.request: tuple[str, int] | None = None
         self.started = 0.0
         self._start()
@@ -283,9 +283,11 @@ def run(seed_paths: list[Path], *, count: int, seed: int = 0, workers: int = 2,
     ctx = mp.get_context("fork" if sys.platform != "win32" else "spawn")
     paths = [str(p) for p in seed_paths]
     seeds = [p.read_bytes() for p in seed_paths]
-    pending = [(t, i) for i in range(start, start + count) for t in targets]
-    pending.reverse()
-    slots = [_Slot(ctx, (paths, seed, memory)) for _ in range(max(1, workers))]
+    # Each target has its own workers, so that one library's leftovers (heap, threads)
+    # never count against the other's outcomes.
+    pending = {t: list(range(start + count - 1, start - 1, -1)) for t in targets}
+    slots = [_Slot(ctx, (paths, seed, memory), t) for t in targets
+             for _ in range(max(1, workers // len(targets)))]
     counts: dict[str, Counter[str]] = {t: Counter() for t in targets}
     errors: dict[str, Counter[str]] = {t: Counter() for t in targets}
     saved: list[str] = []
@@ -308,17 +310,17 @@ def run(seed_paths: list[Path], *, count: int, seed: int = 0, workers: int = 2,
             stem.with_suffix(".txt").write_text(f"fuzz.py seed {seed} index {index}: {outcome}\n"
                                                 f"{detail}")
             saved.append(str(stem.with_suffix(".dcm")))
-        if progress and done % 5000 == 0:
+        if progress and done % 10000 == 0:
             rate = done / (time.monotonic() - began)
             print(f"{done}/{len(targets) * count} runs, {rate:.0f}/s, "
                   + "; ".join(f"{t}: {dict(c)}" for t, c in counts.items()),
                   file=sys.stderr, flush=True)
 
     try:
-        while pending or any(s.request for s in slots):
+        while any(pending.values()) or any(s.request for s in slots):
             for slot in slots:
-                if slot.request is None and pending:
-                    slot.send(pending.pop())
+                if slot.request is None and pending[slot.target]:
+                    slot.send((slot.target, pending[slot.target].pop()))
             busy = [s for s in slots if s.request is not None]
             now = time.monotonic()
             wait_for = max(0.0, min(s.started + timeout - now for s in busy))
