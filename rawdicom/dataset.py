@@ -42,6 +42,11 @@ _LUT_DESCRIPTOR = 0x00283002
 CONTEXT_TAGS = (_SPECIFIC_CHARACTER_SET, _PIXEL_REPRESENTATION, _LUT_DESCRIPTOR)
 
 
+# Specific Character Set values as read -> their charset tuple, for the values that
+# need no correction (so no warning is lost by not computing them again).
+_WELL_FORMED_CHARSETS: dict[bytes, tuple[str, ...]] = {}
+
+
 class Context:
     """What the elements of one dataset need to decode, without a reference to it.
 
@@ -96,23 +101,37 @@ class Context:
         """The Specific Character Set in force: this dataset's own, else inherited."""
         cs = self._charset
         if cs is None:
-            if _SPECIFIC_CHARACTER_SET in self.sources:
-                value = self._own(_SPECIFIC_CHARACTER_SET, "CS")
-                if isinstance(value, list):
-                    value = [v for v in value if isinstance(v, str)]
-                elif not isinstance(value, str):
-                    if value is not None:
-                        warnings.warn(f"{format_tag(_SPECIFIC_CHARACTER_SET)} Specific Character "
-                                      "Set is not text; the default repertoire is used",
-                                      DicomWarning, stacklevel=3)
-                    value = None
-                cs = codecs_for(value)
+            source = self.sources.get(_SPECIFIC_CHARACTER_SET)
+            if type(source) is tuple:  # as read: the same few values in every file
+                _, length, offset = source
+                raw = bytes(self.buf[offset:offset + length])
+                cs = _WELL_FORMED_CHARSETS.get(raw)
+                if cs is None:
+                    cs = self._own_charset()
+                    if raw.rstrip(b" \0").split(b"\\") == [t.encode() for t in cs]:
+                        if len(_WELL_FORMED_CHARSETS) < 256:
+                            _WELL_FORMED_CHARSETS[raw] = cs
+            elif source is not None:
+                cs = self._own_charset()
             elif self.parent is not None:
                 cs = self.parent.charset
             else:
                 cs = DEFAULT_CHARSET
             self._charset = cs
         return cs
+
+    def _own_charset(self) -> tuple[str, ...]:
+        """This dataset's (0008,0005), checked and normalised (warnings for what is wrong)."""
+        value = self._own(_SPECIFIC_CHARACTER_SET, "CS")
+        if isinstance(value, list):
+            value = [v for v in value if isinstance(v, str)]
+        elif not isinstance(value, str):
+            if value is not None:
+                warnings.warn(f"{format_tag(_SPECIFIC_CHARACTER_SET)} Specific Character "
+                              "Set is not text; the default repertoire is used",
+                              DicomWarning, stacklevel=3)
+            value = None
+        return codecs_for(value)
 
     def inherited(self, tag: int, vr: str) -> Any:
         """The first value of ``tag`` here or in the nearest enclosing dataset that has it."""

@@ -157,6 +157,10 @@ def parse_tag(tag: int | tuple[int, int] | str) -> int:
     Bad input is a programmer's error, not a file's: ValueError for a malformed tag, KeyError for an
     unknown keyword, TypeError for anything else.
     """
+    if type(tag) is str:  # keywords first: the common case
+        found = (_tables or _load()).by_keyword.get(tag)
+        if found is not None:
+            return found
     if isinstance(tag, bool):
         raise TypeError(f"not a tag: {tag!r}")
     if isinstance(tag, int):
@@ -168,9 +172,6 @@ def parse_tag(tag: int | tuple[int, int] | str) -> int:
             raise ValueError(f"not a (group, element) pair: {tag!r}")
         return tag[0] << 16 | tag[1]
     if isinstance(tag, str):
-        found = (_tables or _load()).by_keyword.get(tag)  # keywords first: the common case
-        if found is not None:
-            return found
         match = _TAG_TEXT.fullmatch(tag.strip())
         if match:
             return int(match[3] or match[1] + match[2], 16)

@@ -282,18 +282,29 @@ class Scanner:
         """
         short_vrs = _SHORT_VRS
         last_start = min(end - 8, pos + (budget - count) * 8 - 8)
+        if wanted is None:
+            while pos <= last_start:
+                g, e, vrb, length = header(buf, pos)
+                tag = g << 16 | e
+                after = pos + 8 + length
+                if (not last_tag < tag < stop_tag or vrb not in short_vrs or after > end
+                        or length & 1):
+                    break
+                last_tag = tag
+                records[tag] = (short_vrs[vrb], length, pos + 8)
+                pos = after
+                count += 1
+            return pos, last_tag, count
+        # tags=: the same walk, keeping only the elements asked for
         while pos <= last_start:
             g, e, vrb, length = header(buf, pos)
             tag = g << 16 | e
-            vr = short_vrs.get(vrb)
-            if vr is None or not last_tag < tag < stop_tag:
-                break
             after = pos + 8 + length
-            if after > end or length & 1:
+            if not last_tag < tag < stop_tag or vrb not in short_vrs or after > end or length & 1:
                 break
             last_tag = tag
-            if wanted is None or tag in wanted:
-                records[tag] = (vr, length, pos + 8)
+            if tag in wanted:
+                records[tag] = (short_vrs[vrb], length, pos + 8)
             pos = after
             count += 1
         return pos, last_tag, count
