@@ -159,8 +159,27 @@ def test_pydicom_reads_generated_datasets_as_rawdicom_does(ds, syntax, undefined
     theirs, _ = pydicom_read(data)
     ours = _rawdicom_plain(rawdicom.read(data))
     if syntax == "1.2.840.10008.1.2":
-        theirs, ours = _known_to_pydicom(theirs), _known_to_pydicom(ours)
+        theirs, ours = _known_to_pydicom(theirs), _known_to_pydicom(_empty_private_sq_as_un(ours))
     assert _normalise(theirs) == _normalise(ours)
+
+
+def _empty_private_sq_as_un(plain_ds: dict) -> dict:
+    """A known disagreement in implicit VR: a private sequence with no item.
+
+    The writer gives it undefined length (the only way an implicit VR reader
+    can tell a private sequence), so it is a header and a Sequence Delimitation
+    Item. rawdicom reads it as the empty sequence it is (PS3.5 7.5: only a
+    sequence, or a UN holding one, has undefined length here); pydicom, seeing
+    no item, reports UN with an empty value.
+    """
+    out = {}
+    for tag, (vr, value) in plain_ds.items():
+        if vr == "SQ" and (tag >> 16) & 1 and not value:
+            vr, value = "UN", None
+        elif vr == "SQ":
+            value = [_empty_private_sq_as_un(item) for item in value]
+        out[tag] = (vr, value)
+    return out
 
 
 def _known_to_pydicom(plain_ds: dict) -> dict:
