@@ -337,8 +337,13 @@ class Dataset:
     def get(self, key: Any, default: Any = None) -> Any:
         """The decoded value of ``key``, or ``default`` when the element is absent."""
         tag = key if type(key) is int else dictionary.parse_tag(key)
-        el = self._element(tag)
-        return default if el is None else el.value
+        el = self._elements.get(tag)
+        if el is None:
+            return default
+        if type(el) is tuple:  # _element, inlined: get() is the hot path of header reading
+            vr, length, offset = el
+            el = self._elements[tag] = Element(tag, vr, length, offset, length, self._ctx)
+        return el.value
 
     def __len__(self) -> int:
         return len(self._elements)

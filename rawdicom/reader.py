@@ -46,8 +46,9 @@ _SYNTAX_FOR_ENCODING = {
 
 
 # A header-only read (stop_before_pixels, tags=) of a file reads this much first,
-# and the whole file only if the header runs past it: most headers are well under 16 KiB.
-HEADER_PREFIX = 16 * 1024
+# and the whole file only if the header runs past it (a prefix of 8 KiB holds the usual
+# header; reading more costs more than parsing it).
+HEADER_PREFIX = 8 * 1024
 # Smaller files are read into memory; larger ones are memory-mapped, so that
 # their pixel data is never copied just to be looked at.
 _MAP_ABOVE = 256 * 1024
@@ -90,9 +91,21 @@ def _wanted_tags(tags: tuple[Any, ...]) -> tuple[frozenset[int], int]:
 
 
 def _read_prefix(path: str | os.PathLike[str]) -> tuple[memoryview, bool]:
-    """The first HEADER_PREFIX bytes of a file, and whether that is the whole file."""
-    with open(path, "rb", buffering=0) as f:
-        data = f.read(HEADER_PREFIX)
+    """The first HEADER_PREFIX bytes of a file, and whether that is the whole file.
+
+    Plain os calls: for the few kilobytes of a header, building a file object
+    costs as much as reading.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        data = os.read(fd, HEADER_PREFIX)
+        while len(data) < HEADER_PREFIX:  # a short read is not the end until read() says so
+            more = os.read(fd, HEADER_PREFIX - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
     return memoryview(data), len(data) < HEADER_PREFIX
 
 
@@ -133,7 +146,8 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
         pos = 4
     else:
         pos = 0
-    scanner = Scanner(buf, limits, complete=complete)
+    scanner = Scanner(buf, limits, stop_before_pixels=stop_before_pixels, max_tag=max_tag,
+                      wanted=wanted, complete=complete)
     meta = Dataset(buf=buf)
     if n - pos >= 8 and buf[pos:pos + 2] == b"\x02\x00":
         meta_end = _meta_group_end(buf, pos)
@@ -151,12 +165,14 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
         enc = _check_encoding(data, pos, enc, scanner)
     ds = Dataset(buf=data, little_endian=enc.little_endian, explicit_vr=enc.explicit_vr,
                  offset=pos)
-    body = Scanner(data, limits, stop_before_pixels=stop_before_pixels, max_tag=max_tag,
-                   wanted=wanted, complete=complete or syntax.deflated)
-    body.element_count = scanner.element_count
-    body.pending = scanner.pending
-    body.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
-    body.emit_warnings()
+    if data is not buf:  # inflated: a buffer of its own, read whole
+        inflated = Scanner(data, limits, stop_before_pixels=stop_before_pixels,
+                           max_tag=max_tag, wanted=wanted)
+        inflated.element_count = scanner.element_count
+        inflated.pending = scanner.pending
+        scanner = inflated
+    scanner.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
+    scanner.emit_warnings()
     d = ds.__dict__
     d["file_meta"] = meta
     d["transfer_syntax"] = syntax
@@ -195,9 +211,14 @@ def _meta_group_end(buf: memoryview, pos: int) -> int:
 def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int, limits: Limits,
                      scanner: Scanner) -> tuple[TransferSyntax, memoryview, int]:
     """The transfer syntax of the dataset, and the (possibly inflated) data it applies to."""
-    uid = meta.get(_TRANSFER_SYNTAX_UID)
-    if isinstance(uid, list):
-        uid = uid[0] if uid else None
+    record = meta._elements.get(_TRANSFER_SYNTAX_UID)
+    if type(record) is tuple and record[0] == "UI":  # as read: no need to make an Element
+        _, length, offset = record
+        uid = bytes(buf[offset:offset + length]).decode("ascii", "replace")
+    else:
+        uid = meta.get(_TRANSFER_SYNTAX_UID)
+        if isinstance(uid, list):
+            uid = uid[0] if uid else None
     uid = uid.strip("\0 ") if isinstance(uid, str) else None
     syntax = dictionary.transfer_syntax(uid) if uid else None
     if syntax is not None:

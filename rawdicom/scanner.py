@@ -231,7 +231,9 @@ class Scanner:
             else:
                 vr = vr_for(tag)
                 vpos = pos + 8
-            if length == UNDEFINED_LENGTH or vr == "SQ" or length > end - vpos:
+            # (With tags=, a defined-length sequence not asked for is stepped over.)
+            if (length == UNDEFINED_LENGTH or length > end - vpos
+                    or (vr == "SQ" and (wanted is None or tag in wanted))):
                 # Items parsed inside count against the same budget: hand this count over first.
                 self.element_count += count
                 count = 0
