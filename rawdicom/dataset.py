@@ -60,7 +60,7 @@ class Context:
     them from ``parent``, the Context of the enclosing dataset.
     """
 
-    __slots__ = ("buf", "little_endian", "parent", "sources", "_charset")
+    __slots__ = ("buf", "little_endian", "parent", "sources", "_charset", "_le_view")
 
     def __init__(self, buf: memoryview | bytes | None, little_endian: bool,
                  parent: "Context | None") -> None:
@@ -69,6 +69,19 @@ class Context:
         self.parent = parent
         self.sources: dict[int, Any] = {}
         self._charset: tuple[str, ...] | None = None
+        self._le_view: Context | None = None
+
+    def little_endian_view(self) -> "Context":
+        """This context for values stored little endian in a big endian dataset.
+
+        A UN value is always little endian (PS3.5 6.2.2); once its VR is known
+        it decodes through this view, which inherits everything else from here.
+        """
+        if self.little_endian:
+            return self
+        if self._le_view is None:
+            self._le_view = Context(self.buf, True, self)
+        return self._le_view
 
     def capture(self, records: dict[int, Any]) -> None:
         """Note where this dataset's context attributes are (called once it is parsed)."""

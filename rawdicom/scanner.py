@@ -243,7 +243,12 @@ class Scanner:
             else:
                 if length & 1 and vr != "UN" and vr != "OB":
                     self.warn(f"odd value length {length}", pos, tag)
-                record = (vr, length, vpos)
+                if from_un and not enc.little_endian:
+                    # A UN value given its VR is little endian whatever the transfer
+                    # syntax (PS3.5 6.2.2): decode it so, in a big endian dataset too.
+                    record = Element(tag, vr, length, vpos, length, ds._ctx.little_endian_view())
+                else:
+                    record = (vr, length, vpos)
                 pos = vpos + length
                 ends = False
             if tag > last_tag:

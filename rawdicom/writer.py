@@ -313,8 +313,8 @@ class _Encoder:
                 data = self.ordered(vr, value, ds.little_endian)
             else:
                 data = encode_value(vr, value, self.little, ds.charset)
-        else:
-            data = self.ordered(vr, el.raw, ds.little_endian)
+        else:  # as stored: in the byte order of its context (UN values are little endian)
+            data = self.ordered(vr, el.raw, el._ctx.little_endian if el._ctx else ds.little_endian)
         return self.value(el.tag, vr, data)
 
     def ordered(self, vr: str, data: Chunk, little_endian: bool) -> Chunk:

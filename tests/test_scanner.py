@@ -354,3 +354,16 @@ def test_encapsulated_frames_by_start_markers():
 def test_item_delimiter_builder_bytes():
     assert item_delimiter() == b"\xfe\xff\x0d\xe0\0\0\0\0"
     assert sequence_delimiter(little=False) == b"\xff\xfe\xe0\xdd\0\0\0\0"
+
+
+def test_un_given_its_vr_in_big_endian_is_read_little_endian():
+    """PS3.5 6.2.2: a UN value is little endian whatever the transfer syntax; once its VR is
+    known it decodes so, and writing it out keeps the values."""
+    big = "1.2.840.10008.1.2.2"
+    body = element(0x00181310, "UN", struct.pack("<4H", 0, 1, 2, 3), little=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = rawdicom.read(part10(body, big))
+    assert ds["AcquisitionMatrix"].vr == "US" and ds.AcquisitionMatrix == [0, 1, 2, 3]
+    for syntax in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", big):
+        assert rawdicom.read(rawdicom.to_bytes(ds, syntax)).AcquisitionMatrix == [0, 1, 2, 3]
