@@ -174,6 +174,36 @@ def test_palette_descriptor_that_lies() -> None:
         apply_palette(ds, rawdicom.pixel_array(ds))
 
 
+def _palette_ds(extra: list) -> rawdicom.Dataset:
+    return rawdicom.read(dicom(rows=1, columns=2, bits_allocated=8, photometric="PALETTE COLOR",
+                               pixels=b"\0\1", extra=extra))
+
+
+def test_segmented_palette_indirect_replays_are_bounded() -> None:
+    # One value, then M empty discrete segments, then K indirect segments each replaying
+    # the M empty ones: K x M segments of work for 2M + 4K words (quadratic without a bound).
+    m, k = 16000, 1600
+    words = [0, 1, 100] + [0, 0] * m + [2, m, 3, 0] * k
+    seg = np.array(words, "<u2").tobytes()
+    extra = [(t, "US", us(256, 0, 16)) for t in (0x00281101, 0x00281102, 0x00281103)] + [
+        (t, "OW", seg) for t in (0x00281221, 0x00281222, 0x00281223)]
+    ds = _palette_ds(extra)
+    start = time.perf_counter()
+    with pytest.raises(rawdicom.PixelDataError, match=r"\(0028,1221\).*executes more than"):
+        apply_palette(ds, rawdicom.pixel_array(ds))
+    assert time.perf_counter() - start < 0.5
+
+
+def test_segmented_palette_indirect_replay_that_adds_values_is_expanded() -> None:
+    # discrete [5, 6], indirect: replay 1 segment from word 0 -> [5, 6, 5, 6]
+    seg = np.array([0, 2, 5, 6, 2, 1, 0, 0], "<u2").tobytes()
+    extra = [(t, "US", us(4, 0, 16)) for t in (0x00281101, 0x00281102, 0x00281103)] + [
+        (t, "OW", seg) for t in (0x00281221, 0x00281222, 0x00281223)]
+    ds = rawdicom.read(dicom(rows=1, columns=4, bits_allocated=8, photometric="PALETTE COLOR",
+                             pixels=bytes(range(4)), extra=extra))
+    assert apply_palette(ds, rawdicom.pixel_array(ds))[..., 0].tolist() == [[5, 6, 5, 6]]
+
+
 def test_invert_monochrome1() -> None:
     arr = np.array([[0, 4095]], np.uint16)
     ds = rawdicom.read(dicom(rows=1, columns=2, bits_allocated=16, bits_stored=12,

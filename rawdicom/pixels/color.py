@@ -112,6 +112,12 @@ def expand_segmented_lut(raw: bytes | memoryview, bits: int, entries: int, littl
     2 indirect (replay n segments from a 32-bit offset, counted in words as
     pydicom and DCMTK do).  Expansion stops with an error as soon as it would
     exceed ``entries``, so a lying descriptor cannot make it allocate more.
+
+    Indirect segments can replay segments that add nothing (an empty discrete
+    segment), so the values added do not bound the work; the segments
+    executed, replayed ones included, are counted against a budget instead:
+    one per data word (each segment read once) plus one per entry (each
+    replayed segment that adds a value).  A table that needs more is refused.
     """
     if bits == 8:
         words = list(raw)  # one byte per value, in stored order (as pydicom reads it)
@@ -119,10 +125,17 @@ def expand_segmented_lut(raw: bytes | memoryview, bits: int, entries: int, littl
         n = len(raw) // 2
         words = list(struct.unpack(f"{'<' if little else '>'}{n}H", raw[:2 * n]))
     lut: list[int] = []
+    budget = [len(words) + entries]
 
     def run(pos: int, max_segments: int | None, indirect_ok: bool) -> None:
         done = 0
         while pos + 1 < len(words) and (max_segments is None or done < max_segments):
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise PixelDataError(f"segmented LUT executes more than {len(words) + entries} "
+                                     f"segments for {len(words)} words of data and {entries} "
+                                     "entries (indirect segments replaying empty ones)",
+                                     tag=tag)
             opcode, length = words[pos], words[pos + 1]
             pos += 2
             if opcode == 0:
