@@ -204,6 +204,37 @@ def test_segmented_palette_indirect_replay_that_adds_values_is_expanded() -> Non
     assert apply_palette(ds, rawdicom.pixel_array(ds))[..., 0].tolist() == [[5, 6, 5, 6]]
 
 
+@pytest.mark.parametrize("vr,value,match", [
+    ("DS", b"256\\0\\8", "3 integers"),        # numbers, but not integers
+    ("US", us(256, 8), "3 integers"),            # two values
+    ("US", us(256, 0, 12), "12 bits"),
+])
+def test_palette_descriptor_must_be_three_integers(vr: str, value: bytes, match: str) -> None:
+    lut = bytes(256)
+    ds = _palette_ds([(0x00281101, vr, value)] + [
+        (t, "OW", lut) for t in (0x00281201, 0x00281202, 0x00281203)])
+    with pytest.raises(rawdicom.PixelDataError, match=r"\(0028,1101\).*" + match):
+        apply_palette(ds, rawdicom.pixel_array(ds))
+
+
+def test_palette_errors_name_the_segmented_data_and_the_alpha_descriptor() -> None:
+    short = np.array([0, 2, 7, 8], "<u2").tobytes()  # 2 entries of 4
+    desc = [(t, "US", us(4, 0, 16)) for t in (0x00281101, 0x00281102, 0x00281103)]
+    ds = _palette_ds(desc + [(t, "OW", short) for t in (0x00281221, 0x00281222, 0x00281223)])
+    with pytest.raises(rawdicom.PixelDataError, match=r"\(0028,1221\).*2 entries"):
+        apply_palette(ds, rawdicom.pixel_array(ds))
+    # the alpha LUT is read with its own descriptor (0028,1104): 8-bit entries here
+    plain = np.array([1, 2, 3, 4], "<u2").tobytes()
+    alpha_seg = bytes([0, 4, 9, 8, 7, 6])
+    base = desc + [(t, "OW", plain) for t in (0x00281201, 0x00281202, 0x00281203)]
+    ds = _palette_ds(base + [(0x00281104, "US", us(4, 0, 8)), (0x00281224, "OW", alpha_seg)])
+    rgba = apply_palette(ds, rawdicom.pixel_array(ds))
+    assert rgba.shape == (1, 2, 4) and rgba[..., 3].tolist() == [[9, 8]]
+    ds = _palette_ds(base + [(0x00281104, "US", us(8, 0, 8)), (0x00281224, "OW", alpha_seg)])
+    with pytest.raises(rawdicom.PixelDataError, match=r"\(0028,1104\)"):
+        apply_palette(ds, rawdicom.pixel_array(ds))
+
+
 def test_invert_monochrome1() -> None:
     arr = np.array([[0, 4095]], np.uint16)
     ds = rawdicom.read(dicom(rows=1, columns=2, bits_allocated=16, bits_stored=12,

@@ -58,38 +58,58 @@ _DATA = (0x00281201, 0x00281202, 0x00281203, 0x00281204)
 _SEGMENTED = (0x00281221, 0x00281222, 0x00281223, 0x00281224)
 
 
+def _descriptor(ds: "Dataset", tag: int) -> tuple[int, int, int]:
+    """(entries, first value mapped, bits per entry) of a palette LUT descriptor, checked."""
+    desc = ds.get(tag)
+    name = format_tag(tag)
+    if (not isinstance(desc, list) or len(desc) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in desc)):
+        raise PixelDataError(f"palette color lookup table descriptor {name} must be 3 "
+                             f"integers, found {desc!r}", tag=tag)
+    entries, first_map, bits = desc
+    if bits not in (8, 16):
+        raise PixelDataError(f"palette LUT entries of {bits} bits (8 or 16 allowed)", tag=tag)
+    return (entries & 0xFFFF) or 65536, first_map, bits
+
+
 def apply_palette(ds: "Dataset", arr: np.ndarray) -> np.ndarray:
     """PALETTE COLOR indices -> RGB (or RGBA with an alpha LUT), shape ``arr.shape + (3,)``.
 
     Indices below the first mapped value take the first entry and those past
-    the end the last (PS3.3 C.7.6.3.1.5), as pydicom does.
+    the end the last (PS3.3 C.7.6.3.1.5), as pydicom does.  Red, green and
+    blue are looked up with the red descriptor (the three are identical,
+    C.7.6.3.1.5, and pydicom reads only the red one); an alpha LUT has its own
+    descriptor (0028,1104), which must map the same indices.
     """
-    desc = ds.get(_DESCRIPTORS[0])
-    if not isinstance(desc, list) or len(desc) != 3:
-        raise PixelDataError("Red Palette Color Lookup Table Descriptor is missing or does not "
-                             "have 3 values", tag=_DESCRIPTORS[0])
-    entries = desc[0] or 65536
-    first_map, bits = desc[1], desc[2]
-    if bits not in (8, 16):
-        raise PixelDataError(f"palette LUT entries of {bits} bits (8 or 16 allowed)",
-                             tag=_DESCRIPTORS[0])
+    entries, first_map, bits = _descriptor(ds, _DESCRIPTORS[0])
     little = ds.little_endian
     luts = []
     for k in range(4):
+        if k == 3 and _DESCRIPTORS[3] in ds:
+            alpha = _descriptor(ds, _DESCRIPTORS[3])
+            if alpha[:2] != (entries, first_map):
+                raise PixelDataError(f"the alpha LUT maps {alpha[0]} entries from {alpha[1]}, "
+                                     f"the red LUT {entries} from {first_map}",
+                                     tag=_DESCRIPTORS[3])
+            bits = alpha[2]
         if _DATA[k] in ds:
-            luts.append(_plain_lut(ds[_DATA[k]].raw, entries, little, _DATA[k]))
+            tag = _DATA[k]
+            lut = _plain_lut(ds[tag].raw, entries, little, tag)
         elif _SEGMENTED[k] in ds:
-            luts.append(expand_segmented_lut(ds[_SEGMENTED[k]].raw, bits, entries, little,
-                                             _SEGMENTED[k]))
+            tag = _SEGMENTED[k]
+            lut = expand_segmented_lut(ds[tag].raw, bits, entries, little, tag)
         elif k < 3:
             raise PixelDataError("palette color lookup table data is missing", tag=_DATA[k])
+        else:
+            break
+        if len(lut) < entries:
+            raise PixelDataError(f"palette LUT has {len(lut)} entries, its descriptor "
+                                 f"{entries}", tag=tag)
+        luts.append(lut)
     dtype = np.uint8 if all(lut.dtype == np.uint8 for lut in luts) else np.uint16
     index = np.clip(arr.astype(np.int64) - first_map, 0, entries - 1)
     out = np.empty(arr.shape + (len(luts),), dtype=dtype)
     for k, lut in enumerate(luts):
-        if len(lut) < entries:
-            raise PixelDataError(f"palette LUT has {len(lut)} entries, its descriptor "
-                                 f"{entries}", tag=_DATA[k])
         out[..., k] = np.take(lut, index)
     return out
 
@@ -171,7 +191,7 @@ def expand_segmented_lut(raw: bytes | memoryview, bits: int, entries: int, littl
                                      "here", tag=tag)
             if len(lut) > entries:
                 raise PixelDataError(f"segmented LUT expands past the {entries} entries of "
-                                     f"its descriptor {format_tag(tag - 0x120)}", tag=tag)
+                                     f"its descriptor", tag=tag)
             done += 1
 
     run(0, None, True)
