@@ -139,6 +139,15 @@ def test_ybr_full_422_is_upsampled_and_converted() -> None:
     assert rgb[..., 0].tolist() == rgb[..., 2].tolist() == [[10, 200], [50, 60]]
 
 
+@pytest.mark.parametrize("columns", [1, 3])
+def test_ybr_full_422_with_odd_columns_is_refused(columns: int) -> None:
+    # Y1 Y2 Cb Cr per pair of pixels: an odd row has no native layout (was a ValueError)
+    ds = rawdicom.read(dicom(rows=1, columns=columns, bits_allocated=8, samples=3,
+                             photometric="YBR_FULL_422", pixels=bytes(2 * columns + 2)))
+    with pytest.raises(rawdicom.PixelDataError, match="even number of columns"):
+        rawdicom.pixel_array(ds)
+
+
 def test_palette_color_plain_and_segmented() -> None:
     red = np.arange(256, dtype="<u2") * 256
     green = np.full(256, 0x1234, "<u2")

@@ -34,6 +34,12 @@ class NativeLayout:
         self.geom = geom
         self.little_endian = little_endian
         self.subsampled = geom.samples == 3 and geom.photometric == "YBR_FULL_422"
+        if self.subsampled and geom.columns % 2:
+            # Stored as Y1 Y2 Cb Cr per pair of pixels of a row (PS3.3 C.7.6.3.1.2, PS3.5
+            # 8.2.1): an odd row has no layout.  (A JPEG codestream may be 4:2:2 at any width:
+            # this is the native layout's rule, not the photometric interpretation's.)
+            raise PixelDataError(f"YBR_FULL_422 native pixel data needs an even number of "
+                                 f"columns, not {geom.columns}", tag=geom.tag)
         # The upsampled array is YBR_FULL (PS3.3 C.7.6.3.1.2), as pydicom reports it.
         self.photometric = "YBR_FULL" if self.subsampled else geom.photometric
         n = geom.number_of_frames
