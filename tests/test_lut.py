@@ -417,3 +417,89 @@ def test_format_histogram() -> None:
     assert lines[0].startswith("[-1024, 0)") and lines[0].count("#") == 20
     assert lines[1].count("#") == 2 and lines[1].endswith(" 1")
     assert "[0.5, 1.25)" in format_histogram(np.array([0.5, 1.25]), np.array([0]))
+
+
+# ------------------------------------------------------------------ file values no number type holds
+
+def _pixels_file(extra: list, bits: int = 16, prefix: bytes = b"") -> Dataset:
+    """A 2 x 2 image of zeros with ``extra`` elements (and ``prefix`` bytes before Pixel Data)."""
+    import struct
+
+    from pixel_builders import dicom
+    raw = dicom(rows=2, columns=2, bits_allocated=bits, pixels=bytes(bits // 2), extra=extra)
+    cut = raw.index(struct.pack("<HH", 0x7FE0, 0x0010))
+    return rawdicom.read(raw[:cut] + prefix + raw[cut:])
+
+
+@pytest.mark.parametrize("slope, bits", [(b"1e300", 16), (b"4294967296", 32)])
+def test_integer_rescale_past_int64_falls_back_to_float64(slope: bytes, bits: int) -> None:
+    # was OverflowError: an integral slope whose products do not fit int64
+    ds = _pixels_file([(0x00281053, "DS", slope), (0x00281052, "DS", b"0")], bits)
+    hu = hounsfield(ds)
+    assert hu.dtype == F64 and hu.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    assert to_uint8(ds).dtype == np.uint8
+
+
+def test_rescale_past_the_largest_float_is_a_pixel_data_error() -> None:
+    ds = _pixels_file([(0x00281053, "DS", b"1e306"), (0x00281050, "DS", b"0"),
+                       (0x00281051, "DS", b"10")])
+    arr = np.array([[0, 65535], [1, 2]], np.uint16)
+    with pytest.raises(PixelDataError, match=r"\(0028,1053\).*largest float"):
+        modality_lut(ds, arr)
+    with pytest.raises(PixelDataError, match=r"\(0028,1053\).*largest float"):
+        apply_voi(ds, np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("tag", [0x00281053, 0x00281050])
+def test_integer_string_too_long_for_a_float(tag: int) -> None:
+    # IS of 400 digits: was OverflowError from math.isfinite
+    ds = _pixels_file([(tag, "IS", b"9" * 400), (0x00281051, "DS", b"10")])
+    with pytest.raises(PixelDataError, match=rf"\(0028,{tag & 0xFFFF:04X}\).*finite"):
+        apply_voi(ds, hounsfield(ds))
+
+
+@pytest.mark.parametrize("tag", [0x52009230, 0x52009229, 0x00283010, 0x00283000])
+def test_sequence_written_with_another_vr_is_a_pixel_data_error(tag: int) -> None:
+    # (5200,9230) / (0028,3010) ... as US: was AttributeError / TypeError
+    from pixel_builders import us
+    ds = _pixels_file([(tag, "US", us(1, 2)), (0x00281053, "DS", b"2"),
+                       (0x00281050, "DS", b"0"), (0x00281051, "DS", b"10")])
+    name = rf"\({tag >> 16:04X},{tag & 0xFFFF:04X}\).*sequence"
+    with pytest.raises(PixelDataError, match=name):
+        to_uint8(ds)
+
+
+def test_modality_lut_data_as_uv_past_int64() -> None:
+    import struct
+
+    from builders import element, sequence
+    from pixel_builders import us
+    item = (element(0x00283002, "US", us(2, 0, 16))
+            + element(0x00283006, "UV", struct.pack("<2Q", 1, 2**63 + 5)))
+    ds = _pixels_file([], prefix=sequence(0x00283000, [item]))
+    with pytest.raises(PixelDataError, match=r"\(0028,3002\).*16 bits"):
+        hounsfield(ds)
+
+
+@pytest.mark.parametrize("vr, value, ok", [("US", b"\x0c\x00\x0d\x00", True), ("DS", b"12", False)])
+def test_bits_stored_is_read_as_geometry_reads_it(vr: str, value: bytes, ok: bool) -> None:
+    # Bits Stored with VM 2 or as DS: was TypeError in the stored range (and invert_monochrome1)
+    import struct
+
+    from pixel_builders import dicom, element
+    from rawdicom.pixels import invert_monochrome1
+    raw = dicom(rows=1, columns=2, bits_allocated=16, bits_stored=16, photometric="MONOCHROME1",
+                pixels=struct.pack("<2H", 0, 4095), extra=[(0x00281053, "DS", b"2")])
+    bits_stored = element(0x00280101, "US", struct.pack("<H", 16))
+    assert raw.count(bits_stored) == 1
+    ds = rawdicom.read(raw.replace(bits_stored, element(0x00280101, vr, value)))
+    stored = np.array([[0, 4095]], np.uint16)
+    for call in (lambda: invert_monochrome1(ds, stored), lambda: hounsfield(ds),
+                 lambda: apply_voi(ds, hounsfield(ds))):
+        if ok:
+            call()
+        else:
+            with pytest.raises(PixelDataError, match="Bits Stored"):
+                call()
+    if ok:
+        assert invert_monochrome1(ds, stored).tolist() == [[4095, 0]]

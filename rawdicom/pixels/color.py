@@ -47,10 +47,12 @@ def invert_monochrome1(ds: "Dataset", arr: np.ndarray) -> np.ndarray:
         return arr
     if arr.dtype.kind == "f":
         return arr.max() + arr.min() - arr
-    bits = ds.get(0x00280101) or arr.dtype.itemsize * 8
     if arr.dtype.kind == "i":
         return (-1 - arr).astype(arr.dtype)
-    return ((1 << bits) - 1 - arr.astype(np.int64)).clip(0, None).astype(arr.dtype)
+    from .frames import stored_range  # frames imports this module
+    stored = stored_range(ds)
+    top = stored[1] if stored is not None else (1 << arr.dtype.itemsize * 8) - 1
+    return (top - arr.astype(np.int64)).clip(0, None).astype(arr.dtype)
 
 
 _DESCRIPTORS = (0x00281101, 0x00281102, 0x00281103, 0x00281104)

@@ -12,6 +12,7 @@ thread pool.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,8 @@ from .color import ybr_to_rgb
 if TYPE_CHECKING:
     from ..dataset import Dataset
 
-__all__ = ["Geometry", "geometry", "pixel_array", "iter_frames", "MAX_OUTPUT_BYTES"]
+__all__ = ["Geometry", "geometry", "stored_range", "pixel_array", "iter_frames",
+           "MAX_OUTPUT_BYTES"]
 
 PIXEL_DATA = 0x7FE00010
 FLOAT_PIXEL_DATA = 0x7FE00008
@@ -151,6 +153,33 @@ def geometry(ds: "Dataset", *, max_bytes: int = MAX_OUTPUT_BYTES) -> Geometry:
         raise LimitExceededError(f"{frames} frames of {rows} x {columns} x {samples} samples "
                                  f"would need {total} bytes (limit {max_bytes})", tag=tag)
     return geom
+
+
+def stored_range(ds: "Dataset") -> tuple[int, int] | None:
+    """The stored values Bits Stored and Pixel Representation allow, as :func:`geometry` reads them.
+
+    With pixel data the whole geometry is checked (PixelDataError for bad
+    attributes); float pixel data has no such range (None).  A dataset without
+    pixel data (a header read alone, a dataset built by hand) gets the same
+    checks on these two attributes, and None when Bits Stored is absent.
+    """
+    if any(tag in ds for tag in (PIXEL_DATA, FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA)):
+        geom = geometry(ds, max_bytes=sys.maxsize)
+        if geom.tag != PIXEL_DATA:
+            return None
+        bits, signed = geom.bits_stored, geom.pixel_representation
+    else:
+        if ds.get(_BITS_STORED) is None:
+            return None
+        bits = _int(ds, _BITS_STORED, "Bits Stored")
+        signed = _int(ds, _PIXEL_REP, "Pixel Representation", 0)
+        if not 1 <= bits <= 64 or signed not in (0, 1):
+            raise PixelDataError(f"Bits Stored {bits} (1 to 64 allowed) or Pixel "
+                                 f"Representation {signed} (0 or 1) is impossible",
+                                 tag=_BITS_STORED)
+    if signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
 
 
 class _Source:

@@ -34,14 +34,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
-try:
-    import numpy as np
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "rawdicom's pixel functions need numpy: pip install rawdicom[pixels]") from exc
+# Without numpy, importing this module fails earlier, in rawdicom/pixels/__init__.py, with
+# the message naming the extra to install.
+import numpy as np
 
 from ..dataset import Dataset
-from ..errors import PixelDataError
+from ..errors import PixelDataError, format_tag
+from .frames import stored_range
 
 __all__ = [
     "modality_lut", "hounsfield", "window", "apply_voi", "to_uint8",
@@ -119,19 +118,38 @@ def _via_bit_pattern_table(arr: np.ndarray, fn: Callable[[np.ndarray], np.ndarra
     return np.take(table, unsigned, mode="clip")  # every index is a value in min..max
 
 
-def _int_type_for(lo: int, hi: int) -> np.dtype:
-    """The smallest signed integer type holding lo..hi (signed: modality values are differences)."""
+def _int_type_for(lo: int, hi: int) -> np.dtype | None:
+    """The smallest signed integer type holding lo..hi (signed: modality values are differences).
+
+    None when not even int64 holds them.
+    """
     for dtype in (np.int8, np.int16, np.int32, np.int64):
         info = np.iinfo(dtype)
         if info.min <= lo and hi <= info.max:
             return np.dtype(dtype)
-    raise OverflowError(f"values {lo}..{hi} do not fit in 64 bits")
+    return None
 
 
 # ---------------------------------------------------------------- the dataset
 
-def _first_item(value: Any) -> Dataset | None:
-    return value[0] if isinstance(value, list) and value and isinstance(value[0], Dataset) else None
+def _items(src: Dataset, tag: int) -> list[Dataset]:
+    """The items of sequence ``tag`` in ``src`` ([] when absent or empty).
+
+    A value that is not a sequence (the element written with another VR) is
+    the file's fault: PixelDataError naming the tag, not an AttributeError later.
+    """
+    value = src.get(tag)
+    if value is None or value == []:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, Dataset) for item in value):
+        raise PixelDataError(f"{format_tag(tag)} should be a sequence of items, found a value "
+                             f"of VR {src[tag].vr}", tag=tag)
+    return value
+
+
+def _first_item(src: Dataset, tag: int) -> Dataset | None:
+    items = _items(src, tag)
+    return items[0] if items else None
 
 
 def _source(ds: Dataset, macro: int, frame: int, own: tuple[int, ...]) -> Dataset:
@@ -141,14 +159,14 @@ def _source(ds: Dataset, macro: int, frame: int, own: tuple[int, ...]) -> Datase
     one; classic objects keep the attributes at the top level.  ``own`` are
     the attributes that make an item count (an item without them is ignored).
     """
-    per_frame = ds.get(_PER_FRAME_GROUPS)
-    if isinstance(per_frame, list) and 0 <= frame < len(per_frame):
-        item = _first_item(per_frame[frame].get(macro))
+    per_frame = _items(ds, _PER_FRAME_GROUPS)
+    if 0 <= frame < len(per_frame):
+        item = _first_item(per_frame[frame], macro)
         if item is not None and any(tag in item for tag in own):
             return item
-    shared = _first_item(ds.get(_SHARED_GROUPS))
+    shared = _first_item(ds, _SHARED_GROUPS)
     if shared is not None:
-        item = _first_item(shared.get(macro))
+        item = _first_item(shared, macro)
         if item is not None and any(tag in item for tag in own):
             return item
     return ds
@@ -159,25 +177,19 @@ def _number(src: Dataset, tag: int, index: int = 0) -> float:
     value = src.get(tag)
     values = value if isinstance(value, list) else [value]
     if index >= len(values):
-        raise IndexError(f"{_tag(tag)} has {len(values)} value(s), index {index} asked for")
+        raise IndexError(f"{format_tag(tag)} has {len(values)} value(s), index {index} asked for")
     number = values[index]
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-        raise PixelDataError(f"value {number!r} is not a finite number", tag=tag)
-    return float(number)
-
-
-def _tag(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-
-
-def _stored_range(ds: Dataset) -> tuple[int, int] | None:
-    """The range of stored values that Bits Stored and Pixel Representation allow."""
-    bits = ds.get(_BITS_STORED)
-    if not isinstance(bits, int) or not 1 <= bits <= 64:
-        return None
-    if ds.get(_PIXEL_REPRESENTATION) == 1:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise PixelDataError(f"value {number!r} is not a number", tag=tag)
+    try:
+        value = float(number)  # an IS of 400 digits does not fit a float
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        text = str(number)
+        text = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+        raise PixelDataError(f"value {text} is not a finite number", tag=tag)
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,6 +247,10 @@ def _parse_lut(item: Dataset, pixel_representation: Any) -> _Lut:
         if len(values) != entries or not all(isinstance(v, int) for v in values):
             raise PixelDataError(f"LUT Data holds {len(values)} values; the LUT Descriptor "
                                  f"promises {entries} entries", tag=_LUT_DATA)
+        top = max(values)
+        if top >= 1 << bits or min(values) < 0:  # checked before numpy sees them (UV: 2**64)
+            raise PixelDataError(f"LUT Data holds {top}, more than the {bits} bits per entry "
+                                 "the LUT Descriptor declares", tag=_LUT_DESCRIPTOR)
         table = np.array(values, dtype=np.int64)
     top = int(table.max())
     if top >= 1 << bits or int(table.min()) < 0:
@@ -286,7 +302,7 @@ class _Rescale:
 def _modality_params(ds: Dataset, frame: int, cache: dict[int, _Lut]) -> _Rescale | _Lut | None:
     src = _source(ds, _PIXEL_VALUE_TRANSFORMATION_SEQUENCE, frame,
                   (_RESCALE_SLOPE, _RESCALE_INTERCEPT, _MODALITY_LUT_SEQUENCE))
-    item = _first_item(src.get(_MODALITY_LUT_SEQUENCE))
+    item = _first_item(src, _MODALITY_LUT_SEQUENCE)
     if item is not None:
         if id(item) not in cache:
             cache[id(item)] = _parse_lut(item, ds.get(_PIXEL_REPRESENTATION))
@@ -310,19 +326,26 @@ def _rescale(ds: Dataset, arr: np.ndarray, params: _Rescale | _Lut | None) -> np
     if arr.dtype.kind in "iub" and slope.is_integer() and intercept.is_integer():
         s, b = int(slope), int(intercept)
         lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
-        nominal = _stored_range(ds)
+        nominal = stored_range(ds)
         if nominal is not None:
             lo, hi = min(lo, nominal[0]), max(hi, nominal[1])
         ends = (lo * s + b, hi * s + b)
         out_type = _int_type_for(min(ends), max(ends))
         # wide enough for the input, the products and the results: exact in-place arithmetic
         work = _int_type_for(min(lo, lo * s, hi * s, *ends), max(hi, lo * s, hi * s, *ends))
-        out = arr.astype(work)
-        if s != 1:
-            out *= s
-        if b:
-            out += b
-        return out.astype(out_type, copy=False)
+        if out_type is not None and work is not None:
+            out = arr.astype(work)
+            if s != 1:
+                out *= s
+            if b:
+                out += b
+            return out.astype(out_type, copy=False)
+        # past int64 (a slope of 1e300 is an integer too): float64, as for any other rescale
+    if arr.dtype.kind in "iub" and arr.size:
+        ends = [float(v) * slope + intercept for v in (arr.min(), arr.max())]
+        if not all(map(math.isfinite, ends)):
+            raise PixelDataError(f"Rescale Slope {slope} and Intercept {intercept} take stored "
+                                 "values past the largest float", tag=_RESCALE_SLOPE)
     # pydicom's order of operations, so float results agree bit for bit
     out = arr.astype(np.float64) * slope
     out += intercept
@@ -470,8 +493,8 @@ def _voi_params(ds: Dataset, frame: int, index: int, cache: dict[int, _Lut]) -> 
     """The frame's VOI: VOI LUT Sequence first (pydicom's prefer_lut=True), else its window."""
     src = _source(ds, _FRAME_VOI_LUT_SEQUENCE, frame,
                   (_WINDOW_CENTER, _WINDOW_WIDTH, _VOI_LUT_SEQUENCE))
-    items = src.get(_VOI_LUT_SEQUENCE)
-    if isinstance(items, list) and items:
+    items = _items(src, _VOI_LUT_SEQUENCE)
+    if items:
         if index >= len(items):
             raise IndexError(f"VOI LUT Sequence has {len(items)} item(s), index {index} asked for")
         item = items[index]
@@ -493,14 +516,19 @@ def _natural_range(ds: Dataset, frame: int) -> tuple[float, float]:
     modality = _modality_params(ds, frame, {})
     if isinstance(modality, _Lut):
         return 0, (1 << modality.bits) - 1
-    stored = _stored_range(ds)
+    stored = stored_range(ds)
     if stored is None:
-        raise PixelDataError("Bits Stored missing or invalid: the window output range is unknown",
+        raise PixelDataError("Bits Stored missing: the window output range is unknown",
                              tag=_BITS_STORED)
     if modality is None:
         return stored
-    return (stored[0] * modality.slope + modality.intercept,
+    ends = (stored[0] * modality.slope + modality.intercept,
             stored[1] * modality.slope + modality.intercept)
+    if not all(map(math.isfinite, ends)):
+        raise PixelDataError(f"Rescale Slope {modality.slope} and Intercept "
+                             f"{modality.intercept} take stored values past the largest float",
+                             tag=_RESCALE_SLOPE)
+    return ends
 
 
 def _apply_voi(ds: Dataset, arr: np.ndarray, params: _Window | _Lut | None,
