@@ -17,7 +17,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import dictionary
-from .charset import DEFAULT_CHARSET, codecs_for
+from .charset import AFFECTED_VRS, DEFAULT_CHARSET, codecs_for
 from .errors import DicomError, DicomWarning, ValueDecodeError, format_tag
 from .values import decode_value, value_multiplicity
 
@@ -39,7 +39,9 @@ _SPECIFIC_CHARACTER_SET = 0x00080005
 # implicit VR streams leave them ambiguous: an explicit stream states the VR.
 _PIXEL_REPRESENTATION = 0x00280103
 _LUT_DESCRIPTOR = 0x00283002
-CONTEXT_TAGS = (_SPECIFIC_CHARACTER_SET, _PIXEL_REPRESENTATION, _LUT_DESCRIPTOR)
+CONTEXT_TAGS = frozenset((_SPECIFIC_CHARACTER_SET, _PIXEL_REPRESENTATION, _LUT_DESCRIPTOR))
+# LUT Descriptor and the Red/Green/Blue Palette Color LUT Descriptors.
+_LUT_DESCRIPTORS = frozenset((_LUT_DESCRIPTOR, 0x00281101, 0x00281102, 0x00281103))
 
 
 # Specific Character Set values as read -> their charset tuple, for the values that
@@ -106,8 +108,13 @@ class Context:
         elif source._value is not _UNSET or source._defect is not None:
             return source.value
         else:
-            raw = source.raw
-        return decode_value(vr, raw, self.little_endian, ()) if raw else None
+            raw, offset = source.raw, source.offset
+        if not raw:
+            return None
+        try:
+            return decode_value(vr, raw, self.little_endian, ())
+        except ValueDecodeError as exc:
+            raise ValueDecodeError(exc.reason, offset=offset, tag=tag) from None
 
     @property
     def charset(self) -> tuple[str, ...]:
@@ -127,7 +134,7 @@ class Context:
             elif source is not None:
                 cs = self._own_charset()
             elif self.parent is not None:
-                cs = self.parent.charset
+                return self.parent.charset  # not cached: the parent's may still change
             else:
                 cs = DEFAULT_CHARSET
             self._charset = cs
@@ -197,6 +204,11 @@ class Element:
         tag = self.tag
         ctx = self._ctx
         if vr == "US or SS":
+            if tag in _LUT_DESCRIPTORS:
+                # The entry count and the bit depth are always unsigned; only the first
+                # mapped value follows Pixel Representation (PS3.3 C.11.1.1.1), and the
+                # pixel layer reads it so. One VR for all three: US, as pydicom.
+                return "US"
             rep = ctx.inherited(_PIXEL_REPRESENTATION, "US") if ctx is not None else None
             return "SS" if rep == 1 else "US"
         if tag == 0x00283006 and ctx is not None:  # LUT Data: "US or OW"
@@ -204,9 +216,8 @@ class Element:
             if isinstance(first, list):
                 first = first[0] if first else None
             return "US" if first == 1 else "OW"
-        if tag == 0x7FE00010 and self.length == UNDEFINED_LENGTH:
-            return "OB"
         # Implicit VR little endian: OB/OW data is OW (PS3.5 A.1); "US or SS or OW" too.
+        # (Encapsulated Pixel Data, the one OB case, gets its VR from the scanner.)
         return "OW"
 
     @property
@@ -268,7 +279,7 @@ class Element:
             ctx = self._ctx
             assert ctx is not None and ctx.buf is not None
             vr = self.vr
-            charset = ctx.charset if vr in _CHARSET_VRS else ()
+            charset = ctx.charset if vr in AFFECTED_VRS else ()
             try:
                 value = decode_value(vr, ctx.buf[self.offset:self.offset + self.size],
                                      ctx.little_endian, charset)
@@ -279,6 +290,8 @@ class Element:
 
     @value.setter
     def value(self, value: Any) -> None:
+        if self.tag in CONTEXT_TAGS and self._ctx is not None:
+            self._ctx._charset = None  # the dataset's context reads this element
         self._value = value
         self.offset = IN_MEMORY
         self._lazy = None
@@ -295,8 +308,6 @@ class Element:
         return f"Element({format_tag(self.tag)} {self.vr} {self.keyword or self.name})"
 
 
-# VRs whose text is decoded with the Specific Character Set (PS3.5 6.1.2.3).
-_CHARSET_VRS = frozenset(("SH", "LO", "ST", "LT", "UC", "UT", "PN"))
 
 
 class Dataset:
@@ -331,6 +342,8 @@ class Dataset:
         if type(el) is tuple:
             vr, length, offset = el
             el = self._elements[tag] = Element(tag, vr, length, offset, length, self._ctx)
+            if tag in CONTEXT_TAGS:  # the context follows the element from now on
+                self._ctx.sources[tag] = el
         return el
 
     def __getitem__(self, key: Any) -> Element:
@@ -356,6 +369,8 @@ class Dataset:
         if type(el) is tuple:  # _element, inlined: get() is the hot path of header reading
             vr, length, offset = el
             el = self._elements[tag] = Element(tag, vr, length, offset, length, self._ctx)
+            if tag in CONTEXT_TAGS:
+                self._ctx.sources[tag] = el
         return el.value
 
     def __len__(self) -> int:

@@ -64,7 +64,10 @@ class TruncatedError(DicomError):
     when the reader had got that far, else ``None``.
     """
 
-    partial: object = None
+    def __init__(self, message: str, *, offset: int | None = None, tag: int | None = None,
+                 partial: object = None) -> None:
+        super().__init__(message, offset=offset, tag=tag)
+        self.partial = partial
 
 
 class MalformedElementError(DicomError):

@@ -26,7 +26,7 @@ class Limits:
         Deflate can reach ratios above 1000:1, so without a bound a small
         file could claim gigabytes (a "deflate bomb").
     max_inflate_ratio: a deflated dataset may also inflate to at most this
-        many times its compressed size (but always to 64 MiB), so that memory
+        many times its compressed size (but always to 16 MiB), so that memory
         stays a bounded multiple of the input; the smaller bound applies.
     max_elements: the most data elements (all levels) one read may create;
         bounds memory independently of value sizes.
@@ -48,10 +48,11 @@ class Limits:
                    max(INFLATE_FLOOR, self.max_inflate_ratio * compressed_size))
 
 
-# Deepest nesting allowed: three stack frames per level stay well inside
-# Python's default recursion limit of 1000.
-MAX_DEPTH = 256
-INFLATE_FLOOR = 64 << 20
+# Deepest nesting allowed: reading an undefined-length sequence takes four stack
+# frames per level (and writing or printing it about as many), which must stay well
+# inside Python's default recursion limit of 1000.
+MAX_DEPTH = 160
+INFLATE_FLOOR = 16 << 20
 
 
 DEFAULT_LIMITS = Limits()

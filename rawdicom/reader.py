@@ -33,6 +33,7 @@ Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
 EXPLICIT_LE = ENCODINGS[True, True]
 _TRANSFER_SYNTAX_UID = 0x00020010
+_META_END = 0x00030000  # the meta group is group 0002
 _SPECIFIC_CHARACTER_SET = 0x00080005
 _VR_BYTES = frozenset(vr.encode() for vr in VALID_VRS)
 _LONG_VR_BYTES = frozenset(vr.encode() for vr in LONG_VRS)
@@ -52,6 +53,7 @@ HEADER_PREFIX = 8 * 1024
 # Smaller files are read into memory; larger ones are memory-mapped, so that
 # their pixel data is never copied just to be looked at.
 _MAP_ABOVE = 256 * 1024
+_INFLATE_STEP = 4 << 20
 _HEADER = struct.Struct("<HH2sH").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 
@@ -111,10 +113,16 @@ def _read_prefix(path: str | os.PathLike[str]) -> tuple[memoryview, bool]:
 
 def _load(src: Source) -> memoryview:
     """A read-only view of the whole source; a memory map for large files where possible."""
-    if isinstance(src, (bytes, bytearray)):
+    if isinstance(src, bytes):
         return memoryview(src)
+    if isinstance(src, bytearray) or (isinstance(src, memoryview) and not src.readonly):
+        # Values are decoded later, from the buffer: a buffer the caller may still
+        # change is copied, so the dataset does not change under them (nor they under it).
+        return memoryview(bytes(src))
     if isinstance(src, memoryview):
         return src.cast("B") if src.format != "B" or src.ndim != 1 else src
+    if mmap is not None and isinstance(src, mmap.mmap):
+        return memoryview(src)  # the whole map, whatever its read position
     if isinstance(src, (str, os.PathLike)):
         with open(src, "rb") as f:
             size = os.fstat(f.fileno()).st_size
@@ -153,9 +161,11 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
         meta_end = _meta_group_end(buf, pos)
         if meta_end >= n and not complete:
             raise NeedMoreData
-        pos = scanner.parse_dataset(meta, pos, meta_end, EXPLICIT_LE, 0)
+        pos = scanner.parse_dataset(meta, pos, meta_end, EXPLICIT_LE, 0, stop_tag=_META_END)
     elif pos == 0:
         if _detect_encoding(buf, 0) is None:
+            if not complete:
+                raise NeedMoreData  # the first element may only look wrong cut at the prefix
             raise NotDicomError("no 'DICM' prefix, and the data does not start with a "
                                 "DICOM data element", offset=0)
 
@@ -172,6 +182,9 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
         inflated.pending = scanner.pending
         scanner = inflated
     scanner.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
+    # Read: whatever lies in the buffer now (sequences parsed later) lies wholly in it, so
+    # meeting the end of the data from here on is a real truncation, even in a prefix.
+    scanner.complete = True
     scanner.emit_warnings()
     d = ds.__dict__
     d["file_meta"] = meta
@@ -229,6 +242,8 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int, limits: Limits,
         return syntax, buf, pos
     detected = _detect_encoding(buf, pos)
     if detected is None:
+        if not scanner.complete:
+            raise NeedMoreData
         if pos >= len(buf):
             detected = EXPLICIT_LE  # a meta group alone: an empty dataset
         else:
@@ -255,12 +270,20 @@ def _inflate(data: memoryview, limits: Limits, offset: int) -> memoryview:
     cap = limits.inflate_cap(len(data))
     for wbits in (-15, 15):  # raw deflate as the standard says; zlib-wrapped as some write
         inflater = zlib.decompressobj(wbits)
+        out = bytearray()  # grown in steps: never a second copy of the whole output
+        pending = data
         try:
-            out = inflater.decompress(data, cap + 1)
+            while len(out) <= cap:
+                step = min(_INFLATE_STEP, cap + 1 - len(out))
+                chunk = inflater.decompress(pending, step)
+                out += chunk
+                pending = inflater.unconsumed_tail
+                if not pending and len(chunk) < step:  # all input used, all output out
+                    break
         except zlib.error as exc:
-            error = exc
+            error = str(exc)  # not the exception: its traceback would hold this frame
             continue
-        if len(out) > cap or inflater.unconsumed_tail:
+        if len(out) > cap or pending:
             raise LimitExceededError(f"deflated dataset inflates past the limit of {cap} bytes",
                                      offset=offset)
         return memoryview(out)

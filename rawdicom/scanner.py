@@ -20,7 +20,7 @@ from functools import partial
 from typing import Callable
 
 from . import dictionary
-from .dataset import UNDEFINED_LENGTH, Context, Dataset, Element
+from .dataset import CONTEXT_TAGS, UNDEFINED_LENGTH, Context, Dataset, Element
 from .encapsulated import EncapsulatedPixelData
 from .errors import (DicomWarning, LimitExceededError, MalformedElementError, TruncatedError,
                      format_tag)
@@ -110,6 +110,8 @@ class Scanner:
         self.stop_before_pixels = stop_before_pixels
         self.max_tag = max_tag
         self.wanted = wanted
+        # tags=: the elements kept while scanning; those deciding how others decode too
+        self.kept = wanted | frozenset(CONTEXT_TAGS) if wanted is not None else None
         self.data_end = len(buf)
         self.element_count = 0
 
@@ -126,6 +128,13 @@ class Scanner:
         pending, self.pending = self.pending or [], None
         for text in pending:
             warnings.warn(text, DicomWarning, stacklevel=4)
+
+    def _count_one(self, pos: int, tag: int) -> None:
+        """Count an item or a fragment against the element budget: each costs memory too."""
+        self.element_count += 1
+        if self.element_count > self.limits.max_elements:
+            raise LimitExceededError(f"more than {self.limits.max_elements} elements, items "
+                                     "and fragments", offset=pos, tag=tag)
 
     def _at_data_end(self) -> None:
         """The data ends here. In a prefix of the source, that asks for the whole source."""
@@ -155,13 +164,13 @@ class Scanner:
         long_vrs = _LONG_VRS
         short_vrs = _SHORT_VRS
         vr_for = dictionary.vr_for
-        wanted = None
+        wanted = kept = None
         if top_level:
             if self.stop_before_pixels:
                 stop_tag = min(stop_tag, 0x7FE00008)
             if self.max_tag is not None:
                 stop_tag = min(stop_tag, self.max_tag + 1)
-            wanted = self.wanted
+            wanted, kept = self.wanted, self.kept
         budget = self.limits.max_elements - self.element_count
         count = 0
         last_tag = -1
@@ -169,7 +178,7 @@ class Scanner:
         while pos < end:
             if explicit:
                 pos, last_tag, count = self._plain_run(records, buf, pos, end, header,
-                                                       last_tag, stop_tag, count, budget, wanted)
+                                                       last_tag, stop_tag, count, budget, kept)
                 if pos >= end:
                     continue  # the loop ends, through its else clause
             if end - pos < 8:
@@ -278,7 +287,7 @@ class Scanner:
     @staticmethod
     def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header,
                    last_tag: int, stop_tag: int, count: int, budget: int,
-                   wanted: frozenset[int] | None) -> tuple[int, int, int]:
+                   kept: frozenset[int] | None) -> tuple[int, int, int]:
         """The fast path of parse_dataset: a run of explicit VR elements with 2-byte lengths.
 
         Most elements of a header are such: in order, fitting the data, never
@@ -289,7 +298,7 @@ class Scanner:
         """
         short_vrs = _SHORT_VRS
         last_start = min(end - 8, pos + (budget - count) * 8 - 8)
-        if wanted is None:
+        if kept is None:
             while pos <= last_start:
                 g, e, vrb, length = header(buf, pos)
                 tag = g << 16 | e
@@ -302,7 +311,7 @@ class Scanner:
                 pos = after
                 count += 1
             return pos, last_tag, count
-        # tags=: the same walk, keeping only the elements asked for
+        # tags=: the same walk, keeping only the elements asked for (and the context ones)
         while pos <= last_start:
             g, e, vrb, length = header(buf, pos)
             tag = g << 16 | e
@@ -310,7 +319,7 @@ class Scanner:
             if not last_tag < tag < stop_tag or vrb not in short_vrs or after > end or length & 1:
                 break
             last_tag = tag
-            if tag in wanted:
+            if tag in kept:
                 records[tag] = (short_vrs[vrb], length, pos + 8)
             pos = after
             count += 1
@@ -375,10 +384,9 @@ class Scanner:
         return dictionary.vr_for(tag)
 
     def _truncated(self, ds: Dataset, message: str, pos: int, tag: int | None = None) -> None:
-        self._at_data_end()
-        error = TruncatedError(message, offset=pos, tag=tag)
-        error.partial = ds
-        raise error
+        """A length that runs past the end of its enclosing item or sequence."""
+        # No local name for the error: a frame holding its own exception is a cycle.
+        raise TruncatedError(message, offset=pos, tag=tag, partial=ds)
 
     def _truncated_value(self, ds: Dataset, tag: int, vr: str, length: int, vpos: int,
                          remaining: int, enc: Encoding, depth: int, from_un: bool) -> Element:
@@ -417,6 +425,8 @@ class Scanner:
         # Another VR with undefined length: its value runs to the sequence delimiter.
         found = _find(self.buf, _SEQUENCE_DELIMITER_BYTES[enc.little_endian], vpos, end)
         if found < 0:
+            if end == self.data_end:
+                self._at_data_end()
             self._truncated(ds, "undefined length value without a Sequence Delimitation Item",
                             vpos, tag)
         self.warn(f"undefined length for VR {vr}", vpos, tag)
@@ -443,6 +453,7 @@ class Scanner:
                                             f"data ({end - pos - 8} bytes remain)",
                                             offset=pos, tag=tag)
                     break
+                self._count_one(pos, tag)
                 items.append((pos, pos + 8, length))
                 pos += 8 + length
             elif item_tag == SEQUENCE_DELIMITER:
@@ -507,6 +518,7 @@ class Scanner:
             g, e, length = item_header(buf, pos)
             item_tag = g << 16 | e
             if item_tag == ITEM:
+                self._count_one(pos, tag)
                 item = Dataset(buf=buf, little_endian=enc.little_endian,
                                explicit_vr=enc.explicit_vr, parent=parent, offset=pos)
                 if parent is None:  # the parent is gone (only this sequence was kept)

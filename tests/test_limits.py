@@ -36,7 +36,7 @@ def test_inflate_cap_is_the_smaller_of_size_and_ratio_with_a_floor():
 def test_deflate_ratio_bound_applies_to_large_inputs():
     body = element(0x00080060, "CS", txt("CT")) + element(0x7FE00010, "OB", b"\0" * (2 << 20))
     data = _deflated(body)
-    ds = rawdicom.read(data)  # 2 MiB out of ~2 KiB: under the 64 MiB floor
+    ds = rawdicom.read(data)  # 2 MiB out of ~2 KiB: under the 16 MiB floor
     assert ds.Modality == "CT"
     with pytest.raises(rawdicom.LimitExceededError, match="inflates past"):
         rawdicom.read(data, limits=Limits(max_inflated_size=1 << 20))
@@ -47,3 +47,25 @@ def test_element_count_bound():
     with pytest.raises(rawdicom.LimitExceededError, match="more than 20 elements"):
         rawdicom.read(part10(body), limits=Limits(max_elements=20))
     assert len(rawdicom.read(part10(body), limits=Limits(max_elements=100))) == 50
+
+
+@pytest.mark.parametrize("undefined", [True, False])
+def test_the_deepest_nesting_allowed_reads_prints_and_writes(undefined):
+    from builders import sequence
+
+    inner = element(0x00100010, "PN", txt("Deep"))
+    for _ in range(MAX_DEPTH):
+        inner = sequence(0x00081115, [inner], undefined=undefined)
+    ds = rawdicom.read(part10(inner), limits=Limits(max_depth=MAX_DEPTH))
+    for _ in ds.walk():
+        pass
+    assert "Deep" in str(ds)
+    again = rawdicom.read(rawdicom.to_bytes(ds), limits=Limits(max_depth=MAX_DEPTH))
+    item = again
+    for _ in range(MAX_DEPTH):
+        item = item[0x00081115].value[0]
+    assert item.PatientName == "Deep"
+    with pytest.raises(rawdicom.LimitExceededError):
+        # undefined lengths are parsed by read(), defined ones when walked into
+        for _ in rawdicom.read(part10(inner), limits=Limits(max_depth=MAX_DEPTH - 1)).walk():
+            pass

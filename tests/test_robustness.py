@@ -186,8 +186,12 @@ def _nested(levels: int) -> Dataset:
 
 
 def _use_all(ds: Dataset) -> int:
-    """Parse every lazy sequence; the number of elements met (meta group included)."""
-    return sum(1 for _ in ds.walk()) + len(ds.file_meta or ())
+    """Parse every lazy sequence; the number of elements and items met (meta group included):
+    each item counts against max_elements too."""
+    count = len(ds.file_meta or ())
+    for _, el in ds.walk():
+        count += 1 + (len(el.value or ()) if el.vr == "SQ" else 0)
+    return count
 
 
 @pytest.mark.parametrize("undefined", [False, True])
