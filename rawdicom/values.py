@@ -284,7 +284,12 @@ _DECODERS.update({vr: _decode_bytes for vr in ("OB", "OD", "OF", "OL", "OV", "OW
 
 
 def _resolve(vr: str) -> str:
-    """A dictionary's "US or SS" / "OB or OW" -> its first VR, which reads the bytes right."""
+    """A multi-VR string ("US or SS", "OB or OW") -> its first VR.
+
+    The Dataset resolves these from the context before decoding (Pixel
+    Representation, ...); this fallback for a caller that did not reads
+    "US or SS" as unsigned.
+    """
     return vr.split(" or ", 1)[0].strip()
 
 
