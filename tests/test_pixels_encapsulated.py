@@ -197,11 +197,42 @@ def test_not_a_jpeg_xl_codestream() -> None:
         rawdicom.pixel_array(ds)
 
 
+def _jxl() -> bytes:
+    return bytes(imagecodecs.jpegxl_encode(_image("u1", 8, (16, 16)), lossless=True))
+
+
+def _jxl_container() -> bytes:
+    return bytes(imagecodecs.jpegxl_encode(_image("u1", 8, (16, 16)), lossless=True,
+                                           usecontainer=True))
+
+
+def _jp2() -> bytes:
+    return bytes(imagecodecs.jpeg2k_encode(_image("u1", 8, (16, 16)), codecformat="JP2"))
+
+
 @pytest.mark.parametrize("syntax,make", [(P + "50", _baseline), (P + "80", _jpeg_ls),
-                                         (P + "90", _j2k)])
+                                         (P + "90", _j2k), (P + "90", _jp2)])
 def test_codestream_dimensions_must_match_the_dataset(syntax, make) -> None:
     ds = _file(np.zeros((16, 17), np.uint8), [make()], syntax, bits=8, stored=8)
     with pytest.raises(rawdicom.PixelDataError, match="frame 0: the .* 16 x 16 .* says 17 x 16"):
+        rawdicom.pixel_array(ds)
+
+
+def test_jp2_header_is_the_one_in_the_codestream_box() -> None:
+    # A SOC SIZ for a 1 x 1 image inside an 'xml ' box placed before the real 'jp2c' box
+    # (64 x 64) used to pass the size check: the codec then allocated the real size.
+    jp2 = bytes(imagecodecs.jpeg2k_encode(np.zeros((64, 64), np.uint8), codecformat="JP2"))
+    cut = 12 + struct.unpack(">I", jp2[12:16])[0]  # after the signature and 'ftyp' boxes
+    siz = struct.pack(">HHIIIIIIIIH", 41, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1) + bytes([7, 1, 1])
+    decoy = b"\xff\x4f\xff\x51" + siz
+    hostile = jp2[:cut] + struct.pack(">I", 8 + len(decoy)) + b"xml " + decoy + jp2[cut:]
+    ds = _file(np.zeros((1, 1), np.uint8), [hostile], P + "90", bits=8, stored=8)
+    with pytest.raises(rawdicom.PixelDataError, match="64 x 64 .* says 1 x 1"):
+        rawdicom.pixel_array(ds)
+    # box lengths are checked while walking to 'jp2c'
+    bad = jp2[:cut] + struct.pack(">I", 1 << 20) + jp2[cut + 4:]
+    ds = _file(np.zeros((64, 64), np.uint8), [bad], P + "90", bits=8, stored=8)
+    with pytest.raises(rawdicom.PixelDataError, match="box .* has length 1048576"):
         rawdicom.pixel_array(ds)
 
 

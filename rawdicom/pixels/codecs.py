@@ -113,6 +113,31 @@ def _check_size(geom: "Geometry", index: int, name: str, cols: int, rows: int,
                                  f"with {geom.samples}")
 
 
+def _box(data: Any, geom: "Geometry", index: int, name: str, wanted: tuple[bytes, ...]
+         ) -> tuple[bytes, int, int]:
+    """(type, content start, end) of the first box of a type in ``wanted`` (ISO BMFF boxes,
+    as JP2 and the JPEG XL container use), walking the boxes from byte 0 with every length
+    checked against the frame."""
+    n = len(data)
+    pos = 0
+    while pos + 8 <= n:
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        head = 8
+        if length == 1:  # the length follows as 64 bits
+            if pos + 16 > n:
+                break
+            length, head = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        elif length == 0:  # the last box: up to the end
+            length = n - pos
+        if length < head or pos + length > n:
+            raise _fail(geom, index, f"{name} box {kind!r} at byte {pos} has length {length}, "
+                                     f"outside the frame's {n} bytes")
+        if kind in wanted:
+            return kind, pos + head, pos + length
+        pos += length
+    raise _fail(geom, index, f"no {name} codestream box ({', '.join(map(repr, wanted))})")
+
+
 def _shaped(arr: np.ndarray, geom: "Geometry", index: int) -> np.ndarray:
     if arr.shape != geom.frame_shape:
         if arr.size == geom.frame_values:
@@ -241,12 +266,27 @@ def _jpeg_ls(data: Any, geom: "Geometry", index: int, decode: Any) -> tuple[np.n
 
 
 # -- JPEG 2000 and HTJ2K (ISO 15444-1 / -15) -----------------------------------------------
+_SOC_SIZ = b"\xff\x4f\xff\x51"
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+
+
 def j2k_header(data: Any, geom: "Geometry", index: int) -> tuple[int, int, int, int, bool]:
-    """(cols, rows, components, precision, signed) from the SIZ marker segment."""
-    head = bytes(data[:4096]) if not isinstance(data, bytes) else data[:4096]
-    pos = head.find(b"\xff\x4f\xff\x51")  # SOC SIZ, at 0 or inside a JP2 'jp2c' box
-    if pos < 0:
-        raise _fail(geom, index, "no JPEG 2000 SOC and SIZ markers (FF4F FF51)")
+    """(cols, rows, components, precision, signed) from the SIZ marker segment.
+
+    SOC SIZ must open a raw codestream, or the contiguous codestream box
+    ('jp2c') of a JP2 file, found by walking the boxes: the same bytes
+    anywhere else (an 'xml ' box) are not the header the codec will read.
+    """
+    if bytes(data[:4]) == _SOC_SIZ:
+        pos = 0
+    elif bytes(data[:12]) == _JP2_SIGNATURE:
+        _, pos, _ = _box(data, geom, index, "JP2", (b"jp2c",))
+        if bytes(data[pos:pos + 4]) != _SOC_SIZ:
+            raise _fail(geom, index, "the JP2 'jp2c' box does not start with the JPEG 2000 "
+                                     "SOC and SIZ markers (FF4F FF51)")
+    else:
+        raise _fail(geom, index, "neither a JPEG 2000 codestream (SOC SIZ: FF4F FF51) nor a "
+                                 "JP2 file")
     siz = bytes(data[pos + 4:pos + 4 + 41])
     if len(siz) < 41:
         raise _fail(geom, index, "the JPEG 2000 SIZ segment is truncated")
