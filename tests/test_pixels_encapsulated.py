@@ -236,6 +236,20 @@ def test_jp2_header_is_the_one_in_the_codestream_box() -> None:
         rawdicom.pixel_array(ds)
 
 
+@pytest.mark.parametrize("syntax,encode", [
+    (P + "70", lambda a: imagecodecs.ljpeg_encode(a, bitspersample=12)),
+    (P + "80", lambda a: imagecodecs.jpegls_encode(a)),  # CharLS codes uint16 as 16 bits
+    (P + "90", lambda a: imagecodecs.jpeg2k_encode(a, level=0, bitspersample=12,
+                                                   codecformat="J2K")),
+])
+def test_codestream_precision_above_bits_allocated_is_refused(syntax, encode) -> None:
+    # 12-bit samples in an 8-bit Bits Allocated were cut by the cast to uint8
+    frame = bytes(encode(np.array([[0, 300], [4095, 1000]], np.uint16)))
+    ds = _file(np.zeros((2, 2), np.uint8), [frame], syntax, bits=8, stored=8)
+    with pytest.raises(rawdicom.PixelDataError, match="1[26]-bit samples, more than the 8 bits"):
+        rawdicom.pixel_array(ds)
+
+
 def test_video_is_not_decoded() -> None:
     ds = _file(np.zeros((4, 4), np.uint8), [b"\0\0\1\xb3"], P + "102", bits=8, stored=8)
     with pytest.raises(rawdicom.UnsupportedTransferSyntaxError, match="video"):

@@ -106,11 +106,19 @@ def _call(decode: Callable[..., np.ndarray], data: Any, geom: "Geometry", index:
 
 
 def _check_size(geom: "Geometry", index: int, name: str, cols: int, rows: int,
-                samples: int) -> None:
+                samples: int, precision: int | None = None) -> None:
+    """The codestream's header against the dataset: size, components, and precision.
+
+    A precision above Bits Allocated would be cut silently by the cast to the
+    dataset's dtype, so it is refused like a size that disagrees.
+    """
     if (cols, rows, samples) != (geom.columns, geom.rows, geom.samples):
         raise _fail(geom, index, f"the {name} codestream is {cols} x {rows} with {samples} "
                                  f"component(s), the dataset says {geom.columns} x {geom.rows} "
                                  f"with {geom.samples}")
+    if precision is not None and precision > geom.bits_allocated:
+        raise _fail(geom, index, f"the {name} codestream has {precision}-bit samples, more "
+                                 f"than the {geom.bits_allocated} bits of Bits Allocated")
 
 
 def _box(data: Any, geom: "Geometry", index: int, name: str, wanted: tuple[bytes, ...]
@@ -238,8 +246,8 @@ def _jpeg(data: Any, geom: "Geometry", index: int, decode: Any) -> tuple[np.ndar
     JFIF marker makes it YBR, whatever the Photometric Interpretation says;
     the YBR -> RGB conversion is then pydicom's, done by the caller.
     """
-    _, rows, cols, comps, ids, jfif = jpeg_header(data, geom, index)
-    _check_size(geom, index, "JPEG", cols, rows, comps)
+    precision, rows, cols, comps, ids, jfif = jpeg_header(data, geom, index)
+    _check_size(geom, index, "JPEG", cols, rows, comps, precision)
     photometric = geom.photometric
     kwargs = {}
     if comps == 3:
@@ -254,7 +262,7 @@ def _jpeg(data: Any, geom: "Geometry", index: int, decode: Any) -> tuple[np.ndar
 
 def _jpeg_ls(data: Any, geom: "Geometry", index: int, decode: Any) -> tuple[np.ndarray, str]:
     precision, rows, cols, comps, _, _ = jpeg_header(data, geom, index)
-    _check_size(geom, index, "JPEG-LS", cols, rows, comps)
+    _check_size(geom, index, "JPEG-LS", cols, rows, comps, precision)
     arr = _shaped(_call(decode, data, geom, index, "JPEG-LS"), geom, index)
     dtype = np.dtype(f"{'ui'[geom.pixel_representation]}{1 if precision <= 8 else 2}")
     arr = _as_dtype(arr, dtype)
@@ -302,7 +310,7 @@ def j2k_header(data: Any, geom: "Geometry", index: int) -> tuple[int, int, int, 
 def _j2k(data: Any, geom: "Geometry", index: int, decode: Any, **kwargs: Any
          ) -> tuple[np.ndarray, str]:
     cols, rows, comps, precision, signed = j2k_header(data, geom, index)
-    _check_size(geom, index, "JPEG 2000", cols, rows, comps)
+    _check_size(geom, index, "JPEG 2000", cols, rows, comps, precision)
     if precision > 16:
         raise _fail(geom, index, f"JPEG 2000 precision {precision} above 16 bits is not "
                                  "decoded")
