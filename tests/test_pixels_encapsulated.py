@@ -211,7 +211,8 @@ def _jp2() -> bytes:
 
 
 @pytest.mark.parametrize("syntax,make", [(P + "50", _baseline), (P + "80", _jpeg_ls),
-                                         (P + "90", _j2k), (P + "90", _jp2)])
+                                         (P + "90", _j2k), (P + "90", _jp2), (P + "110", _jxl),
+                                         (P + "110", _jxl_container)])
 def test_codestream_dimensions_must_match_the_dataset(syntax, make) -> None:
     ds = _file(np.zeros((16, 17), np.uint8), [make()], syntax, bits=8, stored=8)
     with pytest.raises(rawdicom.PixelDataError, match="frame 0: the .* 16 x 16 .* says 17 x 16"):
@@ -234,6 +235,31 @@ def test_jp2_header_is_the_one_in_the_codestream_box() -> None:
     ds = _file(np.zeros((64, 64), np.uint8), [bad], P + "90", bits=8, stored=8)
     with pytest.raises(rawdicom.PixelDataError, match="box .* has length 1048576"):
         rawdicom.pixel_array(ds)
+
+
+@pytest.mark.parametrize("rows,cols", [(8, 8), (256, 16), (1, 1), (3, 7), (480, 640), (720, 1280),
+                                       (600, 1), (9000, 3), (300, 400), (400, 500)])
+def test_jpeg_xl_size_header(rows: int, cols: int) -> None:
+    # small / large sizes, the 2-bit selector's four widths and the fixed ratios (4:3, 16:9 ...)
+    from rawdicom.pixels.codecs import jpeg_xl_size
+    from rawdicom.pixels.frames import Geometry
+    geom = Geometry(0x7FE00010, rows, cols, 1, 8, 8, 0, 0, 1, "MONOCHROME2")
+    for container in (False, True):
+        frame = imagecodecs.jpegxl_encode(np.zeros((rows, cols), np.uint8), lossless=True,
+                                          usecontainer=container)
+        assert jpeg_xl_size(frame, geom, 0) == (cols, rows)
+
+
+def test_jpeg_xl_size_header_that_cannot_be_read_is_refused() -> None:
+    box = lambda kind, body: struct.pack(">I", 8 + len(body)) + kind + body  # noqa: E731
+    signature = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+    for frame, match in ((b"\xff\x0a", "cut short"),
+                         (signature + box(b"jxlp", b"\0\0\0\0\xff\x0a\x00"), "cut short"),
+                         (signature + box(b"jxlc", b"\xff\xd8"), "FF0A"),
+                         (signature + box(b"ftyp", b"jxl "), "no JPEG XL codestream box")):
+        ds = _file(np.zeros((16, 16), np.uint8), [frame], P + "110", bits=8, stored=8)
+        with pytest.raises(rawdicom.PixelDataError, match=match):
+            rawdicom.pixel_array(ds)
 
 
 @pytest.mark.parametrize("syntax,encode", [

@@ -4,9 +4,11 @@ Decoding is done by imagecodecs (libjpeg-turbo, CharLS, OpenJPEG, libjxl),
 except DICOM RLE's segment layout (:mod:`.rle`) and Deflated Image Frame
 Compression (the standard library's zlib).  A native codec fed a hostile
 codestream may crash the process, where no ``except`` helps, so the headers
-that are cheap to read are read here first (JPEG SOF, J2K SIZ, RLE header)
-and must agree with Rows, Columns and Samples per Pixel: the codec then
-allocates exactly what the dataset announced.  Errors the codec raises are
+that are cheap to read are read here first (JPEG SOF, J2K SIZ, JPEG XL
+SizeHeader, RLE header) and must agree with Rows, Columns and Samples per
+Pixel: the codec then allocates what the dataset announced.  (The JPEG XL
+component count lies in metadata not parsed here: it is checked on the
+decoded array.)  Errors the codec raises are
 wrapped in a PixelDataError naming the frame.
 
 Signedness follows pydicom 3: JPEG 2000 output is re-signed when the
@@ -31,7 +33,7 @@ from .rle import decode_rle_frame
 if TYPE_CHECKING:
     from .frames import Geometry
 
-__all__ = ["frame_decoder", "jpeg_header", "j2k_header", "FrameDecoder"]
+__all__ = ["frame_decoder", "jpeg_header", "j2k_header", "jpeg_xl_size", "FrameDecoder"]
 
 FrameDecoder = Callable[[Any, int], tuple[np.ndarray, str]]
 
@@ -327,9 +329,68 @@ def _j2k(data: Any, geom: "Geometry", index: int, decode: Any, **kwargs: Any
 
 
 # -- JPEG XL (ISO 18181) --------------------------------------------------------------------
-def _jpeg_xl(data: Any, geom: "Geometry", index: int, decode: Any) -> tuple[np.ndarray, str]:
-    head = bytes(data[:12])
-    if not (head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
+_JXL_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+# xsize from ysize for SizeHeader.ratio 1..7 (ISO/IEC 18181-1, SizeHeader): num, den
+_JXL_RATIOS = ((1, 1), (12, 10), (4, 3), (3, 2), (16, 9), (5, 4), (2, 1))
+
+
+def jpeg_xl_size(data: Any, geom: "Geometry", index: int) -> tuple[int, int]:
+    """(cols, rows) from the SizeHeader that follows the FF0A signature of the codestream.
+
+    The codestream is the frame itself or, in the container, the content of
+    the 'jxlc' box or of the first 'jxlp' box (after its 4-byte index).  The
+    SizeHeader (ISO/IEC 18181-1), read least significant bit first: ``small``
+    (1 bit); ysize as 5 bits (``(v + 1) * 8``) when small, else a 2-bit
+    selector of 9, 13, 18 or 30 bits (``v + 1``); ``ratio`` (3 bits); xsize
+    coded like ysize when ratio is 0, else ``ysize * num // den``.  A header
+    that cannot be read whole is refused: the decoder would allocate whatever
+    it says.
+    """
+    if bytes(data[:2]) == b"\xff\x0a":
+        start, end = 0, len(data)
+    elif bytes(data[:12]) == _JXL_SIGNATURE:
+        kind, start, end = _box(data, geom, index, "JPEG XL", (b"jxlc", b"jxlp"))
+        if kind == b"jxlp":
+            start += 4
+        if bytes(data[start:start + 2]) != b"\xff\x0a":
+            raise _fail(geom, index, f"the JPEG XL {kind.decode()} box does not start with the "
+                                     "codestream signature FF0A")
+    else:
         raise _fail(geom, index, "not a JPEG XL codestream or container (no FF0A signature)")
+    header = bytes(data[start + 2:min(end, start + 2 + 9)])  # a SizeHeader has <= 68 bits
+    value, available, used = int.from_bytes(header, "little"), 8 * len(header), 0
+
+    def bits(count: int) -> int:
+        nonlocal used
+        if used + count > available:
+            raise _fail(geom, index, "the JPEG XL SizeHeader is cut short: the image size "
+                                     "cannot be checked")
+        out = (value >> used) & ((1 << count) - 1)
+        used += count
+        return out
+
+    def dimension(small: int) -> int:
+        if small:
+            return (bits(5) + 1) * 8
+        return bits((9, 13, 18, 30)[bits(2)]) + 1
+
+    small = bits(1)
+    rows = dimension(small)
+    ratio = bits(3)
+    if ratio == 0:
+        cols = dimension(small)
+    else:
+        num, den = _JXL_RATIOS[ratio - 1]
+        cols = rows * num // den
+    return cols, rows
+
+
+def _jpeg_xl(data: Any, geom: "Geometry", index: int, decode: Any) -> tuple[np.ndarray, str]:
+    cols, rows = jpeg_xl_size(data, geom, index)
+    if (cols, rows) != (geom.columns, geom.rows):
+        # The component count is in the ImageMetadata that follows; it and the
+        # orientation are checked on the decoded array (_shaped).
+        raise _fail(geom, index, f"the JPEG XL codestream is {cols} x {rows} (SizeHeader), the "
+                                 f"dataset says {geom.columns} x {geom.rows}")
     arr = _shaped(_call(decode, data, geom, index, "JPEG XL"), geom, index)
     return stored_bits(_as_dtype(arr, geom.dtype), geom), geom.photometric
