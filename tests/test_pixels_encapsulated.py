@@ -83,6 +83,25 @@ def test_rle_bad_header(frame: bytes, match: str) -> None:
         rawdicom.pixel_array(ds)
 
 
+def test_rle_segment_output_is_bounded_by_the_image() -> None:
+    # 2 bytes of PackBits make 128 values: 128 KiB of runs decoded to 8 MiB for a 1 x 1 image
+    import tracemalloc
+    frame = _rle_with_header(1, [64], bytes([0x81, 0x00]) * (1 << 16))
+    ds = _file(np.zeros((1, 1), np.uint8), [frame], RLE, bits=8, stored=8)
+    tracemalloc.start()
+    try:
+        with pytest.raises(rawdicom.PixelDataError, match="segment 0 does not decode into 258"):
+            rawdicom.pixel_array(ds)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+    # a segment padded past Rows x Columns (as some encoders do) still decodes
+    padded = _rle_with_header(1, [64], bytes([0xFD, 7, 0xFD, 0]))  # 4 x 7, then 4 x 0
+    ds = _file(np.zeros((2, 2), np.uint8), [padded], RLE, bits=8, stored=8)
+    assert rawdicom.pixel_array(ds).tolist() == [[7, 7], [7, 7]]
+
+
 # -- imagecodecs-encoded codestreams ---------------------------------------------------------
 def _lossless_cases() -> list[tuple[str, str, int, int, int, tuple[int, ...], object]]:
     return [

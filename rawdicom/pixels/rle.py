@@ -6,8 +6,12 @@ sample: for 16-bit samples the most significant bytes first, then the least
 significant, sample after sample.  Each segment is PackBits-compressed and
 decodes to Rows x Columns bytes.  The header is checked before any segment
 is decoded: the count must match Samples x Bits Allocated / 8, offsets must
-rise and stay inside the frame.  PackBits cannot expand more than 64:1, so
-decoding is bounded by the size of the frame.
+rise and stay inside the frame.  PackBits expands up to 64:1 (2 bytes, 128
+values), so the frame's size does not bound the output: each segment is
+decoded into a buffer of at most 2 x Rows x Columns + 256 bytes, and one
+that needs more is refused.  The slack admits the trailing padding some
+encoders leave (pydicom accepts it with a warning); the values past Rows x
+Columns are ignored.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ def rle_header(frame: bytes | memoryview, geom: "Geometry", index: int) -> list[
                              f"{expected}", tag=tag)
     starts = offsets[:count] + [len(frame)]
     for k in range(count):
-        if not 64 <= starts[k] < starts[k + 1] or starts[k] >= len(frame):
+        if not 64 <= starts[k] < starts[k + 1]:  # the last start is the frame's end
             raise PixelDataError(f"frame {index}: RLE segment {k} offset {starts[k]} is not "
                                  f"between 64 and the next offset / the frame's end "
                                  f"({len(frame)})", tag=tag)
@@ -53,19 +57,25 @@ def rle_header(frame: bytes | memoryview, geom: "Geometry", index: int) -> list[
 
 
 def decode_rle_frame(frame: bytes | memoryview, geom: "Geometry", index: int,
-                     packbits: Callable[[Any], bytes]) -> np.ndarray:
-    """One RLE frame -> array (rows, cols[, samples]) of unsigned integers of Bits Allocated."""
+                     packbits: Callable[..., bytes]) -> np.ndarray:
+    """One RLE frame -> array (rows, cols[, samples]) of unsigned integers of Bits Allocated.
+
+    ``packbits(data, out=limit)`` decodes one segment into at most ``limit``
+    bytes and raises past it (imagecodecs.packbits_decode does).
+    """
     starts = rle_header(frame, geom, index)
     nbytes = geom.bits_allocated // 8
     pixels = geom.rows * geom.columns
+    limit = 2 * pixels + 256
     # Planes land in little endian byte order, so the result is a view as '<uN'.
     planes = np.empty((geom.samples, pixels, nbytes), dtype=np.uint8)
     for k in range(len(starts) - 1):
         try:
-            plane = packbits(frame[starts[k]:starts[k + 1]])
+            plane = packbits(frame[starts[k]:starts[k + 1]], out=limit)
         except Exception as exc:  # the codec's own error: name the frame and segment
-            raise PixelDataError(f"frame {index}: RLE segment {k} does not decode: {exc}",
-                                 tag=geom.tag) from exc
+            raise PixelDataError(f"frame {index}: RLE segment {k} does not decode into "
+                                 f"{limit} bytes ({geom.rows} x {geom.columns} need "
+                                 f"{pixels}): {exc}", tag=geom.tag) from exc
         if len(plane) < pixels:
             raise PixelDataError(f"frame {index}: RLE segment {k} decodes to {len(plane)} "
                                  f"bytes, {geom.rows} x {geom.columns} needs {pixels}",
