@@ -121,14 +121,22 @@ class EncapsulatedPixelData:
         lens = struct.unpack(f"<{count}Q", lengths)
         fragments = self._items[1:]
         base = fragments[0][0]
-        by_start = {item_offset - base: (off, n) for item_offset, off, n in fragments}
+        by_start = {item_offset - base: (i, off, n)
+                    for i, (item_offset, off, n) in enumerate(fragments)}
         frames: list[bytes | memoryview] = []
+        previous = -1
         for k, (start, length) in enumerate(zip(offs, lens)):
             found = by_start.get(start)
-            if found is None or length > found[1]:
+            if found is None or length > found[2]:
                 raise PixelDataError(f"Extended Offset Table entry {k} (offset {start}, length "
                                      f"{length}) points outside the fragments", tag=0x7FE00001)
-            frames.append(self._buf[found[0]:found[0] + length])
+            # Each frame its own fragment, in order, as in the Basic Offset Table path: a
+            # table repeating one offset would make a small file decode to any number of frames.
+            if found[0] <= previous:
+                raise PixelDataError(f"Extended Offset Table entry {k} (offset {start}) does not "
+                                     "follow the previous frame's fragment", tag=0x7FE00001)
+            previous = found[0]
+            frames.append(self._buf[found[1]:found[1] + length])
         return frames
 
     def _frames_from_markers(self, number_of_frames: int) -> list[bytes | memoryview]:

@@ -173,6 +173,21 @@ def test_extended_offset_table() -> None:
         rawdicom.pixel_array(ds)
 
 
+@pytest.mark.parametrize("offsets", [[0, 0], "reversed"])
+def test_extended_offset_table_entries_must_rise(offsets) -> None:
+    # Every entry pointing at one fragment made a 35 KB file decode to 2000 frames (524 MB).
+    arr = _image("u1", 8, (2, 4, 4))
+    frames = [rle_frame(f) for f in arr]
+    second = 8 + len(frames[0])
+    starts = [second, 0] if offsets == "reversed" else offsets
+    lengths = [len(frames[1]), len(frames[0])] if offsets == "reversed" else [len(frames[0])] * 2
+    ds = _file(arr, frames, RLE, bits=8, stored=8,
+               extra=[(0x7FE00001, "OV", struct.pack("<2Q", *starts)),
+                      (0x7FE00002, "OV", struct.pack("<2Q", *lengths))])
+    with pytest.raises(rawdicom.PixelDataError, match=r"\(7FE0,0001\).*entry 1 .*does not follow"):
+        rawdicom.pixel_array(ds)
+
+
 # -- hostile codestreams -----------------------------------------------------------------
 def _jpeg_ls() -> bytes:
     return bytes(imagecodecs.jpegls_encode(_image("u1", 8, (16, 16))))
