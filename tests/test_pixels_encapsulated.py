@@ -151,6 +151,20 @@ def test_deflate_and_encapsulated_uncompressed_frames() -> None:
     assert np.array_equal(rawdicom.pixel_array(ds), arr)
 
 
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.8.1", "1.2.840.10008.1.2.1.98"])
+def test_ybr_full_422_frames_have_the_native_size(syntax: str) -> None:
+    # YBR_FULL_422 stores Y1 Y2 Cb Cr: 2 samples per pixel; the deflated frame was expected
+    # to inflate to 3 per pixel
+    stored = bytes([10, 200, 30, 220]) * 2  # 2 x 2 pixels
+    frame = zlib.compress(stored)[2:-4] if syntax.endswith("8.1") else stored
+    ds = rawdicom.read(dicom(rows=2, columns=2, bits_allocated=8, samples=3,
+                             photometric="YBR_FULL_422", fragments=[frame], syntax=syntax))
+    native = rawdicom.read(dicom(rows=2, columns=2, bits_allocated=8, samples=3,
+                                 photometric="YBR_FULL_422", pixels=stored))
+    assert np.array_equal(rawdicom.pixel_array(ds), rawdicom.pixel_array(native))
+    assert rawdicom.pixel_array(ds, convert_ybr=False)[0, 0].tolist() == [10, 30, 220]
+
+
 def test_deflate_bomb_is_bounded_by_the_frame_size() -> None:
     bomb = zlib.compress(b"\0" * 10_000_000)[2:-4]
     ds = _file(np.zeros((4, 4), np.uint8), [bomb], "1.2.840.10008.1.2.8.1", bits=8, stored=8)

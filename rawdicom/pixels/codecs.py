@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..errors import PixelDataError, UnsupportedTransferSyntaxError
-from .native import NativeLayout, stored_bits
+from .native import NativeLayout, frame_nbytes, stored_bits
 from .rle import decode_rle_frame
 
 if TYPE_CHECKING:
@@ -175,8 +175,7 @@ def _native_frame(data: Any, geom: "Geometry", index: int) -> np.ndarray:
 
 def _inflate(data: Any, geom: "Geometry", index: int) -> bytes:
     """Raw deflate (RFC 1951, as PS3.5 8.2.16 uses), inflated no further than one frame."""
-    bits = geom.frame_values * geom.bits_allocated
-    expected = -(-bits // 8)
+    expected = frame_nbytes(geom)  # the native layout's size: YBR_FULL_422 keeps 2 samples
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     try:
         out = inflater.decompress(data, expected)

@@ -20,9 +20,25 @@ from ..errors import PixelDataError
 if TYPE_CHECKING:
     from .frames import Geometry
 
-__all__ = ["NativeLayout", "stored_bits", "expand_ybr422"]
+__all__ = ["NativeLayout", "frame_nbytes", "stored_bits", "expand_ybr422"]
 
 _FLOAT_TAGS = (0x7FE00008, 0x7FE00009)
+
+
+def _subsampled(geom: "Geometry") -> bool:
+    return geom.samples == 3 and geom.photometric == "YBR_FULL_422"
+
+
+def _stored_values(geom: "Geometry") -> int:
+    """Samples stored per frame: YBR_FULL_422 keeps 2 per pixel (PS3.3 C.7.6.3.1.2)."""
+    return geom.rows * geom.columns * (2 if _subsampled(geom) else geom.samples)
+
+
+def frame_nbytes(geom: "Geometry") -> int:
+    """Bytes of one stored frame, as alone in a fragment (1-bit data rounded up to a byte)."""
+    if geom.bits_allocated == 1:
+        return -(-geom.frame_values // 8)
+    return _stored_values(geom) * geom.bits_allocated // 8
 
 
 class NativeLayout:
@@ -33,7 +49,7 @@ class NativeLayout:
         self.raw = raw
         self.geom = geom
         self.little_endian = little_endian
-        self.subsampled = geom.samples == 3 and geom.photometric == "YBR_FULL_422"
+        self.subsampled = _subsampled(geom)
         if self.subsampled and geom.columns % 2:
             # Stored as Y1 Y2 Cb Cr per pair of pixels of a row (PS3.3 C.7.6.3.1.2, PS3.5
             # 8.2.1): an odd row has no layout.  (A JPEG codestream may be 4:2:2 at any width:
@@ -47,7 +63,7 @@ class NativeLayout:
             self.frame_bits = geom.frame_values
             need = -(-self.frame_bits * n // 8)
         else:
-            self.values = geom.rows * geom.columns * (2 if self.subsampled else geom.samples)
+            self.values = _stored_values(geom)
             self.frame_bytes = self.values * geom.bits_allocated // 8
             need = self.frame_bytes * n
         if len(raw) < need:
