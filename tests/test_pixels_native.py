@@ -306,6 +306,20 @@ def test_truncated_file_raises_at_pixel_access() -> None:
         rawdicom.pixel_array(ds)
 
 
+@pytest.mark.parametrize("undefined", [False, True])
+def test_pixel_data_that_is_a_sequence_or_fragments_in_a_native_syntax(undefined: bool) -> None:
+    import struct
+
+    from builders import element as el, sequence
+    head = dicom(rows=2, columns=2, bits_allocated=8, pixels=b"")
+    head = head[:head.index(struct.pack("<HH", 0x7FE0, 0x0010))]
+    ds = rawdicom.read(head + sequence(0x7FE00010, [el(0x00100010, "PN", b"AB")],
+                                       undefined=undefined))
+    match = "native transfer syntax" if undefined else "sequence"
+    with pytest.raises(rawdicom.PixelDataError, match=match):
+        rawdicom.pixel_array(ds)
+
+
 def test_no_pixel_data() -> None:
     ds = rawdicom.read(dicom(rows=2, columns=2, bits_allocated=8, pixels=b"\0" * 4),
                        stop_before_pixels=True)

@@ -190,8 +190,14 @@ class _Source:
         self.geom = geometry(ds, max_bytes=max_bytes)
         self.convert_ybr = convert_ybr
         el = ds[self.geom.tag]
+        if el.vr == "SQ":
+            raise PixelDataError(f"{format_tag(self.geom.tag)} is a sequence (VR SQ), not pixel "
+                                 "values", tag=self.geom.tag)
         syntax = ds.transfer_syntax
         self.encapsulated = el.encapsulated is not None
+        if self.encapsulated and syntax is not None and not syntax.encapsulated:
+            raise PixelDataError(f"encapsulated Pixel Data (undefined length, fragments) in a "
+                                 f"native transfer syntax ({syntax.name})", tag=self.geom.tag)
         if not self.encapsulated:
             little = syntax.little_endian if syntax is not None else ds.little_endian
             self.native = native.NativeLayout(el.raw, self.geom, little, el.vr)
