@@ -139,6 +139,20 @@ def test_ybr_full_422_is_upsampled_and_converted() -> None:
     assert rgb[..., 0].tolist() == rgb[..., 2].tolist() == [[10, 200], [50, 60]]
 
 
+@pytest.mark.parametrize("bits, stored", [(16, 16), (16, 12)])
+def test_wide_ybr_full_centres_chroma_on_half_full_scale(bits: int, stored: int) -> None:
+    # PS3.3 C.7.6.3.1.2: no color is CB = CR = half full scale, 2**(Bits Stored - 1)
+    # (128 only for 8 bits); the 8-bit constants turned 16-bit grey into red/black.
+    half = 1 << (stored - 1)
+    ybr = np.array([[[100, half, half], [(1 << stored) - 1, half, half]]], np.uint16)
+    ds = rawdicom.read(dicom(rows=1, columns=2, bits_allocated=bits, bits_stored=stored,
+                             samples=3, planar=0, photometric="YBR_FULL",
+                             pixels=native_bytes(ybr)))
+    rgb = rawdicom.pixel_array(ds)
+    assert rgb.dtype == np.uint16
+    assert rgb.tolist() == [[[100] * 3, [(1 << stored) - 1] * 3]]
+
+
 @pytest.mark.parametrize("columns", [1, 3])
 def test_ybr_full_422_with_odd_columns_is_refused(columns: int) -> None:
     # Y1 Y2 Cb Cr per pair of pixels: an odd row has no native layout (was a ValueError)

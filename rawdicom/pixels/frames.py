@@ -214,7 +214,10 @@ class _Source:
     def _color(self, arr: np.ndarray, photometric: str) -> np.ndarray:
         if self.convert_ybr and self.geom.samples == 3 and photometric in ("YBR_FULL",
                                                                            "YBR_FULL_422"):
-            return ybr_to_rgb(arr)
+            # No color is CB = CR = half full scale (PS3.3 C.7.6.3.1.2): 128 for 8 bits,
+            # 2**(Bits Stored - 1) in general.  (pydicom 3 refuses to convert samples wider
+            # than 8 bits; the standard defines the conversion for any width.)
+            return ybr_to_rgb(arr, bits=self.geom.bits_stored)
         return arr
 
     def frame(self, index: int) -> np.ndarray:
