@@ -84,7 +84,8 @@ def write(ds: Dataset, dst: Destination, transfer_syntax: str | TransferSyntax |
 
     transfer_syntax: a UID (or TransferSyntax); by default the dataset's own,
         else Explicit VR Little Endian.  An encapsulated (compressed) syntax
-        needs encapsulated Pixel Data: rawdicom does not compress or decompress.
+        needs encapsulated Pixel Data: rawdicom does not compress or decompress,
+        so Pixel Data read encapsulated is written in its own syntax only.
     undefined_length_sequences: write sequences and items with undefined
         lengths and delimiters instead of explicit lengths.
 
@@ -205,6 +206,14 @@ def _check_pixel_data(ds: Dataset, syntax: TransferSyntax, asked: bool) -> None:
     elif el.encapsulated is None and syntax.encapsulated:
         message = (f"{syntax.name} needs encapsulated Pixel Data (see set_pixel_frames); "
                    "rawdicom does not compress")
+    elif (el.encapsulated is not None and el.offset != IN_MEMORY
+          and isinstance(ds.transfer_syntax, TransferSyntax)
+          and ds.transfer_syntax.uid != syntax.uid):
+        # Fragments read from the file are coded for the file's own syntax: writing them
+        # under another UID would relabel, say, JPEG frames as RLE.  (Frames set with
+        # set_pixel_frames are in memory: their syntax is the caller's to choose.)
+        message = (f"the Pixel Data is coded as {ds.transfer_syntax.name}: it cannot be written "
+                   f"as {syntax.name} without decoding and re-encoding it")
     else:
         return
     if asked:
@@ -359,6 +368,8 @@ class _Encoder:
         pixels = el.encapsulated
         assert pixels is not None
         table = pixels.basic_offset_table
+        # The offsets in "<", not in the writer's order: every encapsulated transfer syntax
+        # is little endian (PS3.5 A.4), and _check_pixel_data refuses any other target.
         out: list[Chunk] = [self.header(el.tag, "OW" if el.vr == "OW" else "OB",
                                         UNDEFINED_LENGTH),
                             self.tag_and_u32(0xFFFE, 0xE000, 4 * len(table)),

@@ -309,6 +309,18 @@ def test_encapsulated_pixel_data_cannot_become_native_nor_native_encapsulated():
         to_bytes(ds, JPEG_BASELINE)
 
 
+def test_encapsulated_pixel_data_read_keeps_its_own_syntax():
+    # JPEG fragments written with transfer_syntax=RLE were silently relabelled as RLE
+    source = part10(small_dataset() + encapsulated([b"\xff\xd8\xff\xd9"]), JPEG_BASELINE)
+    ds = rawdicom.read(source)
+    with pytest.raises(ValueError, match="coded as JPEG Baseline.* RLE Lossless"):
+        to_bytes(ds, "1.2.840.10008.1.2.5")
+    assert read(to_bytes(ds, JPEG_BASELINE)).transfer_syntax.uid == JPEG_BASELINE
+    # frames set in memory are the caller's: any encapsulated syntax
+    set_pixel_frames(ds, [b"an RLE frame"])
+    assert read(to_bytes(ds, "1.2.840.10008.1.2.5")).transfer_syntax.uid == "1.2.840.10008.1.2.5"
+
+
 def test_a_value_cut_short_in_the_source_raises_its_dicom_error():
     source = part10(small_dataset() + element(0x7FE00010, "OW", b"\0" * 4, length=100))
     with warnings.catch_warnings():
