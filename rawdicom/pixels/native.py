@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["NativeLayout", "frame_nbytes", "stored_bits", "expand_ybr422"]
 
-_FLOAT_TAGS = (0x7FE00008, 0x7FE00009)
-
 
 def _subsampled(geom: "Geometry") -> bool:
     return geom.samples == 3 and geom.photometric == "YBR_FULL_422"
@@ -123,12 +121,14 @@ def stored_bits(arr: np.ndarray, geom: "Geometry") -> np.ndarray:
     When every value already lies in the Bits Stored range the array is
     returned as is (a view stays a view): a min/max pass is much cheaper than
     a copy, and real files almost always keep their unused bits clear.
+
+    ``arr`` has Bits Allocated bits per value (``geom.dtype``).  Float pixel
+    data never gets here with work to do: geometry() gives it Bits Stored =
+    Bits Allocated.
     """
-    if geom.bits_stored >= geom.bits_allocated or geom.tag in _FLOAT_TAGS or arr.size == 0:
+    if geom.bits_stored >= geom.bits_allocated or arr.size == 0:
         return arr
     shift = arr.dtype.itemsize * 8 - geom.bits_stored
-    if shift <= 0:
-        return arr
     bits = geom.bits_stored
     if arr.dtype.kind == "i":
         if arr.min() >= -(1 << (bits - 1)) and arr.max() < (1 << (bits - 1)):
