@@ -367,10 +367,13 @@ def _encode_text_value(vr: str, value: Any, charset: tuple[str, ...]) -> bytes:
 
 
 def _encode_numbers(vr: str, value: Any, little_endian: bool) -> bytes:
-    """One number or a list, packed; struct.error (a user's wrong value) propagates."""
+    """One number or a list, packed; a value the VR cannot hold is the caller's ValueError."""
     values = list(value) if isinstance(value, (list, tuple)) else [value]
     code = _NUMBER_FORMATS[vr]
-    return struct.pack(f"{'<' if little_endian else '>'}{len(values)}{code}", *values)
+    try:
+        return struct.pack(f"{'<' if little_endian else '>'}{len(values)}{code}", *values)
+    except struct.error as exc:
+        raise ValueError(f"{value!r} cannot be written as {vr}: {exc}") from None
 
 
 def _encode_at(value: Any, little_endian: bool) -> bytes:

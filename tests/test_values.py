@@ -360,3 +360,10 @@ def test_iso2022_machine_never_raises(raw, vr, charset):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert isinstance(decode_value(vr, raw, True, charset), (str, list, type(None)))
+
+
+def test_a_number_the_vr_cannot_hold_is_a_value_error():
+    with pytest.raises(ValueError, match="cannot be written as US"):
+        encode_value("US", 70000, True, ())
+    with pytest.raises(ValueError, match="cannot be written as SS"):
+        encode_value("SS", [1, -40000], False, ())
