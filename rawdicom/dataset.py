@@ -275,16 +275,17 @@ class Element:
             self._lazy = None
         elif self.size == 0:
             value = None
-        else:
+        else:  # the common case: a value in the buffer, decoded once
             ctx = self._ctx
-            assert ctx is not None and ctx.buf is not None
-            vr = self.vr
-            charset = ctx.charset if vr in AFFECTED_VRS else ()
+            vr = self._vr
+            if " or " in vr:
+                vr = self.vr
+            offset = self.offset
             try:
-                value = decode_value(vr, ctx.buf[self.offset:self.offset + self.size],
-                                     ctx.little_endian, charset)
+                value = decode_value(vr, ctx.buf[offset:offset + self.size], ctx.little_endian,
+                                     ctx.charset if vr in AFFECTED_VRS else ())
             except ValueDecodeError as exc:
-                raise ValueDecodeError(exc.reason, offset=self.offset, tag=self.tag) from None
+                raise ValueDecodeError(exc.reason, offset=offset, tag=self.tag) from None
         self._value = value
         return value
 
