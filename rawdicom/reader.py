@@ -278,8 +278,8 @@ def _inflate(data: memoryview, limits: Limits, offset: int) -> memoryview:
                 chunk = inflater.decompress(pending, step)
                 out += chunk
                 pending = inflater.unconsumed_tail
-                if not pending and len(chunk) < step:  # all input used, all output out
-                    break
+                if inflater.eof or not chunk or (not pending and len(chunk) < step):
+                    break  # the stream ended, or nothing more comes out: every loop advances
         except zlib.error as exc:
             error = str(exc)  # not the exception: its traceback would hold this frame
             continue

@@ -167,3 +167,11 @@ def test_a_mutable_source_is_copied_and_an_mmap_read_whole():
         with mmap.mmap(f.fileno(), 0) as mapped:
             mapped.seek(100)
             assert rawdicom.read(mapped).PatientName == "Doe^John"
+
+
+def test_inflate_ends_when_the_deflate_stream_ends_before_its_input():
+    """A deflate stream followed by more bytes: inflation stops at the stream's end."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = element(0x00100010, "PN", txt("Doe^John"))
+    data = part10(packer.compress(body) + packer.flush() + b"trailing bytes", DEFLATED)
+    assert rawdicom.read(data).PatientName == "Doe^John"
