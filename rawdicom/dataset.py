@@ -22,7 +22,6 @@ from .errors import DicomError, DicomWarning, ValueDecodeError, format_tag
 from .values import decode_value, value_multiplicity
 
 if TYPE_CHECKING:
-    from .dictionary import TransferSyntax
     from .encapsulated import EncapsulatedPixelData
 
 __all__ = ["Context", "Dataset", "Element", "UNDEFINED_LENGTH"]

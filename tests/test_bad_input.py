@@ -14,7 +14,6 @@ import struct
 import time
 import tracemalloc
 import warnings
-import zlib
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from rawdicom import (DicomError, DicomWarning, LimitExceededError, Limits,
 from rawdicom.errors import format_tag
 from builders import (DEFLATED, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, JPEG_BASELINE, UNDEFINED,
                       deflate, element, encapsulated, item, item_delimiter, part10, sequence,
-                      sequence_delimiter, small_dataset, txt, uid, us)
+                      sequence_delimiter, small_dataset, txt, us)
 
 CT = element(0x00080060, "CS", txt("CT"))
 NAME = element(0x00100010, "PN", txt("Doe^John"))

@@ -12,7 +12,7 @@ import pytest
 
 import rawdicom
 
-from pixel_builders import EXPLICIT_LE, RLE, dicom, rle_frame
+from pixel_builders import RLE, dicom, rle_frame
 
 imagecodecs = pytest.importorskip("imagecodecs")
 rng = np.random.default_rng(99)

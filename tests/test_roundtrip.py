@@ -74,7 +74,6 @@ def value_strategy(vr: str, extra: str) -> st.SearchStrategy[Any]:
     """Valid values of ``vr``; ``extra``: the charset's letters, for charset-affected VRs."""
     letters = _ASCII + (extra if vr in _AFFECTED else "")
     digits = st.integers(0, 9).map(str)
-    two = st.integers(0, 99).map(lambda n: f"{n:02d}")
     date = st.dates().map(lambda d: d.strftime("%Y%m%d")).filter(lambda s: len(s) == 8)
     time = st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59),
                      st.integers(0, 999999)).map(lambda t: f"{t[0]:02d}{t[1]:02d}{t[2]:02d}.{t[3]:06d}")

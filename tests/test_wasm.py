@@ -91,7 +91,7 @@ def build_wheel(dest: Path) -> Path:
     cmd = [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-w", str(out),
            "--quiet", "--disable-pip-version-check"]
     try:  # build offline with the environment's setuptools when it can build wheels
-        import setuptools
+        import setuptools  # noqa: F401  (only whether it is there)
         import wheel  # noqa: F401  (bdist_wheel before setuptools 70.1)
         cmd.append("--no-build-isolation")
     except ImportError:
