@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from importlib.resources import files
+from pathlib import Path
 
 __all__ = [
     "Entry", "UIDEntry", "TransferSyntax", "parse_tag", "lookup", "tag_for", "keyword_for", "vr_for",
@@ -130,10 +131,24 @@ class _Tables:
 _tables: _Tables | None = None
 
 
+def _table_text(filename: str) -> str:
+    """A generated table's text, from wherever rawdicom runs.
+
+    Installed (wheel, editable, Pyodide) the tables are the package ``rawdicom._dictionaries``.
+    In a plain checkout used without installing (the repository root on ``sys.path``) that
+    package does not exist, and the tables are the top-level ``dictionaries/`` folder beside
+    the ``rawdicom/`` folder.
+    """
+    try:
+        return files("rawdicom._dictionaries").joinpath(filename).read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        checkout = Path(__file__).resolve().parent.parent / "dictionaries" / filename
+        return checkout.read_text(encoding="utf-8")
+
+
 def _rows(filename: str) -> list[list[str]]:
     """Data rows of a generated table: skip the comment line and the header."""
-    text = files("rawdicom._dictionaries").joinpath(filename).read_text(encoding="utf-8")
-    return [line.split("\t") for line in text.splitlines()[2:]]
+    return [line.split("\t") for line in _table_text(filename).splitlines()[2:]]
 
 
 def _load() -> _Tables:

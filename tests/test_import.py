@@ -50,3 +50,27 @@ def test_import_does_not_load_the_dictionary_tables():
     result = subprocess.run([sys.executable, "-c", "import rawdicom, rawdicom.dictionary as d; "
                              "print(d._tables is None)"], capture_output=True, text=True)
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_a_plain_checkout_runs_without_installing(tmp_path):
+    """A copy of the repository's ``rawdicom/`` and ``dictionaries/`` folders, no installer:
+    ``import rawdicom`` reads, looks up tags, and ``python -m rawdicom`` runs. ``-S`` keeps
+    site-packages (and any installed rawdicom) out of the way."""
+    import shutil
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "rawdicom", tmp_path / "rawdicom")
+    shutil.copytree(root / "dictionaries", tmp_path / "dictionaries")
+    code = ("import sys; sys.path.insert(0, '.'); import rawdicom; from rawdicom import dictionary; "
+            f"ds = rawdicom.read({example_path()!r}); "
+            "print(ds['SeriesInstanceUID'].keyword, dictionary.keyword_for(0x00100020), rawdicom.__file__)")
+    result = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    keyword, patient_id, origin = result.stdout.split()
+    assert (keyword, patient_id) == ("SeriesInstanceUID", "PatientID")
+    assert Path(origin).resolve().is_relative_to(tmp_path.resolve())
+    module = subprocess.run([sys.executable, "-S", "-m", "rawdicom", "tag", "PatientID"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert module.returncode == 0, module.stderr
+    assert "(0010,0020) PatientID" in module.stdout
