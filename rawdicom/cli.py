@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import warnings
 from importlib import resources
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from . import dictionary
-from .errors import DicomError, format_tag
+from .errors import DicomError, DicomWarning, format_tag
 from .reader import read
 
 __all__ = ["main", "example_path"]
@@ -22,6 +24,31 @@ __all__ = ["main", "example_path"]
 def example_path() -> str:
     """Path of the synthetic CT slice shipped with the package (made by tools/make_example.py)."""
     return str(resources.files("rawdicom") / "examples" / "ct_phantom.dcm")
+
+
+@contextlib.contextmanager
+def reported_warnings(path: str) -> Iterator[None]:
+    """Print each DicomWarning raised inside the block as one line naming the file.
+
+    Python's default display echoes the source line of the library that warned
+    (``reader.py:39: DicomWarning ... ds = read(...)``), which says nothing to a user of
+    the command line. The same message twice (one defect met twice) is printed once.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DicomWarning)
+        try:
+            yield
+        finally:
+            seen: set[str] = set()
+            for warning in caught:
+                if not issubclass(warning.category, DicomWarning):
+                    warnings.warn_explicit(warning.message, warning.category,
+                                           warning.filename, warning.lineno)
+                    continue
+                message = str(warning.message)
+                if message not in seen:
+                    seen.add(message)
+                    print(f"rawdicom: {path}: warning: {message}", file=sys.stderr)
 
 
 def _dump(args: argparse.Namespace) -> int:
@@ -35,22 +62,28 @@ def _dump(args: argparse.Namespace) -> int:
     for path in paths:
         if len(paths) > 1:
             print(f"# {path}")
-        try:
-            ds = read(path, stop_before_pixels=args.no_pixels)
-        except DicomError as exc:
-            print(f"rawdicom: {path}: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        except OSError as exc:
-            print(f"rawdicom: {path}: {exc.strerror or exc}", file=sys.stderr)
-            status = 1
-            continue
-        if ds.file_meta is not None and len(ds.file_meta):
-            print("# File meta group")
-            print(ds.file_meta.dump(max_value=args.width))
-            print(f"# Dataset ({ds.transfer_syntax.name})")
-        print(ds.dump(max_value=args.width))
+        with reported_warnings(path):
+            status = max(status, _dump_one(path, args))
     return status
+
+
+def _dump_one(path: str, args: argparse.Namespace) -> int:
+    """Print one file's elements; 1 (and one line on stderr) when the file cannot be read."""
+    try:
+        ds = read(path, stop_before_pixels=args.no_pixels)
+        if ds.file_meta is not None and len(ds.file_meta):
+            meta = ds.file_meta.dump(max_value=args.width)
+            print(f"# File meta group\n{meta}\n# Dataset ({ds.transfer_syntax.name})")
+        print(ds.dump(max_value=args.width))
+    except DicomError as exc:
+        print(f"rawdicom: {path}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        print(f"rawdicom: {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _tag(args: argparse.Namespace) -> int:

@@ -46,3 +46,24 @@ def test_the_example_is_a_plausible_ct_slice():
     assert hu.shape == (128, 128) and hu.dtype == np.int16
     assert (hu.min(), hu.max()) == (-1000, 1000)  # air and skull, within 12-bit signed storage
     assert rawdicom.to_uint8(ds).dtype == np.uint8
+
+
+def test_dump_prints_each_warning_as_one_line(tmp_path: Path):
+    """A damaged file: each DicomWarning is one `rawdicom: FILE: warning: ...` line on stderr,
+    never Python's source echo (`reader.py:39: DicomWarning ... ds = read(...)`)."""
+    import subprocess
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    import builders as b
+    # Elements out of order and no transfer syntax in the meta group: two lenient readings.
+    data = b.part10(b.element(0x00100020, "LO", b.txt("ID1")) + b.element(0x00100010, "PN", b.txt("A^B")),
+                    None)
+    damaged = tmp_path / "damaged.dcm"
+    damaged.write_bytes(data)
+    result = subprocess.run([sys.executable, "-m", "rawdicom", "dump", str(damaged)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith(f"rawdicom: {damaged}: warning: ") for line in lines), lines
+    assert "DicomWarning" not in result.stderr and ".py:" not in result.stderr
+    assert "PatientID" in result.stdout
