@@ -1,0 +1,1 @@
+"""The information model: files -> records -> patients/studies/series -> stacks -> volumes."""
