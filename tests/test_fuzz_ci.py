@@ -3,7 +3,8 @@
 The seeds cover what the reader must survive: sequences (defined and
 undefined length, private, nested), ISO 2022 text, the four uncompressed
 encodings, native pixel data (8/16 bit, RGB, a LUT), encapsulated fragments
-with offset tables, RLE.  The run uses real worker processes with the
+with offset tables, RLE, Siemens CSA headers (CSA2 explicit, CSA1 implicit)
+with an ASCCONV protocol.  The run uses real worker processes with the
 fuzzer's time and memory limits; every outcome but ok and DicomError fails,
 and the reproducers it saved are named in the failure.
 """
@@ -14,6 +15,7 @@ import struct
 import sys
 from pathlib import Path
 
+from csa_builders import siemens_dataset, typical_image, typical_series
 from rawdicom import Dataset
 from rawdicom.writer import set_pixel_frames, to_bytes
 
@@ -97,6 +99,10 @@ def seeds(folder: Path) -> list[Path]:
     rle = _image(4, 4, 8)
     set_pixel_frames(rle, [_rle_frame(bytes(range(16)))], extended_offset_table=True)
     files["rle-extended.dcm"] = to_bytes(rle, "1.2.840.10008.1.2.5")
+    siemens = siemens_dataset(typical_image(), typical_series(), block=0x11)
+    files["siemens-csa2.dcm"] = to_bytes(siemens)
+    files["siemens-csa1-implicit.dcm"] = to_bytes(
+        siemens_dataset(typical_image("CSA1"), typical_series("CSA1")), "1.2.840.10008.1.2")
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, data in files.items():
