@@ -12,6 +12,7 @@ mosaics, against dcm2niix's slice count.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import shutil
 import struct
@@ -252,7 +253,7 @@ def test_caps():
         parse_csa(too_many)
 
 
-# -- hypothesis: only DicomError comes out ----------------------------------------------------------
+# -- hypothesis: only DicomError comes out -------------------------------------------------
 def _only_dicom_errors(data: bytes) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -348,7 +349,7 @@ def test_ascconv_never_raises(before, body):
     assert all(isinstance(v, (int, float, str)) for v in result.values())
 
 
-# -- real files: nibabel's Siemens test data, with nibabel and dcm2niix as oracles -------------------
+# -- real files: nibabel's Siemens test data, with nibabel and dcm2niix as oracles ----------
 def _nibabel_data() -> Path:
     try:
         import nibabel.nicom
@@ -386,7 +387,6 @@ def test_real_files_agree_with_nibabel(name):
     from nibabel.nicom import csareader
     data = _load(folder / name)
     ds = rawdicom.read(data)
-    import io
     reference = pydicom.dcmread(io.BytesIO(data), force=True)
     found = 0
     for kind in ("image", "series"):
