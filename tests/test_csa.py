@@ -123,9 +123,19 @@ def test_a_number_that_does_not_parse_stays_text_with_a_warning():
         bad.b_value
     with pytest.raises(MalformedElementError, match="'SliceNormalVector': 2 values where 3"):
         bad.slice_normal_vector
-    negative = parse_csa(csa([Spec("NumberOfImagesInMosaic", "US", ["-4"])]))
-    with pytest.raises(MalformedElementError, match="not a slice count"):
-        negative.number_of_images_in_mosaic
+    for count in ("-4", "nan", "inf", "2.5"):
+        odd = parse_csa(csa([Spec("NumberOfImagesInMosaic", "DS" if "n" in count or "." in count
+                                  else "US", [count])]))
+        with pytest.raises(MalformedElementError, match="not a slice count"):
+            odd.number_of_images_in_mosaic
+    assert parse_csa(csa([Spec("NumberOfImagesInMosaic", "FD", ["48.0"])])) \
+        .number_of_images_in_mosaic == 48
+    huge = parse_csa(csa([Spec("SliceNormalVector", "IS", ["9" * 400, "0", "1"]),
+                          Spec("MosaicRefAcqTimes", "SL", ["1", "9" * 400], vm=0)]))
+    with pytest.raises(MalformedElementError, match="'SliceNormalVector'.*too large"):
+        huge.slice_normal_vector
+    with pytest.raises(MalformedElementError, match="'MosaicRefAcqTimes'.*too large"):
+        huge.mosaic_ref_acq_times
 
 
 # -- the header in a dataset -------------------------------------------------------------------
@@ -297,6 +307,27 @@ def test_mutated_headers(seed, mutations):
         if not data:
             break
     _only_dicom_errors(bytes(data))
+
+
+_ODD_TEXT = st.one_of(
+    st.sampled_from(["nan", "inf", "-inf", "1e999", "9" * 400, "-0", "0x10", "1_0", " 3 ", "",
+                     "### ASCCONV BEGIN ###\na.b[1] = 2\n### ASCCONV END ###"]),
+    st.text(alphabet=st.characters(max_codepoint=255), max_size=12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["NumberOfImagesInMosaic", "SliceNormalVector",
+                                           "B_value", "DiffusionGradientDirection",
+                                           "MosaicRefAcqTimes", "MrPhoenixProtocol"]),
+                          st.sampled_from(["IS", "SL", "UL", "US", "SS", "DS", "FD", "FL", "LO",
+                                           "UN", ""]),
+                          st.lists(_ODD_TEXT, max_size=5), st.integers(0, 6)),
+                min_size=1, max_size=6),
+       st.sampled_from(["CSA1", "CSA2"]))
+def test_well_formed_headers_with_odd_values(specs, layout):
+    """Valid structure, any VR and text where the accessors look: only DicomError."""
+    _only_dicom_errors(csa([Spec(name, vr, values, vm=vm) for name, vr, values, vm in specs],
+                           layout=layout))
 
 
 # -- ASCCONV -----------------------------------------------------------------------------------

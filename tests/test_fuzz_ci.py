@@ -15,8 +15,10 @@ import struct
 import sys
 from pathlib import Path
 
+import pytest
+
 from csa_builders import siemens_dataset, typical_image, typical_series
-from rawdicom import Dataset
+from rawdicom import Dataset, MalformedElementError
 from rawdicom.writer import set_pixel_frames, to_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
@@ -110,6 +112,16 @@ def seeds(folder: Path) -> list[Path]:
         path.write_bytes(data)
         paths.append(path)
     return paths
+
+
+def test_csa_headers_are_exercised():
+    """The fuzzer's target parses the CSA headers: a broken one is an error of the 'use' stage."""
+    good = to_bytes(siemens_dataset(typical_image(), typical_series()))
+    fuzz.exercise_rawdicom(good)
+    bad = good.replace(b"NumberOfImagesInMosaic", b"\x01umberOfImagesInMosaic")
+    with pytest.raises(MalformedElementError, match="not a name") as info:
+        fuzz.exercise_rawdicom(bad)
+    assert info.value.fuzz_stage == "use"
 
 
 def test_bounded_fuzz_run(tmp_path):

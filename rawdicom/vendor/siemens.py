@@ -107,20 +107,35 @@ class CsaHeader(dict):  # type: ignore[type-arg]  (dict[str, list[Value]] at run
         numbers = self._numbers(name, None)
         return numbers[0] if numbers else None
 
-    def _vector(self, name: str) -> tuple[float, float, float] | None:
-        numbers = self._numbers(name, 3)
+    def _floats(self, name: str, count: int | None) -> list[float] | None:
+        numbers = self._numbers(name, count)
         if numbers is None:
             return None
-        x, y, z = (float(n) for n in numbers)
+        try:
+            return [float(n) for n in numbers]
+        except OverflowError:  # an IS/SL value of hundreds of digits
+            raise self._error(name, "a value is too large for a float") from None
+
+    def _vector(self, name: str) -> tuple[float, float, float] | None:
+        numbers = self._floats(name, 3)
+        if numbers is None:
+            return None
+        x, y, z = numbers
         return x, y, z
 
     @property
     def number_of_images_in_mosaic(self) -> int | None:
         """Slices tiled in a mosaic image (image header); None for an ordinary image."""
         value = self._scalar("NumberOfImagesInMosaic")
-        if value is not None and (value != int(value) or value < 0):
+        if value is None:
+            return None
+        if isinstance(value, float):  # declared DS or FD: only a whole number is a count
+            if not value.is_integer():
+                raise self._error("NumberOfImagesInMosaic", f"{value!r} is not a slice count")
+            value = int(value)
+        if value < 0:
             raise self._error("NumberOfImagesInMosaic", f"{value!r} is not a slice count")
-        return None if value is None else int(value)
+        return value
 
     @property
     def slice_normal_vector(self) -> tuple[float, float, float] | None:
@@ -140,8 +155,7 @@ class CsaHeader(dict):  # type: ignore[type-arg]  (dict[str, list[Value]] at run
     @property
     def mosaic_ref_acq_times(self) -> list[float] | None:
         """Each mosaic slice's acquisition time in ms from the volume's start (image header)."""
-        numbers = self._numbers("MosaicRefAcqTimes", None)
-        return None if numbers is None else [float(n) for n in numbers]
+        return self._floats("MosaicRefAcqTimes", None)
 
     def protocol(self) -> dict[str, int | float | str] | None:
         """The ASCCONV part of the protocol (series header): key -> value.
