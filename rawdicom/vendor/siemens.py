@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import DicomWarning, MalformedElementError
+from .ascconv import parse_ascconv
 
 if TYPE_CHECKING:
     from ..dataset import Dataset, Element
@@ -163,7 +164,6 @@ class CsaHeader(dict):  # type: ignore[type-arg]  (dict[str, list[Value]] at run
         Read from ``MrPhoenixProtocol`` (syngo MR B-series and later) or
         ``MrProtocol`` (older); ``None`` when the header holds neither.
         """
-        from .ascconv import parse_ascconv
         for name in ("MrPhoenixProtocol", "MrProtocol"):
             values = self.get(name)
             if values and isinstance(values[0], str):
