@@ -68,8 +68,9 @@ def _find(buf: memoryview, needle: bytes, start: int, end: int) -> int:
     return -1
 
 
-def explicit_reading(buf: memoryview, pos: int, end: int, enc: Encoding, tag: int, vrb: bytes,
-                     short_length: int, strict: bool = False) -> tuple[int, int] | None:
+def explicit_reading(buf: memoryview, pos: int, end: int, enc: Encoding, tag: int,
+                     vrb: bytes, short_length: int, strict: bool = False
+                     ) -> tuple[int, int] | None:
     """(length, value offset) of an explicit VR element with VR bytes ``vrb`` that are no
     VR, read as dcmtk reads it, or None when that reading makes no consistent stream.
 

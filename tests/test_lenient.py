@@ -18,9 +18,9 @@ import pytest
 import rawdicom
 from rawdicom import (DicomError, DicomWarning, LimitExceededError, Limits,
                       MalformedElementError, NotDicomError, TruncatedError)
-from builders import (EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, UNDEFINED, element, encapsulated, item,
-                      item_delimiter, part10, sequence, sequence_delimiter, small_dataset,
-                      tag_bytes, txt, uid, us)
+from builders import (EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, UNDEFINED, element, encapsulated,
+                      item, part10, sequence, sequence_delimiter, small_dataset, tag_bytes, txt,
+                      us)
 
 CT = element(0x00080060, "CS", txt("CT"))
 NAME = element(0x00100010, "PN", txt("Doe^John"))
