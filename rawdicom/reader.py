@@ -284,7 +284,7 @@ def _meta_group_end(buf: memoryview, pos: int) -> int:
     """
     n = len(buf)
     while n - pos >= 8:
-        group, _, vr, length = _HEADER(buf, pos)
+        group, element, vr, length = _HEADER(buf, pos)
         if group != 2:
             break
         if vr in _LONG_VR_BYTES:
@@ -294,9 +294,10 @@ def _meta_group_end(buf: memoryview, pos: int) -> int:
             pos += 12
         elif vr in _VR_BYTES:
             pos += 8
-        else:  # implicit VR in the meta group: a broken writer, read as such
-            length = _U32(buf, pos + 4)[0]
-            pos += 8
+        else:  # no VR: read as the scanner will (dcmtk's reading, else implicit VR)
+            reading = explicit_reading(buf, pos, n, EXPLICIT_LE, group << 16 | element, vr,
+                                       length)
+            length, pos = reading if reading is not None else (_U32(buf, pos + 4)[0], pos + 8)
         if length == 0xFFFFFFFF or length > n - pos:
             return n
         pos += length

@@ -76,10 +76,11 @@ def explicit_reading(buf: memoryview, pos: int, end: int, enc: Encoding, tag: in
 
     Two capital letters are taken for a VR newer than this reader (2 reserved
     bytes and a 4-byte length: PS3.5 7.1.2 requires that form of every VR
-    defined later), anything else for a 2-byte length.  Consistent: the value fits, and the data ends right
-    after it or the next element has a higher tag (or is a delimiter) and VR
-    bytes that are a VR, or (not ``strict``) the same bytes as this one: a
-    writer that put NULs in one VR field often did in the next.
+    defined later), anything else for a 2-byte length.  Consistent: the value
+    fits, and the data ends right after it or the next element has a higher
+    tag (or is a delimiter) and VR bytes that are a VR, or (not ``strict``)
+    the same bytes as this one: a writer that put NULs in one VR field often
+    did in the next.
     """
     if vrb.isalpha() and vrb.isupper():
         if end - pos < 12:

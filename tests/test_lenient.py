@@ -20,7 +20,7 @@ from rawdicom import (DicomError, DicomWarning, LimitExceededError, Limits,
                       MalformedElementError, NotDicomError, TruncatedError)
 from builders import (EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, UNDEFINED, element, encapsulated,
                       item, part10, sequence, sequence_delimiter, small_dataset, tag_bytes, txt,
-                      us)
+                      uid, us)
 
 CT = element(0x00080060, "CS", txt("CT"))
 NAME = element(0x00100010, "PN", txt("Doe^John"))
@@ -379,3 +379,18 @@ def test_every_error_class_has_partial():
                 LimitExceededError, rawdicom.UnsupportedTransferSyntaxError,
                 rawdicom.ValueDecodeError, rawdicom.PixelDataError):
         assert cls("x").partial is None
+
+
+def test_invalid_vr_in_the_meta_group(tmp_path):
+    # the meta group's end is found by walking its headers (reader._meta_group_end): the
+    # walk reads the element as the scanner does, and a header-only read stays a prefix read
+    meta = (element(0x00020001, "OB", b"\0\1") + element(0x00020002, "\0\0", uid("1.2.3"))
+            + element(0x00020010, "UI", uid("1.2.840.10008.1.2.1")))
+    data = b"\0" * 128 + b"DICM" + meta + CT + NAME + element(0x7FE00010, "OW", bytes(20000))
+    path = tmp_path / "meta.dcm"
+    path.write_bytes(data)
+    for ds, messages in (read(data), read(str(path), stop_before_pixels=True)):
+        assert ds.file_meta.MediaStorageSOPClassUID == "1.2.3"
+        assert ds.transfer_syntax.uid == "1.2.840.10008.1.2.1"
+        assert ds.Modality == "CT" and ds.PatientName == "Doe^John"
+        one(messages, "invalid VR")
