@@ -546,7 +546,9 @@ def read_and_touch(data: bytes) -> None:
         warnings.simplefilter("ignore")
         try:
             ds = rawdicom.read(data)
-        except DicomError:
+        except DicomError as exc:
+            if exc.partial is not None:  # what was read before the defect is usable too
+                touch(exc.partial)
             return
         touch(ds)
 
