@@ -377,7 +377,10 @@ def _detect_encoding(buf: memoryview, pos: int) -> Encoding | None:
     """The encoding that makes the element at ``pos`` plausible, or None.
 
     Little endian unless the group's first byte is zero and its second is not
-    (groups are small numbers); explicit VR when bytes 4-5 spell a VR.
+    (groups are small numbers); explicit VR when bytes 4-5 spell a VR, or
+    when they are no VR (two spaces, NULs) but the 2-byte length after them
+    leads to a well-formed second element (the scanner reads such an element
+    as dcmtk does); else implicit VR, if the 32-bit length fits.
     """
     if len(buf) - pos < 8:
         return None
@@ -386,8 +389,14 @@ def _detect_encoding(buf: memoryview, pos: int) -> Encoding | None:
     group = b0 | b1 << 8 if little else b0 << 8 | b1
     if group >= 0x0100 and group != 0xFFFE:
         return None
-    if bytes(buf[pos + 4:pos + 6]) in _VR_BYTES:
-        return ENCODINGS[True, little]
+    explicit = ENCODINGS[True, little]
+    vrb = bytes(buf[pos + 4:pos + 6])
+    if vrb in _VR_BYTES:
+        return explicit
+    g, e, _, short_length = explicit.header(buf, pos)
+    if explicit_reading(buf, pos, len(buf), explicit, g << 16 | e, vrb, short_length,
+                        strict=True) is not None:
+        return explicit
     length = int.from_bytes(buf[pos + 4:pos + 8], "little" if little else "big")
     if length != 0xFFFFFFFF and length > len(buf) - pos - 8:
         return None
@@ -399,22 +408,15 @@ def _check_encoding(buf: memoryview, pos: int, declared: Encoding, scanner: Scan
     """The declared encoding, unless the first element plainly uses the other VR form.
 
     Writers that declare explicit VR and write implicit (or the reverse) are
-    common enough that every major reader checks the first element.  An
-    explicit first element whose VR bytes are no VR (two spaces, NULs) but
-    whose 2-byte length leads to a well-formed second element stays explicit:
-    the scanner reads it as dcmtk does.
+    common enough that every major reader checks the first element.  (An
+    explicit first element whose VR bytes are no VR stays explicit when its
+    2-byte length leads to a well-formed element: see _detect_encoding.)
     """
     if len(buf) - pos < 8:
         return declared
-    vrb = bytes(buf[pos + 4:pos + 6])
-    spelled_vr = vrb in _VR_BYTES
+    spelled_vr = bytes(buf[pos + 4:pos + 6]) in _VR_BYTES
     if spelled_vr == declared.explicit_vr:
         return declared
-    if declared.explicit_vr:
-        g, e, _, short_length = declared.header(buf, pos)
-        if explicit_reading(buf, pos, len(buf), declared, g << 16 | e, vrb, short_length,
-                            strict=True) is not None:
-            return declared
     detected = _detect_encoding(buf, pos)
     if detected is None or detected.explicit_vr == declared.explicit_vr:
         return declared

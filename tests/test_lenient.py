@@ -394,3 +394,15 @@ def test_invalid_vr_in_the_meta_group(tmp_path):
         assert ds.transfer_syntax.uid == "1.2.840.10008.1.2.1"
         assert ds.Modality == "CT" and ds.PatientName == "Doe^John"
         one(messages, "invalid VR")
+
+
+@pytest.mark.parametrize("little", [True, False])
+def test_invalid_vr_as_the_first_element_of_a_dataset_without_meta_group(little):
+    # the encoding is detected from the first element (reader._detect_encoding)
+    data = (element(0x00080005, "  ", txt("ISO_IR 100"), little=little)
+            + element(0x00080060, "CS", txt("CT"), little=little)
+            + element(0x00100010, "PN", txt("Doe^John"), little=little))
+    ds, messages = read(data)
+    assert ds.explicit_vr and ds.little_endian is little
+    assert (ds.SpecificCharacterSet, ds.PatientName) == ("ISO_IR 100", "Doe^John")
+    one(messages, "invalid VR")
