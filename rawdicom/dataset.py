@@ -375,6 +375,7 @@ class Dataset:
         d["little_endian"] = little_endian
         d["explicit_vr"] = explicit_vr
         d["_parent"] = weakref.ref(parent) if parent is not None else None
+        d["_creators"] = None  # private creator tag -> its text, filled as elements are used
         d["_ctx"] = Context(buf, little_endian, parent._ctx if parent is not None else None)
         d["offset"] = offset
         d["file_meta"] = None
@@ -392,9 +393,9 @@ class Dataset:
             el = self._elements[tag] = Element(tag, vr, length, offset, length, self._ctx)
             if tag in CONTEXT_TAGS:  # the context follows the element from now on
                 self._ctx.sources[tag] = el
-            elif tag & 0x10000:
+            elif tag & 0x10000 and tag & 0xF000:  # a private data element (gggg,BBee)
                 self._adopt_private(el)
-        elif tag & 0x10000 and el is not None and el._private is None:
+        elif tag & 0x10000 and tag & 0xF000 and el is not None and el._private is None:
             self._adopt_private(el)  # made by the scanner (a sequence, a value cut short, ...)
         return el
 
@@ -422,9 +423,19 @@ class Dataset:
         return bytes(raw).decode("latin-1").strip(" \0")
 
     def _adopt_private(self, el: Element) -> None:
-        """Note a private element's creator, and give one read without a VR the dictionary's."""
-        creator_tag = dictionary.creator_tag(el.tag)
-        creator = self._creator(creator_tag) if creator_tag is not None else None
+        """Note a private element's creator, and give one read without a VR the dictionary's.
+
+        Each creator is read once per dataset (``_creators``, cleared when one is set or deleted).
+        """
+        tag = el.tag
+        creator_tag = (tag & 0xFFFF0000) | (tag >> 8 & 0xFF)
+        creators = self._creators
+        if creators is None:
+            creators = self.__dict__["_creators"] = {}
+        creator = creators.get(creator_tag, _UNSET)
+        if creator is _UNSET:
+            creator = creators[creator_tag] = (self._creator(creator_tag)
+                                               if dictionary.creator_tag(tag) is not None else None)
         from_dictionary = False
         if el._vr is PRIVATE_UN:
             from_dictionary = creator is not None and self._private_vr(el, creator)
@@ -498,9 +509,9 @@ class Dataset:
             el = self._elements[tag] = Element(tag, vr, length, offset, length, self._ctx)
             if tag in CONTEXT_TAGS:
                 self._ctx.sources[tag] = el
-            elif tag & 0x10000:
+            elif tag & 0x10000 and tag & 0xF000:
                 self._adopt_private(el)
-        elif tag & 0x10000 and el._private is None:
+        elif tag & 0x10000 and tag & 0xF000 and el._private is None:
             self._adopt_private(el)
         return el.value
 
@@ -516,7 +527,7 @@ class Dataset:
     def elements(self) -> list[Element]:
         """Every element, in ascending tag order."""
         element = self._element
-        return [element(tag) if type(el) is tuple or tag & 0x10000 else el
+        return [element(tag) if type(el) is tuple or (tag & 0x10000 and tag & 0xF000) else el
                 for tag, el in list(self._elements.items())]
 
     def __getattr__(self, name: str) -> Any:
@@ -543,6 +554,8 @@ class Dataset:
     def __delitem__(self, key: Any) -> None:
         tag = key if type(key) is int else dictionary.parse_tag(key)
         del self._elements[tag]
+        if tag & 0x10000 and not tag & 0xF000:
+            self.__dict__["_creators"] = None  # perhaps a creator: read them again
         if tag in CONTEXT_TAGS:
             self._ctx.sources.pop(tag, None)
             self._ctx._charset = None
@@ -563,7 +576,10 @@ class Dataset:
                 item._adopt(self)
         el = Element(tag, vr, 0, IN_MEMORY, 0, self._ctx, value)
         if tag & 0x10000:
-            self._adopt_private(el)
+            if tag & 0xF000:
+                self._adopt_private(el)
+            else:
+                self.__dict__["_creators"] = None  # perhaps a creator: read them again
         self._elements[tag] = el
         if tag < max(self._elements, default=0):
             self.__dict__["_elements"] = dict(sorted(self._elements.items()))
