@@ -16,7 +16,7 @@ import pytest
 import rawdicom
 from rawdicom import DicomError, TruncatedError
 from rawdicom.model import scan as scan_module
-from rawdicom.model.record import FIELDS, LIST_FIELDS, snake_case
+from rawdicom.model.record import FIELDS, HEADER_TAGS, LIST_FIELDS, snake_case
 
 sys.path.insert(0, str(Path(__file__).parent))
 from series_builders import (axial_positions, ct_slice, enhanced_ct, write_collection,  # noqa: E402
@@ -338,3 +338,20 @@ def test_a_worker_that_dies_loses_nothing(tree: dict, monkeypatch) -> None:
     monkeypatch.setattr(_pool, "_work", die)
     c = rawdicom.scan(tree["root"], workers=3)
     assert c.to_records() == serial.to_records() and c.skipped == serial.skipped
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2",
+                                    "1.2.840.10008.1.2.2"])
+def test_stopped_at_names_the_pixel_data_a_stopped_read_did_not_read(syntax: str) -> None:
+    data = rawdicom.to_bytes(ct_slice(rows=4, columns=4), transfer_syntax=syntax)
+    full = rawdicom.read(data)
+    assert full.stopped_at is None
+    pixel = full["PixelData"]
+    for ds in (rawdicom.read(data, stop_before_pixels=True),
+               rawdicom.read(data, tags=HEADER_TAGS)):
+        tag, vr, length, offset = ds.stopped_at
+        assert (tag, length, offset) == (0x7FE00010, pixel.length, pixel.offset)
+        assert vr == pixel.vr
+    # tags= stops at the first element past the last one asked for
+    assert rawdicom.read(data, tags=["SOPInstanceUID", "Rows"]).stopped_at[0] == 0x00280011
+    assert rawdicom.Dataset().stopped_at is None
