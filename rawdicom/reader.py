@@ -283,7 +283,8 @@ def _dataset_across_dicm(buf: memoryview) -> bool:
 def _element_header(buf: memoryview, pos: int, enc: Encoding) -> tuple[int, str, int, int] | None:
     """(tag, VR, length, value offset) of the element at ``pos``, where a read stopped
     (stop_before_pixels, tags=): where the Pixel Data lies without reading it. None when
-    the header is not wholly in the buffer (a prefix cut inside it)."""
+    the header is not wholly in the buffer (a prefix cut inside it). In implicit VR the VR
+    is the dictionary's, as written there ("OB or OW" for the Pixel Data)."""
     if len(buf) - pos < 8:
         return None
     if not enc.explicit_vr:
