@@ -207,11 +207,20 @@ def test_progress_reports_every_file(tree: dict, monkeypatch) -> None:
 def test_extra_tags_are_added_to_the_records(tmp_path: Path) -> None:
     write_series(tmp_path, n=2, extra={"KVP": 120.0, 0x00091010: ("LO", "VENDOR"),
                                        0x00091001: ("LO", "private value")})
-    c = rawdicom.scan(tmp_path, workers=1, tags=["KVP", 0x00091001, "ContrastBolusAgent"])
+    code = rawdicom.Dataset()
+    code.set("CodeValue", "CT1")
+    code.set("CodeMeaning", "A procedure")
+    write_series(tmp_path / "seq", n=1, extra={"ProcedureCodeSequence": [code]})
+    c = rawdicom.scan(tmp_path, workers=1, tags=["KVP", 0x00091001, "ContrastBolusAgent",
+                                                  "ProcedureCodeSequence"])
     record = c.to_records()[0]
     assert record["kvp"] == 120.0
     assert record["tag_00091001"] == "private value"
     assert record["contrast_bolus_agent"] is None
+    assert record["procedure_code_sequence"] is None
+    with_sequence = [r for r in c.to_records() if r["procedure_code_sequence"]]
+    assert with_sequence[0]["procedure_code_sequence"] == [
+        {"code_value": "CT1", "code_meaning": "A procedure"}]
 
 
 def test_warnings_go_to_the_record_not_to_stderr(tmp_path: Path) -> None:

@@ -283,7 +283,8 @@ def _check_pixel_data(path: str, record: dict[str, Any]) -> None:
 
 
 def _add_extra(record: dict[str, Any], ds: Any, extra: tuple[Any, ...]) -> None:
-    """The extra attributes asked for, under their snake_case keyword (values as in records)."""
+    """The extra attributes asked for, under their snake_case keyword (values as in records;
+    a sequence as a list of dicts, one per item, keyed the same way)."""
     problems = record["problems"]
     for key in extra:
         tag = parse_tag(key)
@@ -291,7 +292,20 @@ def _add_extra(record: dict[str, Any], ds: Any, extra: tuple[Any, ...]) -> None:
         name = _extra_name(tag, keyword)
         if name in record and keyword in RECORD_TAGS:
             continue
-        record[name] = _value(ds, tag, problems) if tag in ds else None
+        record[name] = _plain_value(ds, tag, problems) if tag in ds else None
+
+
+def _plain_value(ds: Any, tag: int, problems: list[str]) -> Any:
+    """One element's value as plain data; the items of a sequence as dicts."""
+    if ds[tag].vr != "SQ":
+        return _value(ds, tag, problems)
+    try:
+        items = ds[tag].value or []
+    except DicomError as exc:
+        problems.append(f"{_extra_name(tag, keyword_for(tag))}: {exc}")
+        return None
+    return [{_extra_name(el.tag, el.keyword): _plain_value(item, el.tag, problems)
+             for el in item} for item in items]
 
 
 def _extra_name(tag: int, keyword: str) -> str:
