@@ -103,6 +103,9 @@ _HARD: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
     ("diffusion_b_value", lambda i: i.get("diffusion_b_value")),
     ("diffusion_gradient_orientation",
      lambda i: _floats(i.get("diffusion_gradient_orientation"), 3)),
+    # MR (rawdicom.vendor.fields): GE magnitude/phase/real/imaginary, Siemens coil element.
+    ("vendor_image_kind", lambda i: i.get("vendor_image_kind")),
+    ("coil", lambda i: i.get("coil")),
 )
 # Keys compared within a tolerance: (name, value, number of values).
 _CLOSE: tuple[tuple[str, str, int], ...] = (
@@ -279,7 +282,9 @@ def split_stacks(instances: Iterable[Instance], *,
     positions, and for the grid checks of ``Stack.geometry``; ``spacing_tolerance`` for
     Pixel Spacing).
     """
-    images = sorted((f for inst in instances for f in inst.frames()), key=_identity)
+    from .fourd import regroup  # MR: mosaics cut into slices, repeated position sets joined
+    from .mosaic import expand
+    images = sorted((f for inst in instances for f in expand(inst)), key=_identity)
     if not images:
         return []
     close = {name: _cluster(images, attribute, size,
@@ -301,9 +306,9 @@ def split_stacks(instances: Iterable[Instance], *,
         stacks.append((key, members))
     stacks.sort(key=lambda item: (-len(item[1]), _format(item[0])))
     reasons = _reasons([key for key, _ in stacks])
-    return [Stack(members, key, reason, position_tolerance=position_tolerance,
-                  orientation_tolerance=orientation_tolerance)
-            for (key, members), reason in zip(stacks, reasons)]
+    return regroup([Stack(members, key, reason, position_tolerance=position_tolerance,
+                          orientation_tolerance=orientation_tolerance)
+                    for (key, members), reason in zip(stacks, reasons)], position_tolerance)
 
 
 def _reasons(keys: list[tuple[tuple[str, Any], ...]]) -> list[str]:
