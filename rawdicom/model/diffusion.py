@@ -67,9 +67,9 @@ def gradient_lps(inst: Any) -> tuple[float, float, float] | None:
     """The gradient direction of an image in patient LPS, or None (b=0, trace, unknown)."""
     standard = _vec(inst.get("diffusion_gradient_orientation"))
     if standard is not None:
-        return standard
+        return standard if any(abs(v) > 1e-6 for v in standard) else None
     vendor = _vec(inst.get("vendor_gradient"))
-    if vendor is None:
+    if vendor is None or not any(abs(v) > 1e-6 for v in vendor):
         return None
     if inst.get("vendor_gradient_frame") != "ge_logical":
         return vendor

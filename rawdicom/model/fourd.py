@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .geometry import Diagnostic, numpy
 from .instance import Instance
-from .stacks import POSITION_TOLERANCE, Stack, _identity, normal
+from .stacks import POSITION_TOLERANCE, Stack, _identity, _reasons, normal
 from . import diffusion, mosaic
 from .volume import Volume, _output_dtype, _rescale
 
@@ -72,7 +72,7 @@ def acquisition_order(inst: Instance) -> tuple[Any, ...]:
             _identity(inst))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Volume4D(Volume):
     """A Volume whose array is (volumes, slices, rows, columns); affine etc. of the last
     three axes. ``labels``: name -> one value per volume. ``b_values``/``gradients``: per
@@ -250,7 +250,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
     positions = len(by_position)
     key = tuple((name, value) for name, value in stacks[0].key
                 if name not in VOLUME_KEYS or len({dict(s.key).get(name) for s in stacks}) == 1)
-    reason = stacks[0].reason if len(stacks) == 1 else _reason(stacks)
+    reason = stacks[0].reason  # recomputed by regroup once the series' stacks are known
     if len(stacks) > 1 and all(len(s) == positions for s in stacks) and \
             all(len(_positions(s.instances, n, tolerance)) == positions for s in stacks):
         volumes = [s.instances for s in stacks]  # each stack one volume, its key the label
@@ -277,16 +277,9 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
     out: list[Stack] = [MRStack([s.instances for s in complete], key, reason,
                                 diagnostics=[diag], position_tolerance=tolerance)]
     for s in incomplete:
-        s.reason = f"{s.reason}; missing images? {len(s)} of {positions} positions"
+        s.extra_note = f"missing images? {len(s)} of {positions} positions"
         out.append(s)
     return out
-
-
-def _reason(stacks: list[Stack]) -> str:
-    """The reason of a joined stack: its parts' reasons without the volume keys."""
-    parts = [p for p in stacks[0].reason.split(", ")
-             if p.split(" ", 1)[0] not in VOLUME_KEYS]
-    return ", ".join(parts) or "the whole series: no key sets images apart"
 
 
 def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
@@ -342,6 +335,9 @@ def regroup(stacks: list[Stack], tolerance: float = POSITION_TOLERANCE) -> list[
             continue
         out += _four_d(members, tolerance)
     out.sort(key=lambda s: -len(s))
+    for s, reason in zip(out, _reasons([s.key for s in out])):
+        note = s.__dict__.pop("extra_note", None)
+        s.reason = f"{reason}; {note}" if note else reason
     return out
 
 
