@@ -93,7 +93,9 @@ def diffusion_extra(vendor: str, b: float, g: Sequence[float] | None,
     if vendor == "ge":
         r, c = orientation[:3], orientation[3:]
         nrm = normal_of(orientation)
+        # GE's logical frame with COL phase encoding: (row, -column, normal) components
         logical = [sum(a * b_ for a, b_ in zip(axis, g)) for axis in (r, c, nrm)]
+        logical[1] = -logical[1]
         return {"Manufacturer": "GE MEDICAL SYSTEMS", "InPlanePhaseEncodingDirection": "COL",
                 0x00190010: ("LO", "GEMS_ACQU_01"),
                 0x001910BB: ("DS", f"{logical[0]:.6f}"), 0x001910BC: ("DS", f"{logical[1]:.6f}"),

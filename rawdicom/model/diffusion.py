@@ -10,10 +10,12 @@ the CSA header, GE (0043,xx39) and (0019,xxBB/BC/BD), Philips (2001,xx03) and
 Frames:
 
 * patient (LPS): the standard's, Siemens' and Philips' vectors are already there. GE's are
-  in its logical frame (frequency, phase, slice): with In-plane Phase Encoding Direction
-  COL (the usual) the frequency axis is the row direction and the phase axis the column
-  direction; with ROW they swap (as GE documents and dcm2niix applies); the slice axis is
-  the normal (row × column cosines).
+  in its logical frame (frequency X, phase Y, slice Z; GE's statement, quoted in dcm2niix's
+  GE notes). With In-plane Phase Encoding Direction COL (the usual) X is the row direction,
+  Y the *negated* column direction and Z the normal (row × column cosines): LPS = X·row −
+  Y·column + Z·normal, the mapping dcm2niix applies (measured on generated files in
+  tests/test_mr_dcm2niix.py: GE documents no sign). With ROW, X and Y swap axes (the
+  phase component still negated): untested on real data, as in dcm2niix.
 * image: components along the volume's (column, row, slice) index axes, i.e. the dot
   products with the row cosines, the column cosines and the slice direction.
 
@@ -78,7 +80,7 @@ def gradient_lps(inst: Any) -> tuple[float, float, float] | None:
         return None
     r, c, n = axes
     frequency, phase = (c, r) if inst.get("in_plane_phase_encoding_direction") == "ROW" else (r, c)
-    return tuple(vendor[0] * frequency[i] + vendor[1] * phase[i] + vendor[2] * n[i]
+    return tuple(vendor[0] * frequency[i] - vendor[1] * phase[i] + vendor[2] * n[i]
                  for i in range(3))  # type: ignore[return-value]
 
 

@@ -287,9 +287,16 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
     first = stack.instances[0]
     if not isinstance(first, mosaic.MosaicSlice):
         if mosaic.is_mosaic(first):
-            diag = Diagnostic("mosaic_without_count", tuple(range(len(stack))), None, None,
-                              mosaic.NO_COUNT + ": left 2-D (the count is in neither (0019,xx0A),"
-                              " the CSA image header nor the protocol)")
+            if first.get("mosaic_images") is None:
+                diag = Diagnostic("mosaic_without_count", tuple(range(len(stack))), None, None,
+                                  mosaic.NO_COUNT + ": left 2-D (the count is in neither "
+                                  "(0019,xx0A), the CSA image header nor the protocol)")
+            else:
+                diag = Diagnostic("mosaic_not_cut", tuple(range(len(stack))), None, None,
+                                  f"mosaic of {first.get('mosaic_images')} images: Rows x "
+                                  f"Columns {first.get('rows')}x{first.get('columns')} not "
+                                  "divisible into its tile grid, or no position, orientation "
+                                  "or pixel spacing: left 2-D")
             return _with(stack, diag)
         return stack
     by_file: dict[str, list[Instance]] = {}

@@ -12,7 +12,10 @@ series header's protocol ``sSliceArray.lSize`` (read from the file here, only wh
 record has no count: anonymisers strip the first two). Without any, the image stays 2-D
 and its stack says "mosaic without NumberOfImagesInMosaic" (dcm2niix guesses there).
 
-The frame holds ceil(sqrt(N))² tiles in row-major order; the first N are slices. Slice 0's
+The frame holds ceil(sqrt(N))² tiles in row-major order; the first N are slices. A frame
+whose Rows or Columns the grid does not divide is left 2-D with a ``mosaic_not_cut``
+diagnostic (nibabel's test file 0.dcm, 48 images in 256x256: dcm2niix cuts 36x36 tiles
+and leaves 4 pixels over, nibabel computes a fractional tile size and cannot reshape). Slice 0's
 first voxel is not the mosaic's Image Position (Patient), which is that of the whole frame's
 first voxel with the tile size: it is shifted by ((mosaic columns − tile columns) / 2)
 column spacings along the row direction and ((mosaic rows − tile rows) / 2) row spacings

@@ -23,7 +23,7 @@ Record keys (None when absent), added to every record:
 ``vendor_gradient``
     [x, y, z] unit vector: Siemens (0019,xx0E) (else CSA ``DiffusionGradientDirection``)
     and Philips (2005,xxB0/B1/B2) in patient LPS; GE (0019,xxBB/BC/BD) in the GE logical
-    frame (frequency, phase, slice). ``vendor_gradient_frame`` says which: ``"patient"``
+    frame (frequency, phase, slice; ``rawdicom.model.diffusion`` maps it to LPS). ``vendor_gradient_frame`` says which: ``"patient"``
     or ``"ge_logical"``.
 ``in_plane_phase_encoding_direction``
     (0018,1312) ROW/COL: GE's logical frame depends on it.
