@@ -45,9 +45,10 @@ __all__ = ["MRStack", "Volume4D", "regroup", "VOLUME_KEYS", "acquisition_order"]
 #: Splitting keys that vary between the volumes of one 4-D stack.
 VOLUME_KEYS = frozenset(("temporal_position", "diffusion_b_value",
                          "diffusion_gradient_orientation", "acquisition_number", "trigger_time"))
-_LABELS = (("acquisition_number", "acquisition_number"),
-           ("temporal_position", "temporal_position_identifier"),
-           ("trigger_time", "trigger_time"), ("acquisition_time", "acquisition_time"))
+_LABELS = (("acquisition_number", ("acquisition_number", "frame_acquisition_number")),
+           ("temporal_position", ("temporal_position_identifier", "temporal_position_index")),
+           ("trigger_time", ("trigger_time", "trigger_delay_time")),
+           ("acquisition_time", ("acquisition_time", "frame_acquisition_date_time")))
 
 
 def _number(value: Any) -> float:
@@ -119,24 +120,29 @@ class MRStack(Stack):
 
     def __init__(self, volumes: Sequence[Sequence[Instance]], key: tuple[tuple[str, Any], ...],
                  reason: str, *, diagnostics: Sequence[Diagnostic] = (),
-                 position_tolerance: float = POSITION_TOLERANCE, **kw: Any) -> None:
+                 position_tolerance: float = POSITION_TOLERANCE,
+                 instances: Sequence[Instance] | None = None, **kw: Any) -> None:
         self.volumes = [list(v) for v in volumes]
-        super().__init__([i for v in self.volumes for i in v], key, reason,
-                         position_tolerance=position_tolerance, **kw)
+        super().__init__([i for v in self.volumes for i in v] if instances is None else instances,
+                         key, reason, position_tolerance=position_tolerance, **kw)
         self.extra_diagnostics = list(diagnostics)
 
     def __repr__(self) -> str:
-        return (f"<MRStack of {len(self.volumes)} volume(s) x {len(self.volumes[0]) if self.volumes else 0}"
-                f" slice(s): {self.reason}>")
+        slices = len(self.volumes[0]) if self.volumes else 0
+        return f"<MRStack of {len(self.volumes)} volume(s) x {slices} slice(s): {self.reason}>"
 
     @cached_property
     def geometry(self) -> "Geometry":
-        from .geometry import stack_geometry
+        from .geometry import GeometryError, stack_geometry
+        if not self.volumes:
+            raise GeometryError("no complete volume", self.extra_diagnostics)
         return stack_geometry(self.volumes[0], position_tolerance=self.position_tolerance,
                               orientation_tolerance=self.orientation_tolerance)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
+        if not self.volumes:
+            return list(self.extra_diagnostics)
         return super().diagnostics + self.extra_diagnostics
 
     def labels(self) -> dict[str, list[Any]]:
@@ -148,8 +154,8 @@ class MRStack(Stack):
         if any(v is not None for v in b):
             out["b_value"] = b
             out["gradient"] = [diffusion.gradient_lps(i) for i in firsts]
-        for label, name in _LABELS:
-            values = [i.get(name) for i in firsts]
+        for label, (name, frame_name) in _LABELS:
+            values = [i.get(name, i.get(frame_name)) for i in firsts]
             if len({repr(v) for v in values}) > 1:
                 out[label] = values
         return out
@@ -272,7 +278,8 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
                   + ", ".join(str(len(s)) for s in incomplete) + " images" if complete else ""))
     diag = _missing(message)
     if not complete:
-        return [MRStack([], key, reason, diagnostics=[diag], position_tolerance=tolerance)]
+        return [MRStack([], key, reason, diagnostics=[diag], position_tolerance=tolerance,
+                        instances=[i for g in by_position for i in g])]
     complete.sort(key=lambda s: min(acquisition_order(i) for i in s.instances))
     out: list[Stack] = [MRStack([s.instances for s in complete], key, reason,
                                 diagnostics=[diag], position_tolerance=tolerance)]
