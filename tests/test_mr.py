@@ -343,6 +343,7 @@ def _pydicom_mr_files() -> list[str]:
     return out
 
 
+@pytest.mark.filterwarnings("ignore")
 def test_every_pydicom_mr_file():
     """Each MR file of pydicom's test data: scanned, split, and where it has a grid, its
     volume's slices equal pydicom's pixel_array (modality values)."""
