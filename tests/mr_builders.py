@@ -44,7 +44,8 @@ def write_4d(folder: str | Path, *, slices: int = 4, volumes: int = 10,
              orientation: Sequence[float] = OBLIQUE,
              per_volume: Callable[[int], dict[str, Any]] | None = None,
              skip: Sequence[tuple[int, int]] = (), seed: int = 0,
-             reversed_numbers: bool = False, **kw: Any) -> list[Path]:
+             reversed_numbers: bool = False, rows: int = 8, columns: int = 8,
+             pixels: Callable[[int, int], np.ndarray] | None = None, **kw: Any) -> list[Path]:
     """A classic (one file per slice) MR series of ``volumes`` x ``slices``; Acquisition
     Number t+1 and Acquisition Time per volume; Instance Numbers in acquisition order (as
     scanners write them) or, ``reversed_numbers``, running against it; ``per_volume(t)``
@@ -67,7 +68,8 @@ def write_4d(folder: str | Path, *, slices: int = 4, volumes: int = 10,
                 extra.update(per_volume(t))
             index = t * slices + k
             ds = ct_slice(modality="MR", position=pos[k], orientation=orientation,
-                          spacing=(2.0, 2.0), k=index, pixels=tile(t, k),
+                          spacing=(2.0, 2.0), k=index, rows=rows, columns=columns,
+                          pixels=pixels(t, k) if pixels else tile(t, k),
                           instance_number=slices * volumes - index if reversed_numbers
                           else index + 1, extra=extra, **args)
             path = folder / names[index]
