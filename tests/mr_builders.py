@@ -233,11 +233,15 @@ def write_mosaics(folder: str | Path, *, count: int = 9, volumes: int = 1,
 # ---------------------------------------------------------------- enhanced MR
 
 def enhanced_mr(path: str | Path, *, slices: int = 3, times: int = 4,
-                orientation: Sequence[float] = OBLIQUE) -> Path:
+                orientation: Sequence[float] = OBLIQUE, temporal_index: bool = True,
+                isotropic: bool = False, reverse_frames: bool = False) -> Path:
     """An Enhanced MR file with two stacks (Stack ID "1" and "2", the second 40 mm away)
     of ``slices`` slices over ``times`` temporal positions; Dimension Index Sequence:
     Stack ID, In-Stack Position, Temporal Position Index. Frames are written in temporal
-    order, stack 2 first (against the numbering)."""
+    order, stack 2 first (against the numbering); ``reverse_frames``: in reverse.
+    ``temporal_index=False``: no Temporal Position Index (time only in the Dimension Index
+    Values). ``isotropic``: one more temporal position of ISOTROPIC derived frames (Frame
+    Type DERIVED\\PRIMARY\\DIFFUSION\\ISOTROPIC), as scanners append a trace."""
     from rawdicom import Dataset
 
     def item(**values: Any) -> Dataset:
@@ -258,19 +262,25 @@ def enhanced_mr(path: str | Path, *, slices: int = 3, times: int = 4,
            item(DimensionIndexPointer=0x00209128, FunctionalGroupPointer=0x00209111)]
     base.set("DimensionIndexSequence", dim)
     frames, data = [], []
-    for t in range(times):
-        for stack in (2, 1):
-            offset = 40.0 if stack == 2 else 0.0
-            pos = positions(slices, orientation, origin=(-12.0, -20.0, 5.0 + offset))
-            for k in range(slices):
-                frame = Dataset()
-                frame.set("FrameContentSequence", [item(
-                    DimensionIndexValues=[stack, k + 1, t + 1], StackID=str(stack),
-                    InStackPositionNumber=k + 1, TemporalPositionIndex=t + 1)])
-                frame.set("PlanePositionSequence",
-                          [item(ImagePositionPatient=[float(v) for v in pos[k]])])
-                frames.append(frame)
-                data.append(tile(t, k + 10 * (stack - 1)).tobytes())
+    cells = [(t, stack, k) for t in range(times + isotropic) for stack in (2, 1)
+             for k in range(slices)]
+    for t, stack, k in cells[::-1] if reverse_frames else cells:
+        offset = 40.0 if stack == 2 else 0.0
+        pos = positions(slices, orientation, origin=(-12.0, -20.0, 5.0 + offset))
+        frame = Dataset()
+        content = item(DimensionIndexValues=[stack, k + 1, t + 1], StackID=str(stack),
+                       InStackPositionNumber=k + 1)
+        if temporal_index:
+            content.set("TemporalPositionIndex", t + 1)
+        frame.set("FrameContentSequence", [content])
+        frame.set("PlanePositionSequence",
+                  [item(ImagePositionPatient=[float(v) for v in pos[k]])])
+        kind = "ISOTROPIC" if t == times else "NONE"
+        frame.set("MRImageFrameTypeSequence", [item(FrameType=[
+            "DERIVED" if t == times else "ORIGINAL", "PRIMARY",
+            "DIFFUSION" if t == times else "M", kind])])
+        frames.append(frame)
+        data.append(tile(t, k + 10 * (stack - 1)).tobytes())
     base.set("NumberOfFrames", len(frames))
     base.set("SharedFunctionalGroupsSequence", [shared])
     base.set("PerFrameFunctionalGroupsSequence", frames)

@@ -328,6 +328,26 @@ def test_enhanced_mr_two_stacks_and_a_temporal_dimension(tmp_path):
                 assert (volume.array[t, k] == tile(t, k + 10 * (stack_id - 1))).all()
 
 
+def test_enhanced_mr_time_from_dimension_index_values_and_isotropic_apart(tmp_path):
+    enhanced_mr(tmp_path / "in" / "e.dcm", slices=3, times=4, temporal_index=False,
+                isotropic=True, reverse_frames=True)
+    stacks = stacks_of(tmp_path / "in")
+    four_d = [s for s in stacks if isinstance(s, MRStack)]
+    iso = [s for s in stacks if s.reason.startswith("image_type DERIVED")]
+    assert len(stacks) == 4 and len(iso) == 2 and all(len(s) == 3 for s in iso)
+    assert all(s.reason.startswith("image_type DERIVED\\PRIMARY\\DIFFUSION\\ISOTROPIC")
+               for s in iso)
+    four_d = [s for s in four_d if s not in iso]
+    assert len(four_d) == 2
+    for s in four_d:
+        stack_id = int(dict(s.key)["stack_id"])
+        volume = s.volume()
+        assert volume.shape == (4, 3, 8, 8)
+        for t in range(4):
+            for k in range(3):
+                assert (volume.array[t, k] == tile(t, k + 10 * (stack_id - 1))).all()
+
+
 # ---------------------------------------------------------------- pydicom's MR files
 
 def _pydicom_mr_files() -> list[str]:

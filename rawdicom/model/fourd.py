@@ -64,12 +64,16 @@ def _number(value: Any) -> float:
 
 def acquisition_order(inst: Instance) -> tuple[Any, ...]:
     """The sort key of an image's volume: Acquisition Number, Temporal Position, Trigger
-    Time, Acquisition Time, then the identity (Instance Number, UID...)."""
+    Time, Acquisition Time, Dimension Index Values, then the identity (Instance Number,
+    UID, frame...)."""
     return (_number(inst.get("acquisition_number", inst.get("frame_acquisition_number"))),
             _number(inst.get("temporal_position_identifier",
                              inst.get("temporal_position_index"))),
             _number(inst.get("trigger_time", inst.get("trigger_delay_time"))),
             _number(inst.get("acquisition_time", inst.get("frame_acquisition_date_time"))),
+            # enhanced frames: Dimension Index Values, whose order is the Dimension Index
+            # Sequence's (PS3.3 C.7.6.17): the dimensions in the order the file declares
+            tuple(_number(v) for v in inst.get("dimension_index_values") or ()),
             _identity(inst))
 
 
