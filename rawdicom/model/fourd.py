@@ -362,4 +362,6 @@ def regroup(stacks: list[Stack], tolerance: float = POSITION_TOLERANCE) -> list[
 def _merged(members: list[Stack]) -> Stack:
     if len(members) == 1:
         return members[0]
-    return Stack([i for m in members for i in m.instances], members[0].key, members[0].reason)
+    key = tuple((name, value) for name, value in members[0].key if name not in VOLUME_KEYS
+                or len({dict(m.key).get(name) for m in members}) == 1)
+    return Stack([i for m in members for i in m.instances], key, members[0].reason)

@@ -305,10 +305,10 @@ def split_stacks(instances: Iterable[Instance], *,
             members.sort(key=lambda i: (_depth(i, n), _identity(i)))
         stacks.append((key, members))
     stacks.sort(key=lambda item: (-len(item[1]), _format(item[0])))
-    reasons = _reasons([key for key, _ in stacks])
-    return regroup([Stack(members, key, reason, position_tolerance=position_tolerance,
+    # regroup joins the volumes of 4-D series, then gives every stack its reason (_reasons)
+    return regroup([Stack(members, key, "", position_tolerance=position_tolerance,
                           orientation_tolerance=orientation_tolerance)
-                    for (key, members), reason in zip(stacks, reasons)], position_tolerance)
+                    for key, members in stacks], position_tolerance)
 
 
 def _reasons(keys: list[tuple[tuple[str, Any], ...]]) -> list[str]:
