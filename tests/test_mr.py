@@ -143,6 +143,18 @@ def test_trace_images_set_apart_from_the_diffusion_volumes(tmp_path):
 
 # ---------------------------------------------------------------- diffusion
 
+def test_philips_isotropic_volume_set_apart(tmp_path):
+    scheme = dwi_scheme() + [(1000.0, None)]  # the trace Philips appends, same Image Type
+    write_4d(tmp_path, slices=3, volumes=8,
+             per_volume=lambda t: {**diffusion_extra("philips", *scheme[t]),
+                                   "TemporalPositionIdentifier": t + 1})
+    stacks = stacks_of(tmp_path)
+    assert [len(s.volumes) for s in stacks] == [7, 1]
+    assert stacks[1].reason.startswith("derived 'isotropic/trace")
+    assert stacks[0].volume().b_values == [0.0] + [1000.0] * 6
+    assert (stacks[1].volume().array[0, 0] == tile(7, 0)).all()
+
+
 @pytest.mark.parametrize("vendor", ["standard", "siemens", "ge", "philips"])
 def test_six_direction_diffusion_per_vendor(tmp_path, vendor):
     write_dwi(tmp_path / "in", vendor)

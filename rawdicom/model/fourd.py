@@ -17,7 +17,9 @@ complete volumes are kept, the incomplete ones left out and named, never reshape
 ``labels``: what varies along the first axis, e.g. ``{"b_value": [...],
 "gradient": [...]}`` or ``{"acquisition_number": [...]}``), or a 3-D Volume for a single
 mosaic. Echo, image type (phase, real, imaginary, derived), coil and stack id are not
-volume keys: they stay apart as stacks, with their reasons.
+volume keys: they stay apart as stacks, with their reasons; so do diffusion volumes with
+b > 0 and no direction among directional ones (an isotropic/trace image appended with the
+same Image Type, as Philips does: reason ``derived``).
 """
 
 from __future__ import annotations
@@ -241,6 +243,24 @@ def _positions(images: Sequence[Instance], n: Sequence[float], tolerance: float
     return groups
 
 
+TRACE = "isotropic/trace: b > 0 without a gradient direction"
+
+
+def _traces(volumes: list[list[Instance]]) -> tuple[list[list[Instance]], list[list[Instance]]]:
+    """Diffusion volumes apart from the derived ones scanners append with the same Image
+    Type (Philips' isotropic image: b > 0 and a zero or no direction, while the other
+    volumes have one; dcm2niix drops them for the same reason)."""
+    def directional(v: list[Instance]) -> bool:
+        return diffusion.gradient_lps(v[0]) is not None
+
+    def trace(v: list[Instance]) -> bool:
+        b = diffusion.b_value(v[0])
+        return b is not None and b > 0 and not directional(v)
+    if not any(directional(v) for v in volumes) or not any(trace(v) for v in volumes):
+        return volumes, []
+    return [v for v in volumes if not trace(v)], [v for v in volumes if trace(v)]
+
+
 def _missing(message: str, slices: tuple[int, ...] = ()) -> Diagnostic:
     return Diagnostic("missing_images", slices, None, None, "missing images? " + message)
 
@@ -272,7 +292,12 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
         volumes = None
     if volumes is not None:
         volumes.sort(key=lambda v: min(acquisition_order(i) for i in v))
-        return [MRStack(volumes, key, reason, position_tolerance=tolerance)]
+        volumes, traces = _traces(volumes)
+        out = [MRStack(volumes, key, reason, position_tolerance=tolerance)]
+        if traces:
+            out.append(MRStack(traces, key + (("derived", TRACE),), reason,
+                               position_tolerance=tolerance))
+        return out
     # Unequal counts: keep the stacks that are complete volumes, report the rest.
     complete = [s for s in stacks if len(s) == positions
                 and len(_positions(s.instances, n, tolerance)) == positions]
