@@ -105,7 +105,7 @@ def main() -> None:
         files = sum(1 for p in folder.iterdir() if p.name != ".done")
         out = args.dir / "out"
         shutil.rmtree(out, ignore_errors=True)
-        out.mkdir()
+        out.mkdir(parents=True, exist_ok=True)
         rows = []
         for workers in ("None", "1"):
             command = [sys.executable, "-c", JOB.format(workers=workers), str(folder),
@@ -114,7 +114,7 @@ def main() -> None:
         verdict = "dcm2niix not installed"
         if dcm2niix:
             theirs = out / "dcm2niix"
-            theirs.mkdir()
+            theirs.mkdir(exist_ok=True)
 
             def run() -> list[str]:
                 for old in theirs.glob("*"):
