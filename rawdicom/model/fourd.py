@@ -172,15 +172,21 @@ class MRStack(Stack):
             raise ValueError("; ".join(str(d) for d in self.extra_diagnostics)
                              or "no complete volume")
         np = numpy()
-        is_mosaic = isinstance(self.volumes[0][0], mosaic.MosaicSlice)
-        first = (self._mosaic_volume(self.volumes[0], hounsfield) if is_mosaic else
-                 Stack(self.volumes[0], self.key, self.reason,
-                       position_tolerance=self.position_tolerance,
-                       orientation_tolerance=self.orientation_tolerance
-                       ).volume(hounsfield=hounsfield, resample=resample, **kw))
         labels = self.labels()
         b_values = labels.get("b_value") or [None] * len(self.volumes)
         gradients = labels.get("gradient") or [None] * len(self.volumes)
+        if isinstance(self.volumes[0][0], mosaic.MosaicSlice):
+            first, out = self._mosaics(hounsfield)
+            if len(self.volumes) == 1 and not labels:
+                return first
+            return Volume4D(out, first.affine, first.spacing, first.origin, first.direction,
+                            first.diagnostics, first.frame_of_reference_uid,
+                            first.filled_slices, first.fill_value, first.geometry,
+                            labels=labels, b_values=list(b_values), gradients=list(gradients))
+        first = Stack(self.volumes[0], self.key, self.reason,
+                      position_tolerance=self.position_tolerance,
+                      orientation_tolerance=self.orientation_tolerance
+                      ).volume(hounsfield=hounsfield, resample=resample, **kw)
         if len(self.volumes) == 1 and not labels:
             first.diagnostics = first.diagnostics + self.extra_diagnostics
             return first
@@ -188,9 +194,6 @@ class MRStack(Stack):
         out[0] = first.array
         diagnostics = list(first.diagnostics)
         for t, images in enumerate(self.volumes[1:], start=1):
-            if is_mosaic:
-                out[t] = self._mosaic_volume(images, hounsfield).array
-                continue
             vol = Stack(images, self.key, self.reason,
                         position_tolerance=self.position_tolerance,
                         orientation_tolerance=self.orientation_tolerance
@@ -204,25 +207,30 @@ class MRStack(Stack):
                         first.filled_slices, first.fill_value, first.geometry,
                         labels=labels, b_values=list(b_values), gradients=list(gradients))
 
-    def _mosaic_volume(self, images: list[Instance], hounsfield: bool) -> Volume:
-        """One mosaic file's slices as a 3-D Volume on this stack's geometry."""
+    def _mosaics(self, hounsfield: bool) -> tuple[Volume, "np.ndarray"]:
+        """Every mosaic file's slices into one (volumes, slices, rows, columns) array, and
+        the first volume as a 3-D Volume (for its geometry); rescaled per file."""
         np = numpy()
         geometry = self.geometry
-        dtype = _output_dtype(images, hounsfield)
-        inst = images[0]
-        tiles = mosaic.read_tiles(str(inst.path), inst.mosaic_grid, inst.mosaic_slices,
-                                  inst.rows, inst.columns)
-        out = np.empty(geometry.shape, dtype=dtype)
-        slope, intercept = _rescale(inst, hounsfield)
-        for slot, k in enumerate(geometry.slice_index):
-            tile = tiles[images[k].mosaic_tile]
+        files = [images[0] for images in self.volumes]  # a mosaic's slices share a header
+        dtype = _output_dtype(files, hounsfield)
+        out = np.empty((len(self.volumes), *geometry.shape), dtype=dtype)
+        order = [0] * geometry.shape[0]
+        for k, slot in reversed(list(enumerate(geometry.slice_index))):  # image k -> slot
+            order[slot] = self.volumes[0][k].mosaic_tile  # the first image of a slot wins
+        for t, inst in enumerate(files):
+            tiles = mosaic.read_tiles(inst)[order]
+            slope, intercept = _rescale(inst, hounsfield)
             if slope != 1.0 or intercept != 0.0:
-                tile = tile.astype(np.float64) * slope + intercept
-            out[slot] = tile
-        return Volume(out, geometry.affine.copy(), geometry.spacing, geometry.origin,
-                      geometry.direction.copy(), list(geometry.diagnostics),
-                      inst.get("frame_of_reference_uid"), tuple(geometry.missing_slices),
-                      math.nan if dtype.kind == "f" else 0, geometry)
+                out[t] = tiles.astype(np.float64) * slope + intercept
+            else:
+                out[t] = tiles
+        first = Volume(out[0], geometry.affine.copy(), geometry.spacing, geometry.origin,
+                       geometry.direction.copy(),
+                       list(geometry.diagnostics) + self.extra_diagnostics,
+                       files[0].get("frame_of_reference_uid"), tuple(geometry.missing_slices),
+                       math.nan if dtype.kind == "f" else 0, geometry)
+        return first, out
 
 
 # ---------------------------------------------------------------- regrouping
@@ -319,29 +327,32 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
 
 
 def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
-    """A stack of mosaic slices: each file one volume; un-cut mosaics reported."""
-    first = stack.instances[0]
-    if not isinstance(first, mosaic.MosaicSlice):
-        if mosaic.is_mosaic(first):
-            if first.get("mosaic_images") is None:
-                diag = Diagnostic("mosaic_without_count", tuple(range(len(stack))), None, None,
-                                  mosaic.NO_COUNT + ": left 2-D (the count is in neither "
-                                  "(0019,xx0A), the CSA image header nor the protocol)")
-            else:
-                diag = Diagnostic("mosaic_not_cut", tuple(range(len(stack))), None, None,
-                                  f"mosaic of {first.get('mosaic_images')} images: Rows x "
-                                  f"Columns {first.get('rows')}x{first.get('columns')} not "
-                                  "divisible into its tile grid, or no position, orientation "
-                                  "or pixel spacing: left 2-D")
-            return _with(stack, diag)
-        return stack
-    by_file: dict[str, list[Instance]] = {}
-    for inst in stack.instances:
-        by_file.setdefault(str(inst.path), []).append(inst)
+    """A stack of mosaic files cut into their slices, each file one volume (the split ran
+    on the files, 200 of them for a 200-volume run, not on their 7,200 slices); a stack
+    with a file that cannot be cut stays 2-D with a diagnostic."""
+    cut = [mosaic.expand(inst) for inst in stack.instances]
+    failed = next((s[0] for s in cut if not isinstance(s[0], mosaic.MosaicSlice)), None)
+    if failed is not None:
+        if failed.get("mosaic_images") is None and not mosaic.series_protocol(
+                str(failed.get("path"))):
+            diag = Diagnostic("mosaic_without_count", tuple(range(len(stack))), None, None,
+                              mosaic.NO_COUNT + ": left 2-D (the count is in neither "
+                              "(0019,xx0A), the CSA image header nor the protocol)")
+        else:
+            diag = Diagnostic("mosaic_not_cut", tuple(range(len(stack))), None, None,
+                              f"mosaic of {failed.get('mosaic_images')} images: Rows x "
+                              f"Columns {failed.get('rows')}x{failed.get('columns')} not "
+                              "divisible into its tile grid, or no position, orientation "
+                              "or pixel spacing: left 2-D")
+        return _with(stack, diag)
+    first = cut[0][0]
     n = normal(dict(stack.key)["image_orientation_patient"])
     volumes = [sorted(v, key=lambda i: sum(float(a) * b for a, b in
                                            zip(i.get("image_position_patient"), n)))
-               for v in by_file.values()]
+               for v in cut]
+    key = tuple((name, (first.rows, first.columns) if name == "rows_columns" else value)
+                for name, value in stack.key)
+    stack = Stack(stack.instances, key, stack.reason)
     volumes.sort(key=lambda v: acquisition_order(v[0]))
     diags = []
     check = mosaic.protocol_check(volumes[0], max(tolerance, 0.5))
@@ -372,8 +383,7 @@ def regroup(stacks: list[Stack], tolerance: float = POSITION_TOLERANCE) -> list[
         groups.setdefault(rest, []).append(s)
     out: list[Stack] = []
     for members in groups.values():
-        if isinstance(members[0].instances[0], mosaic.MosaicSlice) or \
-                mosaic.is_mosaic(members[0].instances[0]):
+        if mosaic.is_mosaic(members[0].instances[0]):
             out.append(_mosaic_stack(_merged(members), tolerance))
             continue
         out += _four_d(members, tolerance)

@@ -1,9 +1,9 @@
 """Siemens mosaics: one classic image holding N slices tiled in one frame.
 
 An image whose ImageType contains ``MOSAIC`` is expanded into N virtual slices
-(:class:`MosaicSlice`, instances whose position, Rows and Columns are the tile's) before
-the series is split into stacks, so the stacks, geometry and 4-D code see slices as for
-any other series; the pixels are cut from the frame when the volume is read
+(:class:`MosaicSlice`, instances whose position, Rows and Columns are the tile's) once the
+series is split into stacks of files (``fourd.regroup``), so the geometry and 4-D code see
+slices as for any other series; the pixels are cut from the frame when the volume is read
 (:func:`read_tiles`).
 
 The count N, in order of preference: (0019,xx0A) under ``SIEMENS MR HEADER``, the CSA
@@ -198,13 +198,31 @@ def protocol_check(slices: Sequence[Instance], tolerance: float) -> str | None:
     return None
 
 
-def read_tiles(path: str, grid: int, count: int, tile_rows: int, tile_columns: int) -> Any:
-    """The stored values of a mosaic file's first ``count`` tiles: (count, rows, columns)."""
+def read_tiles(inst: Instance) -> Any:
+    """The stored values of a mosaic slice's file, its first N tiles: (N, rows, columns).
+
+    A native little endian file is read straight from its Pixel Data offset (known from
+    the header scan, ``volume._native``); anything else through ``rawdicom.pixel_array``.
+    """
+    import numpy as np
     import rawdicom
-    frame = rawdicom.pixel_array(rawdicom.read(path))
-    if frame.ndim != 2 or frame.shape[0] < grid * tile_rows or frame.shape[1] < grid * tile_columns:
-        raise ValueError(f"{path}: pixels of shape {frame.shape} do not hold "
-                         f"{grid}x{grid} tiles of {tile_rows}x{tile_columns}")
-    frame = frame[:grid * tile_rows, :grid * tile_columns]
+    from .volume import _mask, _native, _stored_dtype
+    grid, count = inst.get("mosaic_grid"), inst.get("mosaic_slices")
+    tile_rows, tile_columns = inst.get("rows"), inst.get("columns")
+    rows, columns = inst.get("mosaic_frame_rows"), inst.get("mosaic_frame_columns")
+    path = str(inst.get("path"))
+    frame_record = Instance({**inst.record})  # the file as it is: mosaic Rows, Columns
+    if _native(frame_record):
+        dtype = _stored_dtype(frame_record)
+        frame = np.fromfile(path, dtype=dtype, count=rows * columns,
+                            offset=inst.get("pixel_data_offset"))
+        if frame.size != rows * columns:
+            raise ValueError(f"{path}: the pixel data ends after {frame.size} values")
+        frame = frame.reshape(rows, columns)
+        _mask(frame, inst.get("bits_stored") or dtype.itemsize * 8)
+    else:
+        frame = rawdicom.pixel_array(rawdicom.read(path))
+    if frame.shape != (rows, columns):
+        raise ValueError(f"{path}: pixels of shape {frame.shape}, not {rows}x{columns}")
     tiles = frame.reshape(grid, tile_rows, grid, tile_columns).swapaxes(1, 2)
     return tiles.reshape(grid * grid, tile_rows, tile_columns)[:count]

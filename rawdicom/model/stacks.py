@@ -282,9 +282,8 @@ def split_stacks(instances: Iterable[Instance], *,
     positions, and for the grid checks of ``Stack.geometry``; ``spacing_tolerance`` for
     Pixel Spacing).
     """
-    from .fourd import regroup  # MR: mosaics cut into slices, repeated position sets joined
-    from .mosaic import expand
-    images = sorted((f for inst in instances for f in expand(inst)), key=_identity)
+    from .fourd import regroup  # MR: repeated position sets joined, mosaics cut into slices
+    images = sorted((f for inst in instances for f in inst.frames()), key=_identity)
     if not images:
         return []
     close = {name: _cluster(images, attribute, size,
