@@ -15,7 +15,7 @@ import numpy as np
 
 from csa_builders import Spec, csa, protocol_text
 from rawdicom import write
-from series_builders import ENHANCED_CT, ct_slice, file_names, make_uid, normal_of
+from series_builders import ct_slice, file_names, normal_of
 
 OBLIQUE = (0.9659258, 0.2588190, 0.0, -0.2588190, 0.9659258, 0.0)  # 15 degrees about z
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
@@ -292,4 +292,4 @@ def enhanced_mr(path: str | Path, *, slices: int = 3, times: int = 4,
 
 
 __all__ = ["write_4d", "write_dwi", "write_mosaics", "enhanced_mr", "diffusion_extra",
-           "dwi_scheme", "value", "tile", "positions", "OBLIQUE", "DIRECTIONS", "make_uid"]
+           "dwi_scheme", "value", "tile", "positions", "OBLIQUE", "DIRECTIONS"]

@@ -8,6 +8,7 @@ Known disagreements are asserted as such, with the reason, in the tests that mee
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 
@@ -16,9 +17,14 @@ import pytest
 
 import rawdicom
 from mr_builders import enhanced_mr, write_4d, write_dwi, write_mosaics
-from mr_compare import bvec_to_lps, need, run_dcm2niix, same_at_points
+from mr_compare import bvec_to_lps, run_dcm2niix, same_at_points
 
-nibabel = pytest.importorskip("nibabel")
+try:
+    import nibabel
+except ImportError:  # skipped without it, a failure under CI (where it must be installed)
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("nibabel not installed", allow_module_level=True)
 
 
 def our_volumes(folder: Path) -> list:
