@@ -20,13 +20,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import rawdicom
-from rawdicom.model import organize as organize_module
 from rawdicom.model.layout import (COMPONENT_BYTES, COMPONENT_CHARS, DEFAULT_LAYOUT, Layout,
                                    PathPlanner, fold, safe_component, safe_value)
 from rawdicom.model.organize import LOCK_NAME, MANIFEST_NAME, OTHER_FOLDER, organize
 
 sys.path.insert(0, str(Path(__file__).parent))
-from series_builders import axial_positions, ct_slice, write_series  # noqa: E402
+from series_builders import axial_positions, write_series  # noqa: E402
 
 HOSTILE = ["../../x", "/etc/passwd", "a\\..\\b", "A\x00B", "x" * 10_000, "CON", "con.txt",
            "..", ".", "COM1", "LPT9.dcm", "ＣＯＮ", "／etc／passwd", "שלום עולם", "مرحبا",
@@ -244,7 +243,7 @@ def test_rerun_skips_everything_and_adds_no_file(tmp_path):
 
 def test_link_mode_makes_hard_links(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
-    sources = write_series(src, n=3)
+    write_series(src, n=3)
     report = organize(src, out, mode="link", workers=1)
     assert report.ok and {e.action for e in report.dicom} == {"link"}
     for entry in report.dicom:
@@ -316,6 +315,10 @@ def test_same_uid_with_different_bytes_is_kept_twice_and_reported(tmp_path):
     assert len(files) == 2 and files[0].parent == files[1].parent
     kept = [e for e in report.dicom if "holds different bytes" in e.reason]
     assert len(kept) == 1 and kept[0].sha256[:12] in Path(kept[0].target).name
+    assert Path(kept[0].target).name.endswith(f"-{kept[0].sha256[:12]}.dcm")
+    again = organize(src, out, workers=1)  # both found where the first run put them
+    assert again.ok and {e.action for e in again.dicom} == {"skip"}
+    assert [e.target for e in again.dicom] == [e.target for e in report.dicom]
 
 
 def test_different_bytes_already_in_the_target_are_not_overwritten(tmp_path):
@@ -523,3 +526,49 @@ def test_a_run_killed_at_random_points_is_completed_by_a_rerun(tmp_path, mode, e
             assert [p.name for p in src.rglob("*") if p.is_file()] == ["junk"], kill_at
         rows = manifest_rows(out)
         assert {r["action"] for r in rows} <= {"copy", "link", "move", "skip", "leave"}
+
+
+def test_threads_and_one_thread_give_the_same_tree(tmp_path):
+    src = tmp_path / "src"
+    for i in range(4):
+        write_series(src / str(i), n=5, series_number=i, seed=i,
+                     series_description="Same" if i < 2 else "same")
+    serial = organize(src, tmp_path / "one", workers=1)
+    threaded = organize(src, tmp_path / "many", workers=4)
+    assert serial.ok and threaded.ok
+    rel = lambda report, root: [(e.source, os.path.relpath(e.target, root))  # noqa: E731
+                                for e in report.entries]
+    assert rel(serial, serial.target) == rel(threaded, threaded.target)
+
+
+def test_progress_counts_every_file_placed(tmp_path):
+    src = tmp_path / "src"
+    write_series(src, n=4)
+    calls = []
+    organize(src, tmp_path / "out", workers=1, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (4, 4) and (1, 4) in calls
+
+
+def test_a_scanned_collection_can_be_organized(tmp_path):
+    src = tmp_path / "src"
+    write_series(src, n=2)
+    collection = rawdicom.scan(src, workers=1)
+    report = rawdicom.organize(collection, tmp_path / "out")
+    assert rawdicom.organize is organize
+    assert report.ok and len(output_files(tmp_path / "out")) == 2
+
+
+def test_a_source_that_cannot_be_removed_is_reported_as_copied(tmp_path, monkeypatch):
+    src, out = tmp_path / "src", tmp_path / "out"
+    sources = write_series(src, n=2)
+    real_unlink = os.unlink
+
+    def unlink(path, *a, **kw):
+        if str(src) in os.fspath(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_unlink(path, *a, **kw)
+    monkeypatch.setattr(os, "unlink", unlink)
+    report = organize(src, out, mode="move", workers=1)
+    assert report.ok and {e.action for e in report.dicom} == {"copy"}
+    assert all("source not removed" in e.reason for e in report.dicom)
+    assert all(p.exists() for p in sources)

@@ -40,7 +40,7 @@ import re
 import string
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from .record import record_fields
 

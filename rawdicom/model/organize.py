@@ -80,6 +80,7 @@ MANIFEST_NAME = "_organize-manifest.jsonl"
 LOCK_NAME = "_organize.lock"
 OTHER_FOLDER = "_other"
 _TEMP = re.compile(r"^\.rawdicom-[0-9a-f]{16}\.part$")
+_SUFFIX = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
 _BLOCK = 1 << 20
 _PLACED = ("copy", "link", "move", "skip")
 # Errors of os.link meaning "no hard links here" (not "the name is taken").
@@ -350,8 +351,7 @@ class _Job:
             if present:
                 entry.action = "skip"
                 entry.reason = _join(entry.reason, "identical bytes already there")
-                if self.mode == "move" and not self.dry_run:
-                    self._release(entry)
+                if self.mode == "move" and not self.dry_run and self._release(entry):
                     entry.reason = _join(entry.reason, "source removed")
                 return
             if self.dry_run:
@@ -368,8 +368,9 @@ class _Job:
     def _slot(self, planned: str, entry: Entry) -> tuple[str, bool]:
         """Where ``entry`` goes: its planned name, else ``name-<hash12>``, else
         ``name-<hash>``; and whether identical bytes are already there."""
-        extension = os.path.splitext(planned)[1] if entry.kind == "dicom" else ""
         base = os.path.basename(planned)
+        match = _SUFFIX.search(base)  # ".dcm", ".txt"; not the last part of a UID
+        extension = match.group(0) if match else ""
         folder = os.path.dirname(planned)
         sha = entry.sha256 or ""
         for name in (base, with_suffix(base, sha[:12], extension), with_suffix(base, sha, extension)):
@@ -426,16 +427,25 @@ class _Job:
         if self.mode == "move":
             self._release(entry)
 
-    def _release(self, entry: Entry) -> None:
-        """Unlink a moved source once its bytes, their name and the manifest line are durable."""
+    def _release(self, entry: Entry) -> bool:
+        """Unlink a moved source once its bytes, their name and the manifest line are
+        durable. A source that cannot be unlinked (a read-only folder) stays: the entry is
+        then a copy, which is what happened."""
         if os.path.realpath(entry.source) == os.path.realpath(entry.target or ""):
-            return
+            return False
         _fsync_dir(os.path.dirname(entry.target or ""))
         if self.manifest is not None:
             with self.guard:
                 self.manifest.write(entry, self.root, note="source to be removed")
                 self.manifest.sync()
-        os.unlink(entry.source)
+        try:
+            os.unlink(entry.source)
+        except OSError as exc:
+            entry.reason = _join(entry.reason, f"source not removed: {exc}")
+            if entry.action == "move":
+                entry.action = "copy"
+            return False
+        return True
 
     # -- checking -----------------------------------------------------------------------------
     def _verify(self, entries: list[Entry]) -> list[Entry]:
