@@ -199,7 +199,8 @@ def organize(source: "PathSource | Collection", target: "str | os.PathLike[str]"
         ``{series_number}_{modality}_{series_description}/{instance_number}_{sop_instance_uid}.dcm``.
     dry_run: write nothing, return the plan.
     workers: scan processes (see scan) and copy threads; 1: everything in this thread.
-    progress: ``progress(done, total)``, called by the scan, then once per file placed.
+    progress: ``progress(done, total)``, called by the scan, then once per file placed
+        (from the copy threads, one call at a time).
     others: also put the files that are not instances under ``target/_other/``.
     """
     if mode not in MODES:
@@ -241,7 +242,7 @@ class _Job:
         self.progress, self.report, self.manifest = progress, report, manifest
         self.virtual: dict[str, str] = {}  # dry run: path -> sha256 of what would be there
         self.guard = threading.Lock()
-        self.done = 0
+        self.done = self.total = 0
         self.touched: set[str] = set()
 
     def run(self, collection: Collection, layout: Layout, rows: list[dict[str, Any]],
@@ -259,7 +260,9 @@ class _Job:
         for path, kind, reason in other_files:
             if others:
                 parts = (OTHER_FOLDER,) + _other_parts(path, base)
-                entries.append(self._entry(path, parts, (), kind, digests, None))
+                entry = self._entry(path, parts, (), kind, digests, None)
+                entry.reason = _join(reason, entry.reason)
+                entries.append(entry)
             else:
                 entries.append(Entry(path, None, "leave", reason, kind,
                                      *_known(digests.get(path))))
@@ -504,6 +507,7 @@ def _join(*reasons: str) -> str:
 
 
 def _within(root: str, path: str) -> bool:
+    root, path = os.path.normcase(root), os.path.normcase(path)
     try:
         return os.path.commonpath([root, path]) == root
     except ValueError:
