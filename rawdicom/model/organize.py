@@ -244,6 +244,7 @@ class _Job:
         self.guard = threading.Lock()
         self.done = self.total = 0
         self.touched: set[str] = set()
+        self.made: set[str] = set()  # folders created (or found) and checked in this run
 
     def run(self, collection: Collection, layout: Layout, rows: list[dict[str, Any]],
             others: bool) -> None:
@@ -391,15 +392,21 @@ class _Job:
         raise FileExistsError(f"{planned}: three names hold other bytes")
 
     def _make_folders(self, parts: Sequence[str]) -> None:
+        """Create the folders one level at a time, each resolved before the next is made in
+        it (os.makedirs would follow a planted link and create folders outside)."""
         folder = self.root
         for part in parts:
             folder = os.path.join(folder, part)
+            if folder in self.made:
+                continue
             try:
                 os.mkdir(folder)
             except FileExistsError:
                 pass
             if not _within(self.root, os.path.realpath(folder)):
                 raise _Outside(folder)
+            with self.guard:
+                self.made.add(folder)
 
     def _publish(self, entry: Entry, dest: str) -> None:
         """Put the source's bytes at ``dest`` (free when looked at) by the job's mode."""
