@@ -574,3 +574,17 @@ def test_a_source_that_cannot_be_removed_is_reported_as_copied(tmp_path, monkeyp
     assert report.ok and {e.action for e in report.dicom} == {"copy"}
     assert all("source not removed" in e.reason for e in report.dicom)
     assert all(p.exists() for p in sources)
+
+
+def test_one_patient_spelled_two_ways_stays_in_one_folder(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_series(src / "a", n=2, patient_id="P7", patient_name="Doe^John", study_id="1")
+    write_series(src / "b", n=2, patient_id="P7", patient_name="DOE^JOHN", study_id="2", seed=1)
+    write_series(src / "c", n=1, patient_id="P7", issuer="OTHER", patient_name="Doe^John",
+                 seed=2)
+    report = organize(src, out, workers=1)
+    assert report.ok
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    # (PatientID, Issuer) is the patient: one folder for P7, another for P7 from OTHER.
+    assert len(folders) == 2 and "P7_Doe_John" in folders
+    assert len(list((out / "P7_Doe_John").iterdir())) == 2  # both studies

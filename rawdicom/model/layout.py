@@ -22,10 +22,12 @@ So every value goes through an **allow-list**, never a list of bad characters to
 
 A layout is a format string over record fields, one ``/``-separated template per folder
 level, the last one naming the file. Each level groups files by the *raw* values of the
-fields it names plus its key fields (the default layout keys levels by PatientID + Issuer,
-StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, so two series with the same number and
-description stay in two folders). :class:`PathPlanner` gives each distinct group in a
-folder a distinct name, compared case-insensitively after normalisation (macOS and Windows
+fields it names, or, when the level has key fields, by those alone: the default layout keys
+its levels by (PatientID, IssuerOfPatientID), StudyInstanceUID, SeriesInstanceUID and
+SOPInstanceUID, the identifiers of the information model, so two series with the same number
+and description stay in two folders, one patient whose name is spelled two ways stays in one,
+and a group's name shows the values of its first file (in path order).
+:class:`PathPlanner` gives each distinct group in a folder a distinct name, compared case-insensitively after normalisation (macOS and Windows
 file systems fold case): the first group in sorted order keeps the readable name, the
 others get ``-<hash of the group's values>``. Names given by an earlier run (read back from
 its manifest) are kept, so an interrupted or incremental run puts each group where the
@@ -172,10 +174,9 @@ class Layout:
     """A folder layout: ``/``-separated templates over record fields (``{patient_id}``,
     ``{series_number:03d}``), the last naming the file.
 
-    ``keys`` gives, per level, extra fields that set groups apart without appearing in the
-    name (the default keys the patient level by IssuerOfPatientID, the study level by
-    StudyInstanceUID and so on). A level groups files by the raw values of its fields and
-    keys. Templates are validated: only record fields, no attribute or index access, no
+    ``keys`` gives, per level, the fields that set groups apart (the default keys the
+    patient level by PatientID and IssuerOfPatientID, the study level by StudyInstanceUID
+    and so on); a level without keys groups files by the raw values of the fields it names. Templates are validated: only record fields, no attribute or index access, no
     conversions, literal text from the allow-list, no empty, ``.`` or ``..`` level, no level
     starting with ``.`` or ``_``.
     """
@@ -233,9 +234,10 @@ class Layout:
         return safe_component(text, spec.extension)
 
     def identity(self, level: int, record: Mapping[str, Any]) -> list[Any]:
-        """What sets a group apart at ``level``: the raw values of its fields and keys."""
+        """What sets a group apart at ``level``: the raw values of its keys, or of its
+        fields when it has no keys."""
         spec = self.levels[level]
-        return [record.get(field) for field in spec.fields + spec.keys]
+        return [record.get(field) for field in spec.keys or spec.fields]
 
     def __repr__(self) -> str:
         return f"Layout({self.template!r})"
@@ -244,7 +246,7 @@ class Layout:
 DEFAULT_LAYOUT = Layout(
     "{patient_id}_{patient_name}/{study_date}_{study_description}/"
     "{series_number}_{modality}_{series_description}/{instance_number}_{sop_instance_uid}.dcm",
-    keys=(("issuer_of_patient_id",), ("study_instance_uid",), ("series_instance_uid",),
+    keys=(("patient_id", "issuer_of_patient_id"), ("study_instance_uid",), ("series_instance_uid",),
           ("sop_instance_uid",)))
 
 
@@ -274,22 +276,27 @@ class PathPlanner:
         """Per record, (components, group hashes per level), in the records' order."""
         paths: list[tuple[str, ...]] = [()] * len(records)
         hashes: list[list[str]] = [[] for _ in records]
+        where = [str(r.get("path") or "") for r in records]
         for level in range(len(self.layout.levels)):
             groups: dict[tuple[tuple[str, ...], str], list[int]] = {}
-            proposed: dict[tuple[tuple[str, ...], str], str] = {}
             for index, record in enumerate(records):
                 key = short_hash(self.layout.identity(level, record), 16)
                 hashes[index].append(key)
-                group = (paths[index], key)
-                if group not in groups:
-                    groups[group] = []
-                    proposed[group] = self.layout.name(level, record)
-                groups[group].append(index)
+                groups.setdefault((paths[index], key), []).append(index)
+            proposed = {group: self._proposed(level, records, members, where)
+                        for group, members in groups.items()}
             names = self._names(proposed, self.layout.levels[level].extension)
             for group, members in groups.items():
                 for index in members:
                     paths[index] = paths[index] + (names[group],)
         return [(paths[i], tuple(hashes[i])) for i in range(len(records))]
+
+    def _proposed(self, level: int, records: Sequence[Mapping[str, Any]], members: list[int],
+                  where: list[str]) -> str:
+        """A group's name: from its first file in path order (the least name among files
+        with the same path), so the order records come in does not matter."""
+        first = min(where[i] for i in members)
+        return min(self.layout.name(level, records[i]) for i in members if where[i] == first)
 
     def _names(self, proposed: dict[tuple[tuple[str, ...], str], str],
                extension: str) -> dict[tuple[tuple[str, ...], str], str]:
