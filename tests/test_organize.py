@@ -107,7 +107,8 @@ def test_long_values_are_bounded_in_characters_and_utf8_bytes():
                                     "{patient_id}//{sop_instance_uid}", "../{patient_id}",
                                     "{patient_id}/..", "_x/{sop_instance_uid}",
                                     ".x/{sop_instance_uid}", "a b/{sop_instance_uid}",
-                                    "{frames}", "{patient_id}/{rows[0]}", "{patient_id"])
+                                    "{frames}", "{patient_id}/{rows[0]}", "{patient_id",
+                                    "{series_number:>999999999}", "{rows:{columns}}"])
 def test_invalid_layouts_are_refused(layout):
     with pytest.raises(ValueError):
         Layout(layout)
