@@ -589,3 +589,18 @@ def test_one_patient_spelled_two_ways_stays_in_one_folder(tmp_path):
     # (PatientID, Issuer) is the patient: one folder for P7, another for P7 from OTHER.
     assert len(folders) == 2 and "P7_Doe_John" in folders
     assert len(list((out / "P7_Doe_John").iterdir())) == 2  # both studies
+
+
+def test_series_whose_names_collide_after_folding_get_distinct_folders(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    for i, description in enumerate(["Head", "HEAD", "a/b", "a_b", "a\\b", "Head"]):
+        write_series(src / str(i), n=2, seed=i, series_number=1, series_description=description,
+                     series_instance_uid=f"1.2.826.0.1.{i}")
+    report = organize(src, out, workers=1)
+    assert report.ok
+    (study,) = [p for p in out.glob("*/*") if p.is_dir()]
+    names = sorted(p.name for p in study.iterdir())
+    assert len(names) == 6 and len({fold(n) for n in names}) == 6
+    assert all(len(list((study / n).iterdir())) == 2 for n in names)
+    again = organize(src, tmp_path / "again", workers=2)  # the same names, whatever the run
+    assert sorted(p.name for p in next((tmp_path / "again").glob("*/*")).iterdir()) == names
