@@ -35,15 +35,17 @@ import stat
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from ..dictionary import keyword_for, parse_tag
-from ..errors import DicomError, NotDicomError
+from ..errors import DicomError, NotDicomError, TruncatedError
 from ..reader import read
 from .hierarchy import Collection
-from .record import RECORD_TAGS, _value, instance_record, snake_case
+from .record import HEADER_TAGS, RECORD_TAGS, _value, instance_record, snake_case
 
 __all__ = ["scan", "list_files", "read_records", "MEDIA_STORAGE_DIRECTORY"]
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
+_PIXEL_DATA = 0x7FE00010
+_UNDEFINED_LENGTH = 0xFFFFFFFF
 # Below this many files per worker, starting processes costs more than it saves.
 _FILES_PER_WORKER = 64
 # Chunks per worker: enough to balance uneven files and to report progress, few enough
@@ -179,20 +181,37 @@ def read_records(paths: list[str], *, workers: int | None = None,
 
 def read_chunk(paths: list[str], tags: tuple[Any, ...] = ()) -> list[Outcome]:
     """Read one chunk of files (in a worker process or in this one)."""
-    wanted = RECORD_TAGS + tags
+    wanted = HEADER_TAGS + tags
     return [read_one(path, wanted, tags) for path in paths]
 
 
-def read_one(path: str, wanted: tuple[Any, ...] = RECORD_TAGS, extra: tuple[Any, ...] = ()
+def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any, ...] = ()
              ) -> Outcome:
-    """Read one file header-only into its record; never raises for a file's defects."""
+    """Read one file header-only into its record; never raises for a file's defects.
+
+    The read stops after the last attribute asked for, where the Pixel Data usually
+    starts (``Dataset.stopped_at`` gives its place, read from the first kilobytes only);
+    a file with other elements in between (overlays, waveforms) is read again for its
+    Pixel Data's place. Pixel Data running past the end of the file is a TruncatedError:
+    the header alone would pass, and the series' volume would fail later.
+    """
     try:
         ds = read(path, tags=wanted)
         meta = ds.file_meta
         if meta is not None and _MEDIA_STORAGE_SOP_CLASS in meta._elements and \
                 meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY:
             return ("dicomdir", None)
+        stopped = ds.stopped_at
+        if stopped is not None and stopped[0] < _PIXEL_DATA:
+            ds = read(path, tags=wanted + (_PIXEL_DATA,))
         record = instance_record(ds, path)
+        offset, length = record["pixel_data_offset"], record["pixel_data_length"]
+        if offset is not None and length != _UNDEFINED_LENGTH:
+            size = os.stat(path).st_size
+            if offset + length > size:
+                raise TruncatedError(f"Pixel Data of {length} bytes runs past the end of the "
+                                     f"file ({size - offset} bytes remain)", offset=offset,
+                                     tag=_PIXEL_DATA)
         if extra:
             _add_extra(record, ds, extra)
         return ("record", record)
