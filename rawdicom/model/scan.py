@@ -40,7 +40,8 @@ from ..reader import read
 from .hierarchy import Collection
 from .record import HEADER_TAGS, RECORD_TAGS, _value, instance_record, snake_case
 
-__all__ = ["scan", "list_files", "read_records", "MEDIA_STORAGE_DIRECTORY"]
+__all__ = ["scan", "list_files", "read_records", "read_chunk", "read_one", "outcome_error",
+           "MEDIA_STORAGE_DIRECTORY"]
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
@@ -84,7 +85,7 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
         elif kind == "dicomdir":
             dicomdirs.append(path)
         else:
-            failed.append((path, _error(payload)))
+            failed.append((path, outcome_error(payload)))
     return Collection.from_records(records, skipped=skipped, failed=failed, dicomdirs=dicomdirs)
 
 
@@ -240,7 +241,7 @@ def _extra_name(tag: int, keyword: str) -> str:
     return snake_case(keyword) if keyword else f"tag_{tag:08x}"
 
 
-def _error(payload: Any) -> Exception:
+def outcome_error(payload: Any) -> Exception:
     if isinstance(payload, tuple):
         cls, reason, offset, tag = payload
         try:
