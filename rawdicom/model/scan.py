@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import os
 import stat
+import warnings
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from ..dictionary import keyword_for, parse_tag
-from ..errors import DicomError, NotDicomError, TruncatedError
+from ..errors import (DicomError, DicomWarning, MalformedElementError, NotDicomError,
+                      TruncatedError)
 from ..reader import read
 from .hierarchy import Collection
 from .record import HEADER_TAGS, RECORD_TAGS, _value, instance_record, snake_case
@@ -47,6 +49,11 @@ MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
 _PIXEL_DATA = 0x7FE00010
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+_IDENTIFIERS = ("sop_class_uid", "sop_instance_uid", "study_instance_uid", "series_instance_uid")
+# How the reader's warnings say that the data ended before the header did (the reader keeps
+# what it read; for a scan, such a file is truncated). Tested in tests/test_scan.py.
+_TRUNCATION_MARKS = ("the data ends", "cut short", "past the end of the data",
+                     "before the end of the data", "ends without")
 # Below this many files per worker, starting processes costs more than it saves.
 _FILES_PER_WORKER = 64
 # Chunks per worker: enough to balance uneven files and to report progress, few enough
@@ -193,28 +200,46 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
     The read stops after the last attribute asked for, where the Pixel Data usually
     starts (``Dataset.stopped_at`` gives its place, read from the first kilobytes only);
     a file with other elements in between (overlays, waveforms) is read again for its
-    Pixel Data's place. Pixel Data running past the end of the file is a TruncatedError:
-    the header alone would pass, and the series' volume would fail later.
+    Pixel Data's place.
+
+    The reader's warnings (lenient readings) go to the record's ``problems`` as
+    ``"warning: ..."`` rather than to stderr, once per file of thousands. A file is
+    truncated (a TruncatedError in ``.failed``) when its Pixel Data runs past the end of
+    the file (the header alone would pass, and the series' volume fail later) or when the
+    reader warned that the data ends inside the header. A file whose header holds none of
+    SOP Class, SOP Instance, Study and Series Instance UID is no instance: not DICOM when
+    it has no preamble nor meta group either (a file of NUL bytes parses as empty
+    elements), else a MalformedElementError.
     """
     try:
-        ds = read(path, tags=wanted)
-        meta = ds.file_meta
-        if meta is not None and _MEDIA_STORAGE_SOP_CLASS in meta._elements and \
-                meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY:
-            return ("dicomdir", None)
-        stopped = ds.stopped_at
-        if stopped is not None and stopped[0] < _PIXEL_DATA:
-            ds = read(path, tags=wanted + (_PIXEL_DATA,))
-        record = instance_record(ds, path)
-        offset, length = record["pixel_data_offset"], record["pixel_data_length"]
-        if offset is not None and length != _UNDEFINED_LENGTH:
-            size = os.stat(path).st_size
-            if offset + length > size:
-                raise TruncatedError(f"Pixel Data of {length} bytes runs past the end of the "
-                                     f"file ({size - offset} bytes remain)", offset=offset,
-                                     tag=_PIXEL_DATA)
-        if extra:
-            _add_extra(record, ds, extra)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DicomWarning)
+            ds = read(path, tags=wanted)
+            meta = ds.file_meta
+            if meta is not None and _MEDIA_STORAGE_SOP_CLASS in meta._elements and \
+                    meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY:
+                return ("dicomdir", None)
+            stopped = ds.stopped_at
+            if stopped is not None and stopped[0] < _PIXEL_DATA:
+                ds = read(path, tags=wanted + (_PIXEL_DATA,))
+            record = instance_record(ds, path)
+            if extra:
+                _add_extra(record, ds, extra)
+        notes = [str(w.message) for w in caught if issubclass(w.category, DicomWarning)]
+        for note in notes:
+            if any(mark in note for mark in _TRUNCATION_MARKS):
+                raise TruncatedError(f"the file ends inside its header ({note})")
+        _check_pixel_data(path, record)
+        if not any(record[key] for key in _IDENTIFIERS):
+            if ds.preamble is None and not ds.file_meta:
+                return ("skipped", None)
+            raise MalformedElementError("no SOP Class, SOP Instance, Study or Series Instance "
+                                        "UID: not an instance")
+        record["problems"].extend(f"warning: {note}" for note in notes)
+        for warning in caught:  # anything else is not ours to swallow
+            if not issubclass(warning.category, DicomWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                       warning.lineno)
         return ("record", record)
     except NotDicomError:
         return ("skipped", None)
@@ -223,6 +248,17 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
         return ("failed", (type(exc), exc.reason, exc.offset, exc.tag))
     except OSError as exc:
         return ("failed", exc)
+
+
+def _check_pixel_data(path: str, record: dict[str, Any]) -> None:
+    """Native Pixel Data must lie in the file (one stat: the read saw only the header)."""
+    offset, length = record["pixel_data_offset"], record["pixel_data_length"]
+    if offset is not None and length != _UNDEFINED_LENGTH:
+        size = os.stat(path).st_size
+        if offset + length > size:
+            raise TruncatedError(f"Pixel Data of {length} bytes runs past the end of the file "
+                                 f"({size - offset} bytes remain)", offset=offset,
+                                 tag=_PIXEL_DATA)
 
 
 def _add_extra(record: dict[str, Any], ds: Any, extra: tuple[Any, ...]) -> None:
