@@ -53,7 +53,7 @@ _IDENTIFIERS = ("sop_class_uid", "sop_instance_uid", "study_instance_uid", "seri
 # How the reader's warnings say that the data ended before the header did (the reader keeps
 # what it read; for a scan, such a file is truncated). Tested in tests/test_scan.py.
 _TRUNCATION_MARKS = ("the data ends", "cut short", "past the end of the data",
-                     "before the end of the data", "ends without")
+                     "before the end of the data")
 # Below this many files per worker, starting processes costs more than it saves.
 _FILES_PER_WORKER = 64
 # Chunks per worker: enough to balance uneven files and to report progress, few enough
