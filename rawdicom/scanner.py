@@ -281,7 +281,7 @@ class Scanner:
             self.warn("elements are not in ascending tag order; sorted", ds.offset)
             records = ds.__dict__["_elements"] = dict(sorted(records.items()))
         if wanted is not None:
-            ds.__dict__["_elements"] = {t: r for t, r in records.items() if t in wanted}
+            ds.__dict__["_elements"] = {t: records[t] for t in sorted(wanted) if t in records}
         return pos
 
     @staticmethod

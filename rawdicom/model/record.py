@@ -139,15 +139,19 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
     record["path"] = path
     ctx = ds._ctx
     buf, little, charset = ctx.buf, ctx.little_endian, None
+    base = getattr(buf, "obj", None)
+    if type(base) is bytes and len(base) == len(buf):
+        buf = base  # slices of the bytes themselves: one copy less per value
     fields = _FIELD_TAGS
+    others = []
     # Only the elements present (a file has a few dozen of the fields), in one pass.
-    for tag, entry in list(ds._elements.items()):
+    for tag, entry in ds._elements.items():
         field = fields.get(tag)
         if field is None:
             continue
         key, as_list = field
         if type(entry) is not tuple or " or " in entry[0]:
-            record[key] = _value(ds, tag, problems, as_list)
+            others.append((tag, key, as_list))  # after the loop: this may change _elements
             continue
         # A plain element as the scanner left it, (vr, length, offset): decoded as
         # Element.value would, without building the Element (this loop runs per file).
@@ -174,6 +178,8 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
             record[key] = [value] if as_list else value
         else:
             record[key] = _plain(value, as_list)
+    for tag, key, as_list in others:
+        record[key] = _value(ds, tag, problems, as_list)
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
     pixel = ds[_PIXEL_DATA] if _PIXEL_DATA in ds else None
     stopped = ds.__dict__.get("stopped_at")
