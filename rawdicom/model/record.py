@@ -109,6 +109,21 @@ def _plain(value: Any, as_list: bool) -> Any:
     return [text] if as_list else text
 
 
+# Decoded values by their bytes, per process: a series repeats most of its values (UIDs,
+# names, dates, spacing, orientation) in every file. Only what decodes the same whatever
+# the context and never warns: ASCII text (no ESC: no charset switch) of the VRs below; DS
+# only when it parsed as numbers (a DS that does not parse warns, and must warn each time).
+# IS is left out: "1.0" parses, with a warning.
+_CACHED_VRS = frozenset("AE AS CS DA DS DT LO LT PN SH ST TM UC UI UR UT".split())
+_CACHE_SIZE = 4096
+_decoded: dict[tuple[str, bool, bytes], Any] = {}
+
+
+def _has_text(value: Any) -> bool:
+    return isinstance(value, str) or (type(value) is list and any(isinstance(v, str)
+                                                                  for v in value))
+
+
 def _value(ds: Dataset, keyword: Any, problems: list[str], as_list: bool | None = None) -> Any:
     """One attribute of ``ds`` (keyword or tag) as plain data; a value that does not decode
     is None plus a note."""
@@ -164,8 +179,15 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
             chars = charset
         else:
             chars = ()
+        raw = buf[offset:offset + length]
+        cacheable = vr in _CACHED_VRS and type(raw) is bytes
+        if cacheable:
+            known = _decoded.get((vr, as_list, raw))
+            if known is not None:
+                record[key] = known[:] if type(known) is list else known
+                continue
         try:
-            value = decode_value(vr, buf[offset:offset + length], little, chars)
+            value = decode_value(vr, raw, little, chars)
         except ValueDecodeError as exc:
             problems.append(f"{dictionary.keyword_for(tag)}: "
                             f"{ValueDecodeError(exc.reason, offset=offset, tag=tag)}")
@@ -173,11 +195,17 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         kind = type(value)
         if kind is str:  # the common case, inlined
             value = value.strip()
-            record[key] = ([value] if as_list else value) if value else None
+            value = ([value] if as_list else value) if value else None
         elif kind is float or kind is int:
-            record[key] = [value] if as_list else value
+            value = [value] if as_list else value
         else:
-            record[key] = _plain(value, as_list)
+            value = _plain(value, as_list)
+        record[key] = value
+        if cacheable and value is not None and raw.isascii() and 27 not in raw and (
+                vr != "DS" or not _has_text(value)):
+            if len(_decoded) >= _CACHE_SIZE:
+                _decoded.clear()
+            _decoded[vr, as_list, raw] = value[:] if type(value) is list else value
     for tag, key, as_list in others:
         record[key] = _value(ds, tag, problems, as_list)
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
