@@ -242,9 +242,11 @@ def main() -> None:
     folder = args.dir or DEFAULT_DIR / str(args.files)
     t0 = time.perf_counter()
     paths = generate(folder, args.files)
+    first = rawdicom.read(paths[0], stop_before_pixels=True)
     print(f"{len(paths)} files in {folder} ({time.perf_counter() - t0:.1f} s to list/generate); "
-          f"header {rawdicom.read(paths[0], stop_before_pixels=True).offset} + "
-          f"{len(rawdicom.read(paths[0], stop_before_pixels=True))} elements")
+          f"header: {first.stopped_at[3]} bytes before the pixel data, {len(first)} elements "
+          f"({sum(1 for _ in first.walk())} with the sequences' items), "
+          f"{sum(el.is_private for el in first)} private")
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
           f"on {os.cpu_count()} cores")
     warnings.simplefilter("ignore")
