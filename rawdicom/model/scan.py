@@ -30,6 +30,8 @@ imported (the WebAssembly case).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import stat
 import warnings
@@ -82,18 +84,38 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
     """
     paths = list_files(source)
     extra = tuple(tags) if tags is not None else ()
-    outcomes = read_records(paths, workers=workers, progress=progress, tags=extra)
-    records, skipped, failed, dicomdirs = [], [], [], []
-    for path, (kind, payload) in zip(paths, outcomes):
-        if kind == "record":
-            records.append(payload)
-        elif kind == "skipped":
-            skipped.append(path)
-        elif kind == "dicomdir":
-            dicomdirs.append(path)
-        else:
-            failed.append((path, outcome_error(payload)))
-    return Collection.from_records(records, skipped=skipped, failed=failed, dicomdirs=dicomdirs)
+    with _collector_paused():
+        outcomes = read_records(paths, workers=workers, progress=progress, tags=extra)
+        records, skipped, failed, dicomdirs = [], [], [], []
+        for path, (kind, payload) in zip(paths, outcomes):
+            if kind == "record":
+                records.append(payload)
+            elif kind == "skipped":
+                skipped.append(path)
+            elif kind == "dicomdir":
+                dicomdirs.append(path)
+            else:
+                failed.append((path, outcome_error(payload)))
+        return Collection.from_records(records, skipped=skipped, failed=failed,
+                                       dicomdirs=dicomdirs)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while records pile up (restored after).
+
+    Tens of thousands of records (dicts holding lists), all kept, set off collection after
+    collection that frees nothing: about a tenth of a parallel scan's time. Reading makes
+    no reference cycles (datasets hold their elements' context, not themselves), so
+    nothing waits on the collector meanwhile.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # -- listing ----------------------------------------------------------------------------------
