@@ -322,3 +322,19 @@ def test_a_file_reached_by_two_paths_is_read_once_under_the_smaller(tmp_path: Pa
         c = rawdicom.scan([p for p in listed if p.is_file()], workers=1)
         assert sorted(i.path for i in c.instances) == expected and not c.duplicates
     assert sorted(i.path for i in rawdicom.scan(tmp_path, workers=1).instances) == expected
+
+
+def test_a_worker_that_dies_loses_nothing(tree: dict, monkeypatch) -> None:
+    from rawdicom.model import _pool
+
+    def die(chunks, tags, bounds, lock, results):
+        index = _pool._claim(bounds, lock, front=False)  # claims a chunk, never sends it
+        assert index is not None
+        os._exit(3)
+
+    serial = rawdicom.scan(tree["root"], workers=1)
+    monkeypatch.setattr(scan_module, "_FILES_PER_WORKER", 1)
+    monkeypatch.setattr(scan_module, "_MAX_CHUNK", 2)
+    monkeypatch.setattr(_pool, "_work", die)
+    c = rawdicom.scan(tree["root"], workers=3)
+    assert c.to_records() == serial.to_records() and c.skipped == serial.skipped

@@ -20,8 +20,9 @@ Walking a folder:
   whatever its name) is not an instance: its path goes to ``Collection.dicomdirs``
   (``read_dicomdir`` reads one).
 
-Many files are read in worker processes (``workers``), in chunks of paths so that the
-traffic between processes is a few large messages of plain dicts. The result does not
+Many files are read in ``workers`` processes, this one included (see ``_pool``), in
+chunks of paths so that the traffic between processes is a few large messages of plain
+dicts. The result does not
 depend on the worker count nor on the order in which the file system lists names: paths
 are sorted before anything is read, and every list in the result follows that order.
 With ``workers=1`` everything runs in the calling process and ``multiprocessing`` is never
@@ -76,8 +77,8 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
 
     source: a folder (walked recursively, see the module docstring), one file, or an
         iterable of paths (each a file; given folders are walked).
-    workers: processes to read in; None: ``os.cpu_count()``; 1: in this process. Few files
-        are always read in this process.
+    workers: processes to read in, this one included; None: ``os.cpu_count()``; 1: this
+        process only. Few files (under 64 per worker) are read with fewer workers.
     progress: called as ``progress(done, total)`` (files) after each chunk of files.
     tags: extra attributes (keywords or tags) to read into every record, under their
         snake_case keyword (``"0009,1001"``-style private tags under ``"tag_00091001"``).
