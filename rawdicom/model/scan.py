@@ -8,7 +8,7 @@ since it was listed) to ``.failed``; a scan never stops at one bad file.
 
 Walking a folder:
 
-* recursive, in sorted name order; symbolic links to files and folders are followed, but a
+* recursive; symbolic links to files and folders are followed, but a
   folder already visited (the same device and inode: a link loop, or two links to one
   folder) is not entered again, and a file reached twice (hard or symbolic links) is read
   once;
@@ -22,9 +22,9 @@ Walking a folder:
 
 Many files are read in ``workers`` processes, this one included (see ``_pool``), in
 chunks of paths so that the traffic between processes is a few large messages of plain
-dicts. The result does not
-depend on the worker count nor on the order in which the file system lists names: paths
-are sorted before anything is read, and every list in the result follows that order.
+dicts. The result does not depend on the worker count nor on the order in which the
+file system lists names: paths are sorted before anything is read, and every list in the
+result follows that order.
 With ``workers=1`` everything runs in the calling process and ``multiprocessing`` is never
 imported (the WebAssembly case).
 """
