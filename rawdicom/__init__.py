@@ -43,6 +43,7 @@ _LAZY = {
     "scan": "rawdicom.model.scan",
     "Collection": "rawdicom.model.hierarchy",
     "read_dicomdir": "rawdicom.model.dicomdir",
+    "organize": "rawdicom.model.organize",
     "Volume": "rawdicom.model.volume",
 }
 
