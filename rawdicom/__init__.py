@@ -40,6 +40,8 @@ _LAZY = {
     "to_uint8": "rawdicom.pixels.voi",
     "histogram": "rawdicom.pixels.histogram",
     "format_histogram": "rawdicom.pixels.histogram",
+    "scan": "rawdicom.model.scan",
+    "Collection": "rawdicom.model.hierarchy",
 }
 
 
