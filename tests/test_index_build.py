@@ -45,7 +45,8 @@ def test_sqlite_and_parquet_rows_are_identical(mixed: Path, tmp_path: Path) -> N
     files = [p for p in mixed.rglob("*") if p.is_file()]
     assert summary.files == summary.indexed == len(files)
     for table in ("instances", "frames"):
-        lite, pq = read_rows(str(tmp_path / "i.sqlite"), table), read_rows(str(tmp_path / "pq"), table)
+        lite = read_rows(str(tmp_path / "i.sqlite"), table)
+        pq = read_rows(str(tmp_path / "pq"), table)
         assert lite == pq and lite
     assert len(read_rows(str(tmp_path / "pq"), "frames")) >= 5
     # the views agree too
@@ -104,7 +105,8 @@ def test_incremental_rerun_opens_nothing(tmp_path: Path, monkeypatch: pytest.Mon
     rows = read_rows(out)
     assert len(rows) == 9 and str(paths[1]) not in {r["path"] for r in rows}
     db = sqlite3.connect(out)
-    assert db.execute("SELECT removed FROM instances WHERE path = ?", (str(paths[1]),)).fetchone() == (1,)
+    removed = db.execute("SELECT removed FROM instances WHERE path = ?", (str(paths[1]),))
+    assert removed.fetchone() == (1,)
     assert db.execute("SELECT SUM(instances) FROM series").fetchone() == (9,)
 
 
@@ -132,7 +134,9 @@ def test_interrupted_sqlite_build_resumes(tmp_path: Path) -> None:
         while time.monotonic() < deadline and child.poll() is None:
             if out.exists():
                 try:
-                    done = sqlite3.connect(out).execute("SELECT COUNT(*) FROM instances").fetchone()[0]
+                    db = sqlite3.connect(out)
+                    done = db.execute("SELECT COUNT(*) FROM instances").fetchone()[0]
+                    db.close()
                 except sqlite3.OperationalError:
                     done = 0  # tables not created yet
                 if done >= 40:
