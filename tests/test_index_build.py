@@ -218,3 +218,32 @@ def test_geometry_checks_on_index_rows_agree_with_the_model(tmp_path: Path) -> N
     assert not two.regular and "2 stacks" in two.reason
     enhanced = check_series([r for r in rows if r["series_instance_uid"] == by_number[9]], frames)
     assert enhanced.regular and len(enhanced.stacks[0]) == 4
+
+
+def test_interrupted_parquet_build_keeps_its_partitions(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import rawdicom.index.engines as engines
+    data = tmp_path / "data"
+    write_series(data / "s", n=30)
+    out = str(tmp_path / "pq")
+    original, calls = engines.record, []
+
+    def interrupted(*args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) > 25:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the third partition
+        return original(*args, **kw)
+
+    monkeypatch.setattr(engines, "record", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(data, out, engine="serial", partition_size=10)
+    monkeypatch.undo()
+    assert len(list((tmp_path / "pq" / "instances").glob("part-*.parquet"))) == 2
+    resumed = build(data, out, engine="serial", partition_size=10)
+    assert (resumed.unchanged, resumed.indexed) == (20, 10)
+    build(data, str(tmp_path / "fresh"), engine="serial", partition_size=10)
+    assert read_rows(out) == read_rows(str(tmp_path / "fresh"))
+    # another listing (a file gone): the old partitions are not mixed in
+    next(iter(sorted((data / "s").iterdir()))).unlink()
+    again = build(data, out, engine="serial", partition_size=10)
+    assert again.indexed == 29 and len(read_rows(out)) == 29
