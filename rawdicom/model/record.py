@@ -23,7 +23,7 @@ from ..errors import DicomError, ValueDecodeError, format_tag
 from ..values import decode_value
 from ..vendor.fields import VENDOR_KEYS, VENDOR_TAGS, vendor_fields
 
-__all__ = ["FIELDS", "LIST_FIELDS", "FRAME_FIELDS", "RECORD_TAGS", "HEADER_TAGS", "snake_case",
+__all__ = ["IDENTIFIER_FIELDS", "FIELDS", "LIST_FIELDS", "FRAME_FIELDS", "RECORD_TAGS", "HEADER_TAGS", "snake_case",
            "instance_record", "frame_records", "record_fields"]
 
 # The attributes every instance record carries, by keyword. Order is the column order.
@@ -63,6 +63,11 @@ FRAME_FIELDS: tuple[str, ...] = (
     "RescaleType", "WindowCenter", "WindowWidth", "DiffusionBValue",
     "DiffusionGradientOrientation", "EffectiveEchoTime", "FrameType",
 )
+
+# A file with none of these is not an instance of the information model (a scan fails it,
+# the index marks it malformed): the keys the hierarchy is built on.
+IDENTIFIER_FIELDS = ("sop_class_uid", "sop_instance_uid", "study_instance_uid",
+                     "series_instance_uid")
 
 _PIXEL_DATA = 0x7FE00010
 _SHARED_GROUPS = 0x52009229
