@@ -368,3 +368,11 @@ def test_stopped_at_names_the_pixel_data_a_stopped_read_did_not_read(syntax: str
     # tags= stops at the first element past the last one asked for
     assert rawdicom.read(data, tags=["SOPInstanceUID", "Rows"]).stopped_at[0] == 0x00280011
     assert rawdicom.Dataset().stopped_at is None
+
+
+def test_a_deflated_file_is_not_truncated_by_its_inflated_offsets(tmp_path: Path) -> None:
+    ds = ct_slice(rows=64, columns=64, pixels=lambda k, r, c: 0)  # deflates to little
+    rawdicom.write(ds, tmp_path / "deflated", transfer_syntax="1.2.840.10008.1.2.1.99")
+    assert (tmp_path / "deflated").stat().st_size < 64 * 64 * 2
+    kind, record = scan_module.read_one(str(tmp_path / "deflated"))
+    assert kind == "record" and record["pixel_data_length"] == 64 * 64 * 2

@@ -249,7 +249,8 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
         for note in notes:
             if any(mark in note for mark in _TRUNCATION_MARKS):
                 raise TruncatedError(f"the file ends inside its header ({note})")
-        _check_pixel_data(path, record)
+        if not (ds.transfer_syntax and ds.transfer_syntax.deflated):  # offsets: inflated
+            _check_pixel_data(path, record)
         if not any(record[key] for key in IDENTIFIER_FIELDS):
             if ds.preamble is None and not ds.file_meta:
                 return ("skipped", None)
