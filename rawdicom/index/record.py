@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from .. import dictionary
 from ..errors import (DicomError, MalformedElementError, NotDicomError, TruncatedError, UnsupportedTransferSyntaxError,
                       format_tag)
-from ..model.scan import MEDIA_STORAGE_DIRECTORY
+from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS
 from ..model.instance import Instance
 from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
 from ..model.stacks import _HARD, _floats, _format, normal
@@ -30,7 +30,6 @@ _UNDEFINED = 0xFFFFFFFF
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
 _KEEP = tuple(snake_case(k) for k in FIELDS if k not in PHI)
 # What the reader says when the data really ends early (in a complete read).
-_TRUNCATION_WORDS = ("cut short", "the data ends", "ends without")
 
 
 @functools.lru_cache(maxsize=64)
@@ -207,7 +206,7 @@ def _is_dicomdir(ds: Any) -> bool:
 
 def _status(row: dict[str, Any], complete: bool) -> str:
     """``truncated`` when the file ends before what its header announces, else ``ok``."""
-    if complete and any(word in text for text in row["warnings"] for word in _TRUNCATION_WORDS):
+    if complete and any(word in text for text in row["warnings"] for word in TRUNCATION_MARKS):
         return "truncated"
     offset, length, size = row["pixel_data_offset"], row["pixel_data_length"], row["size"]
     syntax = dictionary.transfer_syntax(row["transfer_syntax_uid"] or "")

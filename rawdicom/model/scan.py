@@ -46,7 +46,7 @@ from .hierarchy import Collection
 from .record import HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, _value, instance_record, snake_case
 
 __all__ = ["scan", "list_files", "read_records", "read_chunk", "read_one", "outcome_error",
-           "MEDIA_STORAGE_DIRECTORY"]
+           "MEDIA_STORAGE_DIRECTORY", "TRUNCATION_MARKS"]
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
@@ -54,7 +54,7 @@ _PIXEL_DATA = 0x7FE00010
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 # How the reader's warnings say that the data ended before the header did (the reader keeps
 # what it read; for a scan, such a file is truncated). Tested in tests/test_scan.py.
-_TRUNCATION_MARKS = ("the data ends", "cut short", "past the end of the data",
+TRUNCATION_MARKS = ("the data ends", "cut short", "past the end of the data",
                      "before the end of the data")
 # Below this many files per worker, starting processes costs more than it saves.
 _FILES_PER_WORKER = 64
@@ -247,7 +247,7 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
                 _add_extra(record, ds, extra)
         notes = [str(w.message) for w in caught if issubclass(w.category, DicomWarning)]
         for note in notes:
-            if any(mark in note for mark in _TRUNCATION_MARKS):
+            if any(mark in note for mark in TRUNCATION_MARKS):
                 raise TruncatedError(f"the file ends inside its header ({note})")
         if not (ds.transfer_syntax and ds.transfer_syntax.deflated):  # offsets: inflated
             _check_pixel_data(path, record)
