@@ -50,7 +50,7 @@ from .errors import DicomWarning, format_tag
 from .scanner import LONG_VRS, VALID_VRS
 from .values import _format_ds, encode_value
 
-__all__ = ["to_json", "from_json", "dumps", "loads", "DecimalString"]
+__all__ = ["to_json", "from_json", "dumps", "loads", "DecimalString", "bulk_bytes"]
 
 BULK_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
 _INT_VRS = frozenset(("IS", "SL", "SS", "SV", "UL", "US", "UV"))
@@ -128,7 +128,7 @@ def _attribute(ds: Dataset, el: Element, threshold: int | None, uri: BulkDataURI
                                   for index, item in enumerate(items)]
         return attribute
     if vr in BULK_VRS or el.encapsulated is not None:
-        data = _little_endian(el, ds)
+        data = bulk_bytes(el, ds)
         if data:
             if threshold is not None and uri is not None and len(data) > threshold:
                 attribute["BulkDataURI"] = uri(el, path)
@@ -139,7 +139,7 @@ def _attribute(ds: Dataset, el: Element, threshold: int | None, uri: BulkDataURI
     if value is None:
         return attribute
     if isinstance(value, bytes):  # a binary number VR whose bytes did not parse: as they are
-        attribute["InlineBinary"] = base64.b64encode(_little_endian(el, ds)).decode("ascii")
+        attribute["InlineBinary"] = base64.b64encode(bulk_bytes(el, ds)).decode("ascii")
         return attribute
     values = value if isinstance(value, list) else [value]
     if vr in ("DS", "IS"):
@@ -157,7 +157,7 @@ def _attribute(ds: Dataset, el: Element, threshold: int | None, uri: BulkDataURI
     return attribute
 
 
-def _little_endian(el: Element, ds: Dataset) -> bytes:
+def bulk_bytes(el: Element, ds: Dataset) -> bytes:
     """A binary value's bytes in little endian order (PS3.18 F.2.7), whatever the dataset's."""
     data = bytes(el.raw)
     ctx_little = el._ctx.little_endian if el._ctx is not None else ds.little_endian

@@ -1,0 +1,48 @@
+"""``rawdicom png``: one frame (or, for a series, one slice or a contact sheet) as a PNG."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..reader import read
+from . import common
+from .images import add_window_options, display_image, window_of
+
+
+def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "png", help="write a windowed 8-bit PNG",
+        description="Write one image as an 8-bit PNG: modality values (HU for CT) through "
+                    "the file's own window by default, or --window / --preset; MONOCHROME1 "
+                    "shown white-is-high; colour as RGB. Needs rawdicom[codecs].")
+    parser.add_argument("paths", nargs="*", metavar="FILE")
+    parser.add_argument("out", metavar="OUT.png")
+    common.add_example(parser, "the middle slice of the axial CT")
+    add_window_options(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = common.inputs(args)
+    if len(paths) != 1:
+        raise SystemExit(common._usage(args, "give one FILE (or --example) and OUT.png"))
+    window = window_of(args)
+    path = paths[0]
+    return common.catch(path, lambda: _one(path, args.out, window, args.frame))
+
+
+def _one(path: str, out: str, window: tuple[float, float] | None, frame: int | None) -> int:
+    image = display_image(read(path), frame, window)
+    write_png(out, image)
+    print(f"wrote {out}: {image.shape[1]} x {image.shape[0]}"
+          f"{' RGB' if image.ndim == 3 else ''} from {path}")
+    return 0
+
+
+def write_png(out: str, image: object) -> None:
+    """``image`` (uint8, 2-D or RGB) as a PNG file, with imagecodecs' encoder."""
+    imagecodecs = common.need("imagecodecs", "codecs", "rawdicom png")
+    data = imagecodecs.png_encode(image)
+    with open(out, "wb") as f:
+        f.write(data)
