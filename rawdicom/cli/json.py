@@ -50,7 +50,7 @@ def _one(path: str, args: argparse.Namespace) -> int:
         def uri(el: Any, tag_path: tuple[int, ...]) -> str:
             name = ".".join(f"{t:08X}" if t > 0xFFFF else str(t) for t in tag_path)
             target = os.path.abspath(os.path.join(folder, f"{stem}.{name}.bin"))
-            from ..dicomjson import _little_endian  # the bytes the model holds: little endian
+            from ..dicomjson import bulk_bytes  # the bytes the model holds: little endian
             with open(target, "wb") as f:
                 f.write(bulk_bytes(el, ds))
             from pathlib import Path
