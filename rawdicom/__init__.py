@@ -42,6 +42,7 @@ _LAZY = {
     "format_histogram": "rawdicom.pixels.lut",
     "scan": "rawdicom.model.scan",
     "Collection": "rawdicom.model.hierarchy",
+    "Volume": "rawdicom.model.volume",
 }
 
 
