@@ -287,11 +287,16 @@ def _grid(d: Any, firsts: list[int], instances: Sequence["Instance"], tol: float
                                 "checked against a third"))
         return np.arange(2), float(gaps[0]), True
     nominal = float(np.median(gaps))
-    multiples = np.maximum(np.rint(gaps / nominal), 1).astype(np.int64)
-    grid = np.concatenate([[0], np.cumsum(multiples)])
-    step = float((d[-1] - d[0]) / grid[-1])
-    residual = np.abs(d - (d[0] + grid * step))
-    if np.max(residual) > tol:
+    for candidate in (nominal, float(gaps.min())):
+        # the usual gap, else the smallest (many slices missing); a grid with more
+        # missing slices than present ones is not believed (that is no step, but noise)
+        multiples = np.maximum(np.rint(gaps / candidate), 1).astype(np.int64)
+        grid = np.concatenate([[0], np.cumsum(multiples)])
+        step = float((d[-1] - d[0]) / grid[-1])
+        residual = np.abs(d - (d[0] + grid * step))
+        if np.max(residual) <= tol and grid[-1] + 1 - m <= m:
+            break
+    else:
         grid = np.arange(m)
         step = float((d[-1] - d[0]) / (m - 1))
         off = np.abs(gaps - nominal) > tol

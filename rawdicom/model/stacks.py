@@ -189,6 +189,8 @@ def _soft_split(members: list[Instance], key: tuple[tuple[str, Any], ...], toler
 
 def _format(value: Any) -> str:
     if isinstance(value, tuple):
+        if len(value) == 1:
+            return _format(value[0])
         if value and all(isinstance(v, str) for v in value):
             return "\\".join(value)
         return "(" + ", ".join(_format(v) for v in value) + ")"
