@@ -195,7 +195,7 @@ def _format(value: Any) -> str:
             return "\\".join(value)
         return "(" + ", ".join(_format(v) for v in value) + ")"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value + 0.0:.6g}"  # -0.0 reads as 0
     return repr(value) if isinstance(value, str) else str(value)
 
 
