@@ -262,3 +262,15 @@ def test_series_volume_takes_the_largest_regular_stack_and_says_what_it_left(tmp
 def test_volume_is_lazy_in_rawdicom():
     assert rawdicom.Volume.__name__ == "Volume"
     assert make_uid("x") == make_uid("x")
+
+
+def test_to_nifti_of_a_tilted_volume_keeps_the_shear_in_the_sform(tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    positions = [(0.0, 0.5 * k, 2.0 * k) for k in range(4)]
+    volume = _stack(tmp_path / "s", positions, pixels=twelve_bit, extra=TWELVE).volume()
+    image = nibabel.load(volume.to_nifti(tmp_path / "t.nii.gz"))
+    assert int(image.header["qform_code"]) == 0  # a quaternion cannot shear
+    assert int(image.header["sform_code"]) == 1
+    for k, p in enumerate(positions):
+        ras = world(image.header.get_sform(), (0, 0, k))
+        assert ras * np.array([-1, -1, 1]) == pytest.approx(p, abs=1e-4)

@@ -218,8 +218,11 @@ def stack_geometry(instances: Sequence["Instance"], *,
         if abs(depths[k] - depths[firsts[-1]]) > tol:
             firsts.append(k)
         group_of.append(len(firsts) - 1)
-    for g, first in enumerate(firsts):
-        members = [k for k in range(len(instances)) if group_of[k] == g]
+    groups: dict[int, list[int]] = {}
+    for k, g in enumerate(group_of):
+        groups.setdefault(g, []).append(k)
+    for g, members in groups.items():
+        first = firsts[g]
         if len(members) > 1:
             apart = float(np.max(np.linalg.norm(positions[members] - positions[first], axis=1)))
             where = ", ".join(f"{v:.3f}" for v in positions[first])
