@@ -274,3 +274,24 @@ def test_to_nifti_of_a_tilted_volume_keeps_the_shear_in_the_sform(tmp_path):
     for k, p in enumerate(positions):
         ras = world(image.header.get_sform(), (0, 0, k))
         assert ras * np.array([-1, -1, 1]) == pytest.approx(p, abs=1e-4)
+
+
+def test_compressed_enhanced_ct_decoded_once_frames_in_parallel(tmp_path, monkeypatch):
+    positions = axial_positions(7, spacing=1.5)
+    native = enhanced_ct(tmp_path / "n" / "x", positions[::-1], slopes=[1, 2, 1, 2, 1, 2, 1],
+                         pixels=None)
+    ds = rawdicom.read(native)
+    frames = rawdicom.pixel_array(ds)
+    rawdicom.set_pixel_frames(ds, [rle_frame(f) for f in frames])
+    (tmp_path / "c").mkdir()
+    rawdicom.write(ds, tmp_path / "c" / "x", transfer_syntax=RLE_LOSSLESS)
+    [plain] = stacks_of(tmp_path / "n")
+    [packed] = stacks_of(tmp_path / "c")
+    reads = []
+    real_read = rawdicom.read
+    monkeypatch.setattr(rawdicom, "read", lambda *a, **k: reads.append(a) or real_read(*a, **k))
+    for threads in (1, 3):
+        reads.clear()
+        volume = packed.volume(threads=threads)
+        assert len(reads) == 1  # the file is read once, whatever the threads
+        assert np.array_equal(volume.array, plain.volume().array)

@@ -259,44 +259,77 @@ def _read_native(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer)
                 writer.store(slot, buffer, inst)
 
 
-def _read_decoded(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
-    """Any other transfer syntax: the file read once, each frame decoded once."""
+def _decode(ds: Any, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
+    """Any other transfer syntax: each frame of the dataset decoded once, by the pixel layer."""
     import rawdicom
-    ds = rawdicom.read(path)
     for slot, inst in jobs:
         writer.store(slot, rawdicom.pixel_array(ds, frame=inst.frame), inst)
 
 
+Failure = tuple[str, list[int], Exception]
+
+
+def _map(fn: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
+    """``[fn(item) for item in items]``, in a thread pool of ``workers`` when that helps."""
+    if workers > 1 and len(items) > 1:
+        try:
+            with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+                return list(pool.map(fn, items))
+        except RuntimeError as exc:  # WebAssembly: no thread can start; read in this one
+            if "thread" not in str(exc):
+                raise
+    return [fn(item) for item in items]
+
+
 def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", hounsfield: bool,
-                threads: int | None) -> list[tuple[str, list[int], Exception]]:
-    """Read every (slot, image) into ``out``; per file, in a thread pool. Failed files back."""
+                threads: int | None) -> list[Failure]:
+    """Read every (slot, image) into ``out`` in a thread pool; the files that failed back.
+
+    A task is one file, except a compressed multi-frame file: it is read once, here, and
+    its frames are decoded in parallel from that one dataset (its first frame decoded
+    here first, so that every lazily decoded element is in place before threads share it).
+    """
+    import rawdicom
     by_file: dict[str, list[tuple[int, "Instance"]]] = {}
     for slot, inst in slots:
         by_file.setdefault(str(inst.path), []).append((slot, inst))
     writer = _Writer(out, hounsfield)
-
-    def read(item: tuple[str, list[tuple[int, "Instance"]]]
-             ) -> tuple[str, list[int], Exception] | None:
-        path, jobs = item
-        reader = _read_native if all(_native(inst) for _, inst in jobs) else _read_decoded
+    workers = min(threads or os.cpu_count() or 1, 8)
+    failed: dict[str, Failure] = {}
+    tasks: list[tuple[str, list[tuple[int, "Instance"]], Any]] = []
+    for path, jobs in by_file.items():
+        native = all(_native(inst) for _, inst in jobs)
+        if native or len(jobs) == 1 or workers == 1:
+            tasks.append((path, jobs, None))
+            continue
         try:
-            reader(path, jobs, writer)
+            ds = rawdicom.read(path)
+            _decode(ds, jobs[:1], writer)
+        except (DicomError, OSError) as exc:
+            failed[path] = (path, [slot for slot, _ in jobs], exc)
+            continue
+        size = -(-(len(jobs) - 1) // workers)
+        tasks += [(path, jobs[i:i + size], ds) for i in range(1, len(jobs), size)]
+
+    def run(task: tuple[str, list[tuple[int, "Instance"]], Any]) -> Failure | None:
+        path, jobs, ds = task
+        try:
+            if ds is not None:
+                _decode(ds, jobs, writer)
+            elif all(_native(inst) for _, inst in jobs):
+                _read_native(path, jobs, writer)
+            else:
+                _decode(rawdicom.read(path), jobs, writer)
         except (DicomError, OSError) as exc:
             return path, [slot for slot, _ in jobs], exc
         return None
 
-    items = list(by_file.items())
-    workers = min(threads or os.cpu_count() or 1, 8, len(items))
-    results: list[Any] = []
-    if workers > 1:
-        try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(read, items))
-        except RuntimeError:  # no threads here (WebAssembly): read in this thread
-            results = []
-    if not results:
-        results = [read(item) for item in items]
-    return [r for r in results if r is not None]
+    for failure in _map(run, tasks, workers):
+        if failure is not None:
+            path, slots_, exc = failure
+            known = failed.setdefault(path, (path, [], exc))
+            known[1].extend(slots_)
+    return list(failed.values())
 
 
 # ---------------------------------------------------------------- volumes
