@@ -255,8 +255,9 @@ def stack_geometry(instances: Sequence["Instance"], *,
         said = f"; Gantry/Detector Tilt says {header} degrees" if header is not None else ""
         diags.append(Diagnostic(
             "gantry_tilt", tuple(firsts), angle, limit,
-            f"positions advance {angle:.3f} degrees off the slice normal ({np.linalg.norm(offsets[-1]):.3f} "
-            f"mm in-plane over {extent:.3f} mm){said}; the affine is sheared so that every "
+            f"positions advance {angle:.3f} degrees off the slice normal "
+            f"({np.linalg.norm(offsets[-1]):.3f} mm in-plane over {extent:.3f} mm){said}; "
+            "the affine is sheared so that every "
             "slice is where its header puts it; volume(resample=True) gives an orthogonal grid"))
     slice_step = step * (n + shear) if tilted else step * n
     affine = np.eye(4)

@@ -253,7 +253,7 @@ class Stack:
             return False
 
     def volume(self, hounsfield: bool = True, resample: bool = False, **kw: Any) -> "Volume":
-        """The pixels in one array with their affine: see :func:`rawdicom.model.volume.stack_volume`."""
+        """The pixels in one array with their affine (see ``volume.stack_volume``)."""
         from .volume import stack_volume
         return stack_volume(self, hounsfield=hounsfield, resample=resample, **kw)
 
@@ -298,7 +298,7 @@ def split_stacks(instances: Iterable[Instance], *,
 
 
 def _reasons(keys: list[tuple[tuple[str, Any], ...]]) -> list[str]:
-    """For each stack, the keys whose values differ between stacks, with its value and the others'."""
+    """For each stack: the keys whose values differ between stacks, its value, the others'."""
     if len(keys) == 1:
         return ["the whole series: no key sets images apart"]
     values = [dict(key) for key in keys]

@@ -126,9 +126,13 @@ def _stored_dtype(inst: "Instance") -> "np.dtype":
     return np.dtype(f"<{'ui'[signed]}{bits // 8}")
 
 
-def _stored_range(inst: "Instance") -> tuple[int, int]:
-    bits = inst.get("bits_stored") or inst.get("bits_allocated")
-    if inst.get("pixel_representation", 0):
+def _stored_range(bits: Any, dtype: "np.dtype", path: Any) -> tuple[int, int]:
+    """The stored values Bits Stored (None: all bits) and the stored type allow."""
+    bits = dtype.itemsize * 8 if bits is None else bits
+    if not isinstance(bits, int) or not 1 <= bits <= dtype.itemsize * 8:
+        raise PixelDataError(f"{path}: Bits Stored {bits!r} with Bits Allocated "
+                             f"{dtype.itemsize * 8}")
+    if dtype.kind == "i":
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1
 
@@ -137,9 +141,10 @@ def _output_dtype(instances: Sequence["Instance"], hounsfield: bool) -> "np.dtyp
     """The smallest dtype that holds every rescaled value exactly, float32 if none does."""
     np = numpy()
     lo, hi, stored = math.inf, -math.inf, set()
-    for params in {(_rescale(i, hounsfield), _stored_range(i), _stored_dtype(i))
-                   for i in instances}:
-        (slope, intercept), (a, b), dtype = params
+    kinds = {(_rescale(i, hounsfield), _stored_dtype(i), i.get("bits_stored")): i.get("path")
+             for i in instances}
+    for ((slope, intercept), dtype, bits), path in kinds.items():
+        a, b = _stored_range(bits, dtype, path)
         if not (slope.is_integer() and intercept.is_integer()):
             return np.dtype(np.float32)
         ends = (a * slope + intercept, b * slope + intercept)
@@ -201,6 +206,9 @@ class _Writer:
             raise PixelDataError(f"{inst.get('path')}: pixels of shape {stored.shape}, "
                                  f"Rows x Columns {target.shape}", tag=_PIXEL_DATA)
         slope, intercept = _rescale(inst, self.hounsfield)
+        if stored.dtype.kind == "f" and target.dtype.kind != "f":
+            raise PixelDataError(f"{inst.get('path')}: float pixel data in a volume of "
+                                 f"Bits Allocated {inst.get('bits_allocated')} integers")
         if target.dtype.kind == "f":
             if slope == 1.0 and intercept == 0.0:
                 target[...] = stored
@@ -238,7 +246,8 @@ def _read_native(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer)
         for slot, inst in jobs:
             dtype = _stored_dtype(inst)
             target = writer.out[slot]
-            direct = (target.dtype.kind in "iu" and target.dtype.itemsize == dtype.itemsize)
+            direct = (target.dtype.kind in "iu" and target.dtype.itemsize == dtype.itemsize
+                      and (dtype.isnative or dtype.itemsize == 1))
             buffer = target.view(dtype) if direct else np.empty(target.shape, dtype)
             frame_bytes = buffer.nbytes
             offset = inst.pixel_data_offset + (inst.frame or 0) * frame_bytes
