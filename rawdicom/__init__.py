@@ -45,6 +45,7 @@ _LAZY = {
     "scan": "rawdicom.model.scan",
     "Collection": "rawdicom.model.hierarchy",
     "read_dicomdir": "rawdicom.model.dicomdir",
+    "Volume": "rawdicom.model.volume",
 }
 
 
