@@ -25,7 +25,7 @@ from .example import slice_path, study_path
 __all__ = ["main", "example_path", "study_path"]
 
 # The commands, in the order --help lists them; each module has add(commands).
-_COMMANDS = ("info", "dump", "json", "explain", "png", "hist", "tag")
+_COMMANDS = ("tree", "info", "dump", "json", "explain", "png", "hist", "tag")
 
 
 def example_path() -> str:
