@@ -25,7 +25,7 @@ from .example import slice_path, study_path
 __all__ = ["main", "example_path", "study_path"]
 
 # The commands, in the order --help lists them; each module has add(commands).
-_COMMANDS = ("tree", "info", "dump", "json", "explain", "png", "hist", "tag")
+_COMMANDS = ("tree", "info", "dump", "json", "explain", "png", "hist", "volume", "tag")
 
 
 def example_path() -> str:
@@ -48,8 +48,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """argparse, with paths allowed after options too (``png DIR --sheet OUT.png``).
+
+    argparse gives a run of positional arguments to the positionals at once; the ones met
+    after an option come back "unrecognized" and are added to the command's paths here.
+    """
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    unknown = [e for e in extra if e.startswith("-") and e != "-"]
+    if unknown or (extra and not hasattr(args, "paths")):
+        parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
+    if extra:
+        args.paths = list(args.paths) + extra
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     common.set_debug(bool(getattr(args, "debug", False)))
     try:
         status = args.run(args)
@@ -65,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except common.Failure as exc:
         print(f"rawdicom {args.command}: {exc}", file=sys.stderr)
         return 1
+    except common.Usage as exc:
+        print(f"rawdicom {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import DicomError, DicomWarning
 
-__all__ = ["Failure", "report", "reported_warnings", "need", "progress_bar", "use_colour",
+__all__ = ["Failure", "Usage", "report", "reported_warnings", "need", "progress_bar", "use_colour",
            "add_debug", "add_example", "is_debug", "set_debug"]
 
 _DEBUG = False
@@ -26,6 +26,11 @@ _DEBUG = False
 class Failure(Exception):
     """A command cannot go on, for a reason that is not a file's bytes (a missing extra, a
     series that is not there): main prints the message and exits with status 1."""
+
+
+class Usage(Exception):
+    """What was asked for does not exist (``--series 9`` of a folder without it): main
+    prints the message as a usage error, exit status 2."""
 
 
 def set_debug(on: bool) -> None:

@@ -49,7 +49,7 @@ def choose_series(collection: Any, selector: str | None) -> Any:
         listing = "; ".join(f"{s.series_number} {s.series_instance_uid} "
                             f"{s.series_description or ''}".rstrip() for s in series)
         what = "is ambiguous" if found else "matches no series"
-        raise common.Failure(f"--series {selector} {what}: {listing}")
+        raise common.Usage(f"--series {selector} {what}: {listing}")
 
     def size(s: Any) -> tuple[int, int]:
         stacks = s.stacks()
@@ -99,3 +99,23 @@ def geometry_lines(stack: Any) -> list[str]:
 def print_warnings_of(caught: list[Any], path: str) -> None:
     for warning in caught:
         print(f"rawdicom: {path}: warning: {warning.message}", file=sys.stderr)
+
+
+def series_values(path: str, selector: str | None, label: str) -> tuple[Any, str]:
+    """The modality values (HU for CT) of a folder's series volume, and what they are."""
+    common.need("numpy", "volume", f"rawdicom {label}")
+    import warnings
+
+    from ..errors import DicomError, DicomWarning
+    collection = scan_folder(path, label)
+    series = choose_series(collection, selector)
+    name = f"series {series.series_number} ({series.series_description or '-'})"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DicomWarning)
+        try:
+            volume = series.volume(hounsfield=True)
+        except (DicomError, ValueError) as exc:
+            raise common.Failure(f"{name}: {exc}") from None
+    for warning in caught:
+        print(f"rawdicom {label}: {name}: warning: {warning.message}", file=sys.stderr)
+    return volume.array, f"{path}, {name}, {len(volume.array)} slices"

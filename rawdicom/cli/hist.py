@@ -15,6 +15,7 @@ from typing import Any
 
 from ..reader import read
 from . import common
+from .folder import add_series_option, series_values
 
 TISSUES: tuple[tuple[str, float, float], ...] = (
     ("air", -1024, -900), ("fat", -150, -50), ("water", -10, 10), ("soft tissue", 20, 80),
@@ -25,11 +26,13 @@ TISSUES: tuple[tuple[str, float, float], ...] = (
 def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "hist", help="the Hounsfield histogram, tissue ranges marked",
-        description="The histogram of an image's modality values (HU for CT) as bars on the "
-                    "terminal (log scale), the air / fat / water / soft tissue / bone ranges "
-                    "marked; or a PNG plot (--png, needs rawdicom[plot]).")
-    parser.add_argument("paths", nargs="*", metavar="FILE")
-    common.add_example(parser, "the middle slice of the axial CT")
+        description="The histogram of an image's modality values (HU for CT), or of a "
+                    "folder's series volume, as bars on the terminal (log scale), the air / "
+                    "fat / water / soft tissue / bone ranges marked; or a PNG plot (--png, "
+                    "needs rawdicom[plot]).")
+    parser.add_argument("paths", nargs="*", metavar="FILE|DIR")
+    common.add_example(parser, "the whole study (the volume of its axial CT)")
+    add_series_option(parser)
     parser.add_argument("--bins", type=int, default=40, help="number of bins (default 40)")
     parser.add_argument("--range", metavar="LO,HI", help="only values from LO to HI")
     parser.add_argument("--linear", action="store_true", help="bars in linear, not log, scale")
@@ -56,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(common._usage(args, "--bins must be at least 1"))
     value_range = _range(args)
     status = 0
-    for path in common.inputs(args):
+    for path in common.inputs(args, folder=True):
+        if os.path.isdir(path):
+            values, label = series_values(path, args.series, "hist")
+            show(values, label, "HU", args.bins, value_range, args)
+            continue
         status = max(status, common.catch(path, lambda: _one(path, args, value_range)))
     return status
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from ..reader import read
 from . import common
+from .folder import add_series_option
 from .images import add_window_options, display_image, window_of
 
 
@@ -15,20 +17,36 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Write one image as an 8-bit PNG: modality values (HU for CT) through "
                     "the file's own window by default, or --window / --preset; MONOCHROME1 "
                     "shown white-is-high; colour as RGB. Needs rawdicom[codecs].")
-    parser.add_argument("paths", nargs="*", metavar="FILE")
-    parser.add_argument("out", metavar="OUT.png")
+    parser.add_argument("paths", nargs="*", metavar="FILE|DIR OUT.png",
+                        help="the image (or folder), then the PNG to write")
     common.add_example(parser, "the middle slice of the axial CT")
     add_window_options(parser)
+    folder = parser.add_argument_group("a folder (a series of its largest regular stack)")
+    add_series_option(folder)
+    folder.add_argument("--slice", type=int, metavar="N",
+                        help="slice N (from 0, along the slice normal; default: the middle)")
+    folder.add_argument("--sheet", action="store_true",
+                        help="a contact sheet of every slice of the volume")
+    folder.add_argument("--columns", type=int, metavar="N", help="slices per row of the sheet")
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     paths = common.inputs(args)
-    if len(paths) != 1:
-        raise SystemExit(common._usage(args, "give one FILE (or --example) and OUT.png"))
+    if len(paths) != 2:
+        raise SystemExit(common._usage(args, "give one FILE or DIR (or --example), then "
+                                             "OUT.png"))
+    path, args.out = paths
     window = window_of(args)
-    path = paths[0]
+    if os.path.isdir(path):
+        from .series_png import series_png
+        image, what = series_png(path, args.out, args, window)
+        write_png(args.out, image)
+        print(f"wrote {args.out}: {image.shape[1]} x {image.shape[0]}, {what}")
+        return 0
+    if args.sheet or args.slice is not None or args.series:
+        raise SystemExit(common._usage(args, "--sheet, --slice and --series need a folder"))
     return common.catch(path, lambda: _one(path, args.out, window, args.frame))
 
 
