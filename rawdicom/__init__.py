@@ -46,6 +46,7 @@ _LAZY = {
     "Collection": "rawdicom.model.hierarchy",
     "read_dicomdir": "rawdicom.model.dicomdir",
     "Volume": "rawdicom.model.volume",
+    "organize": "rawdicom.model.organize",
 }
 
 
