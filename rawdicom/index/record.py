@@ -1,0 +1,196 @@
+"""One file -> one flat row of the index, whatever the file holds.
+
+``record(source)`` is what every engine maps over the files: a pure function of the file
+(no globals, picklable, the same row for the same bytes), which never raises because of a
+file's content or availability. Its columns are those of :mod:`rawdicom.index.schema`;
+values come from the model's instance record (``rawdicom.model.record.instance_record``),
+so an index row and what ``rawdicom.scan`` gives for the same file agree.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from typing import Any, Iterable
+
+from .. import dictionary
+from ..errors import (DicomError, NotDicomError, TruncatedError, UnsupportedTransferSyntaxError,
+                      format_tag)
+from ..model.record import FIELDS, RECORD_TAGS, instance_record, snake_case
+from .header import open_source, read_header
+from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
+
+__all__ = ["record", "status_of"]
+
+_UNDEFINED = 0xFFFFFFFF
+_KEEP = tuple(k for k in FIELDS if k not in PHI)
+# What the reader says when the data really ends early (in a complete read).
+_TRUNCATION_WORDS = ("cut short", "the data ends", "ends without")
+
+
+def status_of(exc: BaseException) -> str:
+    """The status of a row whose file raised ``exc``."""
+    if isinstance(exc, NotDicomError):
+        return "not_dicom"
+    if isinstance(exc, TruncatedError):
+        return "truncated"
+    if isinstance(exc, UnsupportedTransferSyntaxError):
+        return "unsupported"
+    if isinstance(exc, DicomError):
+        return "malformed"
+    if isinstance(exc, OSError):
+        return "unreadable"
+    return "error"  # not the file's fault: a defect of rawdicom, reported in the row
+
+
+def _failed(row: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    row["status"] = status_of(exc)
+    row["error_class"] = type(exc).__name__
+    row["error_message"] = str(exc)
+    row["error_offset"] = getattr(exc, "offset", None)
+    tag = getattr(exc, "tag", None)
+    row["error_tag"] = format_tag(tag) if isinstance(tag, int) else None
+    return row
+
+
+def _derived(orientation: Any, position: Any) -> tuple[Any, ...]:
+    """(normal_x, normal_y, normal_z, slice_position): the slice normal is row cosines x
+    column cosines, the position is Image Position (Patient) projected on it."""
+    try:
+        rx, ry, rz, cx, cy, cz = (float(v) for v in orientation)
+    except (TypeError, ValueError):
+        return None, None, None, None
+    n = (ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx)
+    if not all(math.isfinite(v) for v in n):
+        return None, None, None, None
+    n = tuple(v + 0.0 for v in n)  # no -0.0: keys and rows compare as text too
+    try:
+        px, py, pz = (float(v) for v in position)
+        along = px * n[0] + py * n[1] + pz * n[2]
+    except (TypeError, ValueError):
+        along = None
+    if along is not None and not math.isfinite(along):
+        along = None
+    return (*n, along)
+
+
+def _rounded(values: Any, digits: int) -> str:
+    if not values:
+        return ""
+    return ",".join(f"{float(v) + 0.0:.{digits}f}" if isinstance(v, (int, float)) else str(v)
+                    for v in values)
+
+
+def stack_key(row: dict[str, Any]) -> str:
+    """What the model splits a series on, as one text: frame of reference, orientation
+    (normal to 3 decimals), matrix, pixel spacing, echo, temporal position, localizer or
+    not, Stack ID. Rows of one series with one key may form one regular stack."""
+    normal = [row.get("normal_x"), row.get("normal_y"), row.get("normal_z")]
+    image_type = row.get("image_type") or row.get("frame_type") or []
+    parts = (
+        row.get("frame_of_reference_uid") or "",
+        _rounded(normal, 3) if normal[0] is not None else "",
+        f"{row.get('rows') or ''}x{row.get('columns') or ''}",
+        _rounded(row.get("pixel_spacing"), 4),
+        _rounded(row.get("echo_numbers"), 0),
+        str(row.get("temporal_position_identifier") or row.get("temporal_position_index") or ""),
+        "LOCALIZER" if "LOCALIZER" in image_type else "",
+        str(row.get("stack_id") or ""),
+    )
+    return "|".join(parts)
+
+
+def _frame_rows(file_row: dict[str, Any], frames: list[dict[str, Any]],
+                problems: list[str]) -> list[dict[str, Any]]:
+    """The frames table's rows of a multi-frame file: per-frame values, the file's
+    orientation where a frame names none."""
+    rows = []
+    for frame in frames:
+        row: dict[str, Any] = {"path": file_row["path"],
+                               "sop_instance_uid": file_row["sop_instance_uid"],
+                               "frame_index": frame["frame_index"]}
+        for name, kind in FRAME_COLUMNS[3:-5]:
+            row[name] = convert(name, kind, frame.get(name), problems)
+        orientation = row["image_orientation_patient"] or file_row["image_orientation_patient"]
+        row["normal_x"], row["normal_y"], row["normal_z"], row["slice_position"] = _derived(
+            orientation, row["image_position_patient"])
+        key_row = {**file_row, **{k: v for k, v in row.items() if v is not None}}
+        row["stack_key"] = stack_key(key_row)
+        rows.append(row)
+    return rows
+
+
+def record(source: Any, *, tags: Iterable[str] | None = None,
+           info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The index row of one file: a path, an fsspec URL (``s3://``, ``https://``,
+    ``file://``) or the bytes of a file.
+
+    Every column of :data:`rawdicom.index.INSTANCE_COLUMNS` is a key (None when absent),
+    plus ``frames``: the frames table's rows of an enhanced multi-frame file, else None.
+    ``status`` says what became of the file (see :data:`rawdicom.index.STATUSES`); for
+    anything but ``ok`` the ``error_*`` columns say why and where. ``tags=`` adds columns:
+    any DICOM keywords, e.g. ``tags=rawdicom.index.PHI`` for the patient's name, birth date
+    and the other attributes left out by default. ``info`` is what a listing already knows
+    of the file (fsspec info: size, ETag), saving a request.
+    """
+    extra = extra_keywords(tags)
+    columns = instance_columns(extra)
+    row: dict[str, Any] = dict.fromkeys(name for name, _ in columns)
+    row["frames"] = None
+    row["path"] = None if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+    problems: list[str] = []
+    row["problems"], row["warnings"] = problems, []
+    try:
+        src = open_source(source, info)
+    except OSError as exc:
+        return _failed(row, exc)
+    try:
+        row["size"], row["mtime"], row["etag"] = src.size, src.mtime, src.etag
+        header, row["header_bytes"], error = read_header(src, RECORD_TAGS + extra)
+    except OSError as exc:
+        return _failed(row, exc)
+    finally:
+        src.close()
+    if header is None:
+        return _failed(row, error)
+    ds = header.dataset
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = instance_record(ds, row["path"])
+        values = {snake_case(k): rec[snake_case(k)] for k in _KEEP}
+        for keyword in extra:
+            key = snake_case(keyword)
+            try:
+                values[key] = rec[key] if key in rec else ds.get(keyword)
+            except DicomError as exc:
+                problems.append(f"{keyword}: {exc}")
+    row["warnings"] = header.warnings + [str(w.message) for w in caught]
+    problems.extend(rec["problems"])
+    kinds = dict(columns)
+    for key, value in values.items():
+        row[key] = convert(key, kinds[key], value, problems)
+    row["transfer_syntax_uid"] = rec["transfer_syntax_uid"]
+    row["pixel_data_offset"] = rec["pixel_data_offset"]
+    row["pixel_data_length"] = rec["pixel_data_length"]
+    row["normal_x"], row["normal_y"], row["normal_z"], row["slice_position"] = _derived(
+        row["image_orientation_patient"], row["image_position_patient"])
+    row["stack_key"] = stack_key(row)
+    if rec["frames"]:
+        row["frames"] = _frame_rows(row, rec["frames"], problems)
+        row["number_of_frame_rows"] = len(row["frames"])
+    row["status"] = _status(row, header.complete)
+    return row
+
+
+def _status(row: dict[str, Any], complete: bool) -> str:
+    """``truncated`` when the file ends before what its header announces, else ``ok``."""
+    if complete and any(word in text for text in row["warnings"] for word in _TRUNCATION_WORDS):
+        return "truncated"
+    offset, length, size = row["pixel_data_offset"], row["pixel_data_length"], row["size"]
+    syntax = dictionary.transfer_syntax(row["transfer_syntax_uid"] or "")
+    deflated = syntax is not None and syntax.deflated
+    if (offset is not None and length is not None and length != _UNDEFINED and size is not None
+            and not deflated and offset + length > size):
+        return "truncated"
+    return "ok"
