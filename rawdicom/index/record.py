@@ -21,7 +21,7 @@ from ..model.record import FIELDS, RECORD_TAGS, instance_record, snake_case
 from .header import open_source, read_header
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
 
-__all__ = ["record", "status_of"]
+__all__ = ["record", "status_of", "error_row"]
 
 _UNDEFINED = 0xFFFFFFFF
 _KEEP = tuple(k for k in FIELDS if k not in PHI)
@@ -52,6 +52,15 @@ def _failed(row: dict[str, Any], exc: BaseException) -> dict[str, Any]:
     tag = getattr(exc, "tag", None)
     row["error_tag"] = format_tag(tag) if isinstance(tag, int) else None
     return row
+
+
+def error_row(path: str | None, exc: BaseException, tags: Iterable[str] | None = None
+              ) -> dict[str, Any]:
+    """The row of a file whose indexing failed with ``exc`` outside :func:`record`'s own
+    handling (a defect of rawdicom): the job goes on, and the row says what happened."""
+    row: dict[str, Any] = dict.fromkeys(n for n, _ in instance_columns(extra_keywords(tags)))
+    row.update(path=path, frames=None, problems=[], warnings=[])
+    return _failed(row, exc)
 
 
 def _derived(orientation: Any, position: Any) -> tuple[Any, ...]:
