@@ -40,6 +40,9 @@ _LAZY = {
     "to_uint8": "rawdicom.pixels.lut",
     "histogram": "rawdicom.pixels.lut",
     "format_histogram": "rawdicom.pixels.lut",
+    "scan": "rawdicom.model.scan",
+    "Collection": "rawdicom.model.hierarchy",
+    "Volume": "rawdicom.model.volume",
 }
 
 

@@ -1,0 +1,314 @@
+"""The grid of a stack from its headers alone, checked, with what is wrong about it as data.
+
+Like highdicom's VolumeGeometry, a :class:`Geometry` needs no pixels: Image Position and
+Orientation (Patient), Pixel Spacing, Rows and Columns of the ordered images give the
+shape, the spacing, and the 4x4 affine that maps (slice, row, column) indices to LPS
+millimetres (the patient coordinate system of PS3.3 C.7.6.2.1.1)::
+
+    world = origin + slice * slice_step + row * PixelSpacing[0] * column_cosines
+                   + column * PixelSpacing[1] * row_cosines
+
+Pixel Spacing is (row spacing, column spacing): the first value is the distance between
+*rows*, i.e. the step along the column cosines (PS3.3 10.7.1.3). The slice step comes from
+the positions, never from Slice Thickness or Spacing Between Slices (those are used only
+for a single slice, and the diagnostic says so).
+
+Irregularities become :class:`Diagnostic` entries with the slices involved, the value
+measured and the tolerance it broke, so a caller can decide, and nothing is fixed
+silently:
+
+* ``duplicate_position``: two images at one position (headers only: pixels are compared
+  when a volume is built);
+* ``missing_slices``: a gap that is a whole multiple of the step; the grid keeps the
+  empty slices (the volume fills them) so that every other slice stays where it is;
+* ``non_uniform_spacing``: gaps that are no multiple of one step (no regular grid);
+* ``gantry_tilt``: positions that advance on a line off the normal (CT with a tilted
+  gantry); the affine's slice column is then that line, sheared, so that every slice is
+  where its header says; ``volume(resample=True)`` interpolates an orthogonal grid;
+* ``in_plane_drift``: positions off any straight line (no regular grid);
+* ``non_orthonormal_cosines``, ``single_slice``, ``two_slices``, ``missing_pixel_spacing``.
+
+numpy is imported when a geometry is computed (``pip install rawdicom[volume]``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .stacks import ORIENTATION_TOLERANCE, POSITION_TOLERANCE, _floats
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .instance import Instance
+
+__all__ = ["Diagnostic", "Geometry", "GeometryError", "stack_geometry", "numpy", "BLOCKING"]
+
+#: Diagnostics after which the images form no regular grid (a plain volume is refused).
+BLOCKING = frozenset(("non_uniform_spacing", "in_plane_drift", "missing_geometry"))
+
+
+def numpy() -> Any:
+    """numpy, or an ImportError naming the extra that installs it."""
+    try:
+        import numpy as np
+    except ImportError as exc:  # pragma: no cover - exercised only without numpy
+        raise ImportError("rawdicom's geometry and volumes need numpy: "
+                          "pip install rawdicom[volume]") from exc
+    return np
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One irregularity of a stack's grid.
+
+    kind: see the module docstring. slices: indices into ``Stack.instances`` of the
+    images involved. measured: the value found (mm, degrees for a tilt, a cosine error),
+    tolerance: the limit it was checked against (same unit), each None when the kind has
+    none. message: the same for a human, with positions where they help.
+    """
+
+    kind: str
+    slices: tuple[int, ...]
+    measured: float | None
+    tolerance: float | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class GeometryError(ValueError):
+    """The images have no grid at all (no position or orientation); ``diagnostics`` says why."""
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = tuple(diagnostics)
+
+
+def _lps_to_ras() -> Any:
+    return numpy().diag([-1.0, -1.0, 1.0, 1.0])
+
+
+@dataclass(frozen=True, eq=False)
+class Geometry:
+    """A stack's grid: (slices, rows, columns) indices -> LPS millimetres.
+
+    shape: (slices, rows, columns), missing slices included. spacing: (slice, row,
+    column) in mm: the distance between slice planes along the normal, Pixel Spacing[0]
+    (between rows), Pixel Spacing[1] (between columns). origin: the centre of voxel
+    (0, 0, 0), the first slice's Image Position (Patient). direction: 3x3, its columns the
+    unit vectors of the slice, row and column index axes (normal, column cosines, row
+    cosines). affine: 4x4 float64; its first column is the slice step, ``spacing[0] *
+    normal`` unless the stack is tilted (then the step along the positions, sheared).
+    slice_index: for each image of the stack, its slice in the grid (equal for duplicates).
+    regular: False when a BLOCKING diagnostic is present.
+    """
+
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    origin: tuple[float, float, float]
+    direction: "np.ndarray"
+    affine: "np.ndarray"
+    slice_index: tuple[int, ...]
+    positions: "np.ndarray"
+    depths: "np.ndarray"
+    diagnostics: tuple[Diagnostic, ...]
+    regular: bool
+    tilted: bool
+
+    @property
+    def affine_ras(self) -> "np.ndarray":
+        """The affine to RAS millimetres (x and y negated), as NIfTI and nibabel use."""
+        return _lps_to_ras() @ self.affine
+
+    @property
+    def normal(self) -> "np.ndarray":
+        """The unit slice normal, pointing to increasing slice index."""
+        return self.direction[:, 0]
+
+    @property
+    def missing_slices(self) -> tuple[int, ...]:
+        """Grid slices no image fills."""
+        present = set(self.slice_index)
+        return tuple(k for k in range(self.shape[0]) if k not in present)
+
+    def kinds(self) -> set[str]:
+        """The kinds of diagnostic present (``"gantry_tilt" in geometry.kinds()``)."""
+        return {d.kind for d in self.diagnostics}
+
+
+def _missing_geometry(instances: Sequence["Instance"]) -> None:
+    lacking = [k for k, inst in enumerate(instances)
+               if _floats(inst.get("image_position_patient"), 3) is None
+               or _floats(inst.get("image_orientation_patient"), 6) is None]
+    if not instances:
+        raise GeometryError("no images", [Diagnostic("missing_geometry", (), None, None,
+                                                     "the stack has no images")])
+    if lacking:
+        message = (f"{len(lacking)} of {len(instances)} image(s) have no usable Image "
+                   "Position (Patient) or Image Orientation (Patient)")
+        raise GeometryError(message, [Diagnostic("missing_geometry", tuple(lacking), None,
+                                                 None, message)])
+
+
+def _cosines(instances: Sequence["Instance"], tolerance: float, diags: list[Diagnostic]
+             ) -> tuple[Any, Any, Any]:
+    """Unit row and column cosines and the normal; a non-orthonormal pair is reported."""
+    np = numpy()
+    iop = np.array(_floats(instances[0].get("image_orientation_patient"), 6))
+    r, c = iop[:3], iop[3:]
+    error = max(abs(np.linalg.norm(r) - 1), abs(np.linalg.norm(c) - 1), abs(float(r @ c)))
+    if not np.linalg.norm(r) or not np.linalg.norm(c) or np.linalg.norm(np.cross(r, c)) < 1e-6:
+        message = f"Image Orientation (Patient) {iop.tolist()} has no plane"
+        raise GeometryError(message, [Diagnostic("missing_geometry", (0,), None, None, message)])
+    if error > tolerance:
+        diags.append(Diagnostic(
+            "non_orthonormal_cosines", tuple(range(len(instances))), float(error), tolerance,
+            f"Image Orientation (Patient) {iop.tolist()} is not two orthogonal unit vectors "
+            f"(largest error {error:.3g}); each is normalised, the angle between them kept"))
+    r = r / np.linalg.norm(r)
+    c = c / np.linalg.norm(c)
+    n = np.cross(r, c)
+    return r, c, n / np.linalg.norm(n)
+
+
+def _pixel_spacing(instances: Sequence["Instance"], diags: list[Diagnostic]) -> tuple[float, float]:
+    spacing = _floats(instances[0].get("pixel_spacing"), 2)
+    if spacing is None or min(spacing) <= 0:
+        diags.append(Diagnostic("missing_pixel_spacing", tuple(range(len(instances))), None,
+                                None, "no usable Pixel Spacing: 1 mm assumed in-plane"))
+        return (1.0, 1.0)
+    return spacing[0], spacing[1]
+
+
+def _single_spacing(inst: "Instance") -> tuple[float, str]:
+    for name, label in (("spacing_between_slices", "Spacing Between Slices"),
+                        ("slice_thickness", "Slice Thickness")):
+        value = inst.get(name)
+        if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+            return float(value), label
+    return 1.0, "a default of 1 mm (no Spacing Between Slices or Slice Thickness)"
+
+
+def stack_geometry(instances: Sequence["Instance"], *,
+                   position_tolerance: float = POSITION_TOLERANCE,
+                   orientation_tolerance: float = ORIENTATION_TOLERANCE) -> Geometry:
+    """The geometry of images ordered along their normal (a Stack's instances).
+
+    Raises GeometryError when an image has no position or orientation.
+    """
+    np = numpy()
+    _missing_geometry(instances)
+    tol = position_tolerance
+    diags: list[Diagnostic] = []
+    r, c, n = _cosines(instances, orientation_tolerance, diags)
+    row_spacing, column_spacing = _pixel_spacing(instances, diags)
+    positions = np.array([_floats(inst.get("image_position_patient"), 3) for inst in instances])
+    depths = positions @ n
+    if np.any(np.diff(depths) < -tol):
+        raise ValueError("the images are not ordered along their normal: use split_stacks")
+
+    # one entry per distinct position; duplicates join the first image at their position
+    firsts: list[int] = [0]
+    group_of = [0]
+    for k in range(1, len(instances)):
+        if abs(depths[k] - depths[firsts[-1]]) > tol:
+            firsts.append(k)
+        group_of.append(len(firsts) - 1)
+    for g, first in enumerate(firsts):
+        members = [k for k in range(len(instances)) if group_of[k] == g]
+        if len(members) > 1:
+            apart = float(np.max(np.linalg.norm(positions[members] - positions[first], axis=1)))
+            where = ", ".join(f"{v:.3f}" for v in positions[first])
+            note = "" if apart <= tol else f"; their positions differ by {apart:.3f} mm in-plane"
+            diags.append(Diagnostic(
+                "duplicate_position", tuple(members), apart, tol,
+                f"{len(members)} images at one position ({where}){note}; pixels not compared "
+                "(headers only: building the volume compares them); the first is used"))
+    unique = positions[firsts]
+    d = depths[firsts]
+
+    grid, step, regular = _grid(d, firsts, instances, tol, diags)
+    # in-plane offset of each distinct position from the first: a line (tilt) or drift
+    offsets = (unique - unique[0]) - np.outer(d - d[0], n)
+    extent = d[-1] - d[0]
+    shear = offsets[-1] / extent if extent > 0 else np.zeros(3)
+    drift = np.linalg.norm(offsets - np.outer(d - d[0], shear), axis=1)
+    tilted = bool(np.linalg.norm(offsets[-1]) > tol)
+    if np.max(drift) > tol:
+        bad = tuple(firsts[g] for g in np.nonzero(drift > tol)[0])
+        diags.append(Diagnostic(
+            "in_plane_drift", bad, float(np.max(drift)), tol,
+            f"{len(bad)} slice(s) lie up to {np.max(drift):.3f} mm off the line through the "
+            "first and last positions, in-plane: no regular grid"))
+        regular = False
+    if tilted:
+        angle = math.degrees(math.atan2(float(np.linalg.norm(shear)), 1.0))
+        limit = math.degrees(math.atan2(tol, extent))
+        header = instances[0].get("gantry_detector_tilt")
+        said = f"; Gantry/Detector Tilt says {header} degrees" if header is not None else ""
+        diags.append(Diagnostic(
+            "gantry_tilt", tuple(firsts), angle, limit,
+            f"positions advance {angle:.3f} degrees off the slice normal ({np.linalg.norm(offsets[-1]):.3f} "
+            f"mm in-plane over {extent:.3f} mm){said}; the affine is sheared so that every "
+            "slice is where its header puts it; volume(resample=True) gives an orthogonal grid"))
+    slice_step = step * (n + shear) if tilted else step * n
+    affine = np.eye(4)
+    affine[:3, 0] = slice_step
+    affine[:3, 1] = row_spacing * c
+    affine[:3, 2] = column_spacing * r
+    affine[:3, 3] = positions[0]
+    direction = np.stack([n, c, r], axis=1)
+    rows, columns = int(instances[0].get("rows") or 0), int(instances[0].get("columns") or 0)
+    slice_index = tuple(int(grid[group_of[k]]) for k in range(len(instances)))
+    return Geometry((int(grid[-1]) + 1, rows, columns), (float(step), float(row_spacing),
+                    float(column_spacing)), tuple(float(v) for v in positions[0]),
+                    direction, affine, slice_index, positions, depths, tuple(diags),
+                    regular and not (BLOCKING & {x.kind for x in diags}), tilted)
+
+
+def _grid(d: Any, firsts: list[int], instances: Sequence["Instance"], tol: float,
+          diags: list[Diagnostic]) -> tuple[Any, float, bool]:
+    """Grid index of each distinct depth, the slice step, and whether the grid is regular."""
+    np = numpy()
+    m = len(d)
+    if m == 1:
+        step, source = _single_spacing(instances[0])
+        diags.append(Diagnostic("single_slice", (0,), None, None,
+                                f"one slice: its spacing ({step:g} mm) is taken from {source}"))
+        return np.zeros(1, dtype=np.int64), step, True
+    gaps = np.diff(d)
+    if m == 2:
+        diags.append(Diagnostic("two_slices", tuple(firsts), float(gaps[0]), None,
+                                f"two slices {gaps[0]:.4f} mm apart: the spacing cannot be "
+                                "checked against a third"))
+        return np.arange(2), float(gaps[0]), True
+    nominal = float(np.median(gaps))
+    multiples = np.maximum(np.rint(gaps / nominal), 1).astype(np.int64)
+    grid = np.concatenate([[0], np.cumsum(multiples)])
+    step = float((d[-1] - d[0]) / grid[-1])
+    residual = np.abs(d - (d[0] + grid * step))
+    if np.max(residual) > tol:
+        grid = np.arange(m)
+        step = float((d[-1] - d[0]) / (m - 1))
+        off = np.abs(gaps - nominal) > tol
+        bad = tuple(sorted({firsts[i] for g in np.nonzero(off)[0] for i in (g, g + 1)}))
+        diags.append(Diagnostic(
+            "non_uniform_spacing", bad, float(np.max(np.abs(gaps - nominal))), tol,
+            f"slice gaps from {gaps.min():.4f} to {gaps.max():.4f} mm (median {nominal:.4f}) "
+            "are no multiples of one step: no regular grid; volume(resample=True) "
+            "interpolates onto one"))
+        return grid, step, False
+    for g in np.nonzero(multiples > 1)[0]:
+        a, b = firsts[g], firsts[g + 1]
+        count = int(multiples[g] - 1)
+        pa = ", ".join(f"{v:.3f}" for v in instances[a].get("image_position_patient"))
+        pb = ", ".join(f"{v:.3f}" for v in instances[b].get("image_position_patient"))
+        diags.append(Diagnostic(
+            "missing_slices", (a, b), float(gaps[g]), tol,
+            f"{count} slice(s) missing between ({pa}) and ({pb}): a gap of {gaps[g]:.4f} mm "
+            f"is {multiples[g]} steps of {step:.4f} mm; the volume keeps their place, filled"))
+    return grid, step, True

@@ -1,0 +1,521 @@
+"""Stacks to volumes: every slice's pixels in one preallocated array, with its affine.
+
+The array is allocated once, in its final dtype, and each slice is written into its place
+(no list of slices then ``np.stack``, which needs twice the memory). The dtype is chosen
+from the headers before any pixel is read: with ``hounsfield=True`` each slice's own
+Rescale Slope/Intercept is applied (scanners do vary them per slice), and the result is
+exact integers in the smallest type that holds every value the slices' Bits Stored allow
+once rescaled (int16 for 12-bit CT), or float32 when a slope or intercept is not an
+integer. Integer rescaling is done in place in the output type: the arithmetic wraps
+modulo 2**bits, and since the final value fits, the wrapped result is the exact one.
+
+Reading: a file in a native little-endian transfer syntax is read straight from its
+Pixel Data offset (known from the header scan) into the volume's memory, one
+``readinto`` per slice; anything else (compressed, big endian, deflated) goes through
+``rawdicom.pixel_array``, the whole file read at this point only. Files are read in a
+thread pool (file reads and codecs release the GIL). The frames of an enhanced
+multi-frame file are read from one open file (or one decoded dataset), not once per frame.
+
+A file that cannot be read does not abort the volume: its slices are filled with the fill
+value and an ``unreadable`` diagnostic (and a warning) names the file and the error.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
+from .geometry import Diagnostic, Geometry, numpy
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .instance import Instance
+    from .stacks import Stack
+
+__all__ = ["Volume", "stack_volume", "series_volume"]
+
+_NATIVE_LITTLE_ENDIAN = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"))
+_PIXEL_DATA = 0x7FE00010
+_UNDEFINED = 0xFFFFFFFF
+
+
+@dataclass(eq=False)
+class Volume:
+    """A stack's pixels as one array (slices, rows, columns) and where each voxel is.
+
+    affine: 4x4 float64, (slice, row, column) indices -> LPS mm (see geometry.Geometry);
+    spacing (slice, row, column) mm; origin: LPS of voxel (0, 0, 0); direction: 3x3, the
+    unit vectors of the three index axes as columns. diagnostics: the stack's geometry
+    diagnostics, duplicates resolved by comparing their pixels, unreadable files, a
+    resampling. filled_slices: slices no image filled (missing or unreadable), holding
+    ``fill_value``. geometry: the header geometry of the stack the volume came from.
+    """
+
+    array: "np.ndarray"
+    affine: "np.ndarray"
+    spacing: tuple[float, float, float]
+    origin: tuple[float, float, float]
+    direction: "np.ndarray"
+    diagnostics: list[Diagnostic]
+    frame_of_reference_uid: str | None
+    filled_slices: tuple[int, ...]
+    fill_value: float
+    geometry: Geometry
+
+    @property
+    def affine_ras(self) -> "np.ndarray":
+        """The affine to RAS millimetres (x and y negated)."""
+        return numpy().diag([-1.0, -1.0, 1.0, 1.0]) @ self.affine
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    def to_nifti(self, path: str | os.PathLike[str]) -> Path:
+        """Write a NIfTI-1 file (``.nii`` or ``.nii.gz``) with nibabel (``rawdicom[nifti]``).
+
+        NIfTI indexes voxels (i, j, k) = (column, row, slice) and maps them to RAS, so the
+        array is written transposed (a view: no copy) and the affine's columns permuted
+        the same way. The sform holds the affine (code 1, scanner); the qform too unless
+        the affine is sheared (gantry tilt), which a quaternion cannot express (code 0).
+        """
+        try:
+            import nibabel
+        except ImportError as exc:
+            raise ImportError("Volume.to_nifti needs nibabel: pip install rawdicom[nifti]"
+                              ) from exc
+        np = numpy()
+        affine = self.affine_ras[:, [2, 1, 0, 3]]
+        image = nibabel.Nifti1Image(self.array.transpose(2, 1, 0), affine)
+        image.header.set_xyzt_units("mm")
+        image.set_sform(affine, code=1)
+        columns = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
+        orthogonal = np.allclose(columns.T @ columns, np.eye(3), atol=1e-6)
+        image.set_qform(affine if orthogonal else None, code=1 if orthogonal else 0)
+        nibabel.save(image, os.fspath(path))
+        return Path(path)
+
+
+# ---------------------------------------------------------------- the output type
+
+def _rescale(inst: "Instance", hounsfield: bool) -> tuple[float, float]:
+    if not hounsfield:
+        return 1.0, 0.0
+    slope, intercept = inst.get("rescale_slope", 1.0), inst.get("rescale_intercept", 0.0)
+    for value in (slope, intercept):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                or not math.isfinite(value):
+            raise PixelDataError(f"Rescale Slope {slope!r} / Intercept {intercept!r} of "
+                                 f"{inst.get('path')} are not finite numbers")
+    return float(slope), float(intercept)
+
+
+def _stored_dtype(inst: "Instance") -> "np.dtype":
+    np = numpy()
+    bits, signed = inst.get("bits_allocated"), inst.get("pixel_representation", 0)
+    if bits not in (8, 16, 32) or signed not in (0, 1):
+        raise PixelDataError(f"{inst.get('path')}: Bits Allocated {bits}, Pixel Representation "
+                             f"{signed}: not a grayscale volume rawdicom builds")
+    return np.dtype(f"<{'ui'[signed]}{bits // 8}")
+
+
+def _stored_range(inst: "Instance") -> tuple[int, int]:
+    bits = inst.get("bits_stored") or inst.get("bits_allocated")
+    if inst.get("pixel_representation", 0):
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def _output_dtype(instances: Sequence["Instance"], hounsfield: bool) -> "np.dtype":
+    """The smallest dtype that holds every rescaled value exactly, float32 if none does."""
+    np = numpy()
+    lo, hi, stored = math.inf, -math.inf, set()
+    for params in {(_rescale(i, hounsfield), _stored_range(i), _stored_dtype(i))
+                   for i in instances}:
+        (slope, intercept), (a, b), dtype = params
+        if not (slope.is_integer() and intercept.is_integer()):
+            return np.dtype(np.float32)
+        ends = (a * slope + intercept, b * slope + intercept)
+        lo, hi = min(lo, *ends), max(hi, *ends)
+        stored.add(dtype.newbyteorder("="))
+    candidates = sorted(stored, key=lambda t: t.itemsize) + [
+        np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
+                              np.int64)]
+    fitting = [t for t in candidates if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max]
+    if not fitting:
+        return np.dtype(np.float32)
+    return min(fitting, key=lambda t: t.itemsize)  # a stored type first among equals
+
+
+# ---------------------------------------------------------------- reading slices
+
+def _mask(arr: "np.ndarray", bits_stored: int) -> None:
+    """Clear (unsigned) or sign-extend (signed) the bits above Bits Stored, in place."""
+    np = numpy()
+    shift = arr.dtype.itemsize * 8 - bits_stored
+    if shift <= 0 or arr.size == 0:
+        return
+    if arr.dtype.kind == "i":
+        limit = 1 << (bits_stored - 1)
+        if arr.min() >= -limit and arr.max() < limit:
+            return
+    elif arr.max() < (1 << bits_stored):
+        return
+    np.left_shift(arr, shift, out=arr)
+    np.right_shift(arr, shift, out=arr)
+
+
+def _native(inst: "Instance") -> bool:
+    """Whether the frame's bytes are the stored values at a known offset of the file."""
+    offset, length = inst.get("pixel_data_offset"), inst.get("pixel_data_length")
+    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
+            or inst.get("samples_per_pixel", 1) != 1 or not isinstance(offset, int)
+            or not isinstance(length, int) or length == _UNDEFINED):
+        return False
+    try:
+        size = _stored_dtype(inst).itemsize
+    except PixelDataError:
+        return False
+    frames = inst.get("number_of_frames", 1)
+    return length >= int(frames) * inst.rows * inst.columns * size
+
+
+class _Writer:
+    """Puts stored values into a slice of the output, rescaled."""
+
+    def __init__(self, out: "np.ndarray", hounsfield: bool) -> None:
+        self.out = out
+        self.hounsfield = hounsfield
+
+    def store(self, slot: int, stored: "np.ndarray", inst: "Instance") -> None:
+        np = numpy()
+        target = self.out[slot]
+        if stored.shape != target.shape:
+            raise PixelDataError(f"{inst.get('path')}: pixels of shape {stored.shape}, "
+                                 f"Rows x Columns {target.shape}", tag=_PIXEL_DATA)
+        slope, intercept = _rescale(inst, self.hounsfield)
+        if target.dtype.kind == "f":
+            if slope == 1.0 and intercept == 0.0:
+                target[...] = stored
+            else:  # in float64, rounded once to float32: pydicom's values, rounded
+                work = np.multiply(stored, slope, dtype=np.float64)
+                work += intercept
+                target[...] = work
+            return
+        target[...] = stored  # wraps where the output is narrower: see rescale_in_place
+        self.rescale_in_place(target, slope, intercept)
+
+    @staticmethod
+    def rescale_in_place(target: "np.ndarray", slope: float, intercept: float) -> None:
+        """Integer rescale in the output type: exact, as the final values fit it."""
+        np = numpy()
+        if slope != 1.0:
+            np.multiply(target, _modular(slope, target.dtype), out=target)
+        if intercept != 0.0:
+            np.add(target, _modular(intercept, target.dtype), out=target)
+
+
+def _modular(value: float, dtype: "np.dtype") -> Any:
+    """An integer as a scalar of ``dtype``, modulo 2**bits (a negative slope for uint16)."""
+    bits = 8 * dtype.itemsize
+    v = int(value) % (1 << bits)
+    if dtype.kind == "i" and v >= 1 << (bits - 1):
+        v -= 1 << bits
+    return dtype.type(v)
+
+
+def _read_native(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
+    """Native little endian frames: straight from the file into the volume where possible."""
+    np = numpy()
+    with open(path, "rb", buffering=0) as f:
+        for slot, inst in jobs:
+            dtype = _stored_dtype(inst)
+            target = writer.out[slot]
+            direct = (target.dtype.kind in "iu" and target.dtype.itemsize == dtype.itemsize)
+            buffer = target.view(dtype) if direct else np.empty(target.shape, dtype)
+            frame_bytes = buffer.nbytes
+            offset = inst.pixel_data_offset + (inst.frame or 0) * frame_bytes
+            f.seek(offset)
+            view = memoryview(buffer).cast("B")
+            got = 0
+            while got < frame_bytes:
+                n = f.readinto(view[got:])
+                if not n:
+                    raise TruncatedError(f"{path}: frame {inst.frame or 0} ends after {got} of "
+                                         f"{frame_bytes} bytes", offset=offset + got,
+                                         tag=_PIXEL_DATA)
+                got += n
+            _mask(buffer, inst.get("bits_stored") or dtype.itemsize * 8)
+            if direct:
+                _Writer.rescale_in_place(target, *_rescale(inst, writer.hounsfield))
+            else:
+                writer.store(slot, buffer, inst)
+
+
+def _read_decoded(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
+    """Any other transfer syntax: the file read once, each frame decoded once."""
+    import rawdicom
+    ds = rawdicom.read(path)
+    for slot, inst in jobs:
+        writer.store(slot, rawdicom.pixel_array(ds, frame=inst.frame), inst)
+
+
+def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", hounsfield: bool,
+                threads: int | None) -> list[tuple[str, list[int], Exception]]:
+    """Read every (slot, image) into ``out``; per file, in a thread pool. Failed files back."""
+    by_file: dict[str, list[tuple[int, "Instance"]]] = {}
+    for slot, inst in slots:
+        by_file.setdefault(str(inst.path), []).append((slot, inst))
+    writer = _Writer(out, hounsfield)
+
+    def read(item: tuple[str, list[tuple[int, "Instance"]]]
+             ) -> tuple[str, list[int], Exception] | None:
+        path, jobs = item
+        reader = _read_native if all(_native(inst) for _, inst in jobs) else _read_decoded
+        try:
+            reader(path, jobs, writer)
+        except (DicomError, OSError) as exc:
+            return path, [slot for slot, _ in jobs], exc
+        return None
+
+    items = list(by_file.items())
+    workers = min(threads or os.cpu_count() or 1, 8, len(items))
+    results: list[Any] = []
+    if workers > 1:
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(read, items))
+        except RuntimeError:  # no threads here (WebAssembly): read in this thread
+            results = []
+    if not results:
+        results = [read(item) for item in items]
+    return [r for r in results if r is not None]
+
+
+# ---------------------------------------------------------------- volumes
+
+def _check(stack: "Stack") -> Geometry:
+    geometry = stack.geometry
+    samples = {inst.get("samples_per_pixel", 1) for inst in stack.instances}
+    if samples != {1}:
+        raise ValueError(f"volumes are built from grayscale images; Samples per Pixel {samples}")
+    return geometry
+
+
+def _fill_for(dtype: "np.dtype", fill_value: float | None) -> float:
+    np = numpy()
+    if fill_value is not None:
+        return fill_value
+    return math.nan if dtype.kind == "f" else int(np.iinfo(dtype).min)
+
+
+def _unreadable(failures: list[tuple[str, list[int], Exception]], slot_of: dict[int, int]
+                ) -> list[Diagnostic]:
+    """One ``unreadable`` diagnostic (and warning) per file; ``slot_of``: image -> slot."""
+    diags = []
+    for path, slots, exc in failures:
+        involved = tuple(k for k, s in slot_of.items() if s in slots)
+        message = f"{path} could not be read ({exc}); its slice(s) hold the fill value"
+        warnings.warn(message, DicomWarning, stacklevel=4)
+        diags.append(Diagnostic("unreadable", involved, None, None, message))
+    return diags
+
+
+def _compare_duplicates(stack: "Stack", geometry: Geometry, out: "np.ndarray",
+                        hounsfield: bool, threads: int | None) -> list[Diagnostic]:
+    """Duplicate-position diagnostics with their pixels compared to the slice used."""
+    np = numpy()
+    diags = []
+    for diag in geometry.diagnostics:
+        if diag.kind != "duplicate_position":
+            diags.append(diag)
+            continue
+        first, others = diag.slices[0], diag.slices[1:]
+        scratch = np.empty((len(others), *out.shape[1:]), dtype=out.dtype)
+        failed = _fill_slots([(j, stack.instances[k]) for j, k in enumerate(others)],
+                             scratch, hounsfield, threads)
+        used = out[geometry.slice_index[first]]
+        notes = []
+        for j, k in enumerate(others):
+            if any(j in slots for _, slots, _ in failed):
+                notes.append(f"image {k} could not be read")
+                continue
+            a, b = scratch[j], used
+            differ = int(np.count_nonzero((a != b) & ~(np.isnan(a) & np.isnan(b))) if a.dtype.kind
+                         == "f" else np.count_nonzero(a != b))
+            if differ:
+                delta = float(np.nanmax(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+                notes.append(f"image {k}: different pixels ({differ} voxels differ, by up to "
+                             f"{delta:g})")
+            else:
+                notes.append(f"image {k}: identical pixels")
+        message = diag.message.replace("pixels not compared (headers only: building the volume "
+                                       "compares them)", "pixels compared: " + "; ".join(notes))
+        diags.append(replace(diag, message=message))
+    return diags
+
+
+def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = False,
+                 threads: int | None = None, fill_value: float | None = None) -> Volume:
+    """The volume of one stack.
+
+    hounsfield: apply each slice's Rescale Slope/Intercept (modality values: HU for CT);
+        False keeps the stored values. resample: interpolate onto an orthogonal, uniform
+        grid (float32) when the stack is tilted, non-uniform, drifting or has missing
+        slices; without it such irregular stacks (non-uniform spacing, drift) raise
+        ValueError, and tilted ones keep a sheared affine. threads: files read at once
+        (default: the cores, at most 8). fill_value: for slices no image fills (default
+        NaN for float volumes, the type's minimum for integer ones).
+    """
+    np = numpy()
+    geometry = _check(stack)
+    needs_resample = (not geometry.regular or geometry.tilted or bool(geometry.missing_slices))
+    if resample and needs_resample:
+        return _resampled(stack, geometry, hounsfield, threads, fill_value)
+    if not geometry.regular:
+        blocking = "; ".join(str(d) for d in geometry.diagnostics
+                             if d.kind in ("non_uniform_spacing", "in_plane_drift"))
+        raise ValueError(f"the stack is no regular grid ({blocking}); "
+                         "volume(resample=True) interpolates it onto one")
+    dtype = _output_dtype(stack.instances, hounsfield)
+    out = np.empty(geometry.shape, dtype=dtype)
+    fill = _fill_for(dtype, fill_value)
+    firsts: dict[int, int] = {}
+    for k, slot in enumerate(geometry.slice_index):
+        firsts.setdefault(slot, k)
+    failures = _fill_slots([(slot, stack.instances[k]) for slot, k in firsts.items()], out,
+                           hounsfield, threads)
+    filled = set(geometry.missing_slices)
+    for _, slots, _ in failures:
+        filled.update(slots)
+    for slot in filled:
+        out[slot] = fill
+    diagnostics = _compare_duplicates(stack, geometry, out, hounsfield, threads)
+    diagnostics += _unreadable(failures, {k: slot for slot, k in firsts.items()})
+    return Volume(out, geometry.affine.copy(), geometry.spacing, geometry.origin,
+                  geometry.direction.copy(), diagnostics,
+                  stack.instances[0].get("frame_of_reference_uid"), tuple(sorted(filled)),
+                  fill, geometry)
+
+
+# ---------------------------------------------------------------- resampling
+
+def _shift(arr: "np.ndarray", shift: float, axis: int, fill: float) -> "np.ndarray":
+    """``out[i] = arr[i - shift]`` along ``axis``, linear between neighbours, fill outside."""
+    np = numpy()
+    whole = math.floor(-shift)
+    frac = -shift - whole
+    if frac < 1e-6:
+        frac = 0.0
+    elif frac > 1 - 1e-6:
+        whole, frac = whole + 1, 0.0
+    n = arr.shape[axis]
+    out = np.full(arr.shape, fill, dtype=np.float32)
+    reach = 1 if frac else 0
+    lo, hi = max(0, -whole), min(n, n - whole - reach)  # i with 0 <= i+whole, i+whole+reach < n
+    if lo >= hi:
+        return out
+    take = [slice(None)] * arr.ndim
+    put = [slice(None)] * arr.ndim
+    put[axis] = slice(lo, hi)
+    take[axis] = slice(lo + whole, hi + whole)
+    part = arr[tuple(take)].astype(np.float32)
+    if frac:
+        take[axis] = slice(lo + whole + 1, hi + whole + 1)
+        part = part * np.float32(1 - frac) + arr[tuple(take)].astype(np.float32) * np.float32(frac)
+    out[tuple(put)] = part
+    return out
+
+
+def _in_plane(slice_: "np.ndarray", rows: float, columns: float, fill: float) -> "np.ndarray":
+    return _shift(_shift(slice_, rows, 0, fill), columns, 1, fill)
+
+
+def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: int | None,
+               fill_value: float | None) -> Volume:
+    """Interpolate the stack onto an orthogonal grid (normal, column and row cosines).
+
+    Every distinct slice is read once (float32); each output slice lies between two
+    input slices along the normal and takes their values at its in-plane position
+    (bilinear, for the in-plane offsets a tilt or drift gives each input slice),
+    weighted linearly by depth.
+    """
+    np = numpy()
+    firsts: dict[int, int] = {}
+    for k, slot in enumerate(geometry.slice_index):
+        firsts.setdefault(slot, k)
+    order = list(firsts.values())  # the first image at each distinct position
+    source = np.empty((len(order), *geometry.shape[1:]), dtype=np.float32)
+    failures = _fill_slots(list(enumerate(stack.instances[k] for k in order)), source,
+                           hounsfield, threads)
+    fill = math.nan if fill_value is None else fill_value
+    bad = {slot for _, slots, _ in failures for slot in slots}
+    keep = [j for j in range(len(order)) if j not in bad]
+    if not keep:
+        raise ValueError("no slice of the stack could be read")
+    depths = geometry.depths[[order[j] for j in keep]]
+    positions = geometry.positions[[order[j] for j in keep]]
+    n, c, r = geometry.direction[:, 0], geometry.direction[:, 1], geometry.direction[:, 2]
+    _, row_spacing, column_spacing = geometry.spacing
+    origin = geometry.positions[0]
+    offsets = (positions - origin) - np.outer(depths - depths[0], n)
+    if len(keep) > 1:
+        gaps = np.diff(depths)
+        nominal = float(np.median(gaps)) if not geometry.regular else geometry.spacing[0]
+        count = max(int(round((depths[-1] - depths[0]) / nominal)) + 1, 2)
+        step = float((depths[-1] - depths[0]) / (count - 1))
+    else:
+        count, step = 1, geometry.spacing[0]
+    out = np.empty((count, *geometry.shape[1:]), dtype=np.float32)
+    for t in range(count):
+        z = depths[0] + t * step
+        k = int(np.clip(np.searchsorted(depths, z, side="right") - 1, 0, max(len(keep) - 2, 0)))
+        weight = 0.0 if len(keep) == 1 else float((z - depths[k]) / (depths[k + 1] - depths[k]))
+        weight = min(max(weight, 0.0), 1.0)
+        planes = [(k, 1.0 - weight)] + ([(k + 1, weight)] if weight > 1e-6 else [])
+        acc = np.zeros(geometry.shape[1:], dtype=np.float32)
+        for j, w in planes:
+            # input slice j is offset in-plane by offsets[j]: output (i, l) is its (i - di, l - dl)
+            shifted = _in_plane(source[keep[j]], float(offsets[j] @ c) / row_spacing,
+                                float(offsets[j] @ r) / column_spacing, math.nan)
+            acc += np.float32(w) * shifted
+        out[t] = np.where(np.isnan(acc), np.float32(fill), acc)
+    affine = np.eye(4)
+    affine[:3, 0] = step * n
+    affine[:3, 1] = row_spacing * c
+    affine[:3, 2] = column_spacing * r
+    affine[:3, 3] = origin
+    slot_of = {k: j for j, k in enumerate(order)}
+    diagnostics = [d for d in geometry.diagnostics]
+    diagnostics.append(Diagnostic(
+        "resampled", tuple(order), step, None,
+        f"{len(keep)} slices interpolated onto an orthogonal grid of {count} slices "
+        f"{step:.4f} mm apart (linear along the normal, bilinear in-plane)"))
+    diagnostics += _unreadable(failures, slot_of)
+    return Volume(out, affine, (step, row_spacing, column_spacing), tuple(float(v) for v in origin),
+                  geometry.direction.copy(), diagnostics,
+                  stack.instances[0].get("frame_of_reference_uid"), (), fill, geometry)
+
+
+def series_volume(stacks: Sequence["Stack"], **kw: Any) -> Volume:
+    """The volume of a series' largest regular stack; a warning names the stacks left out.
+
+    ``kw`` goes to :func:`stack_volume`. Without a regular stack the largest one is used
+    (which needs ``resample=True``).
+    """
+    if not stacks:
+        raise ValueError("the series has no images")
+    chosen = next((s for s in stacks if s.regular), stacks[0])
+    left = [s for s in stacks if s is not chosen]
+    if left:
+        warnings.warn(f"the volume holds {len(chosen)} image(s) ({chosen.reason}); left out: "
+                      + "; ".join(f"{len(s)} image(s) with {s.reason}" for s in left),
+                      DicomWarning, stacklevel=2)
+    return chosen.volume(**kw)
