@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from .build import Summary, build
+from .geometry import SeriesCheck, check_series
 from .record import record
 from .schema import FRAME_COLUMNS, INSTANCE_COLUMNS, PHI, STATUSES
 
-__all__ = ["record", "build", "Summary", "connect", "read_rows", "PHI", "STATUSES",
+__all__ = ["record", "build", "Summary", "connect", "read_rows", "check_series", "SeriesCheck",
+           "PHI", "STATUSES",
            "INSTANCE_COLUMNS", "FRAME_COLUMNS"]
 
 

@@ -9,7 +9,6 @@ so an index row and what ``rawdicom.scan`` gives for the same file agree.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from typing import Any, Iterable
@@ -17,7 +16,9 @@ from typing import Any, Iterable
 from .. import dictionary
 from ..errors import (DicomError, NotDicomError, TruncatedError, UnsupportedTransferSyntaxError,
                       format_tag)
+from ..model.instance import Instance
 from ..model.record import FIELDS, RECORD_TAGS, instance_record, snake_case
+from ..model.stacks import _HARD, _floats, _format, normal
 from .header import open_source, read_header
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
 
@@ -64,49 +65,36 @@ def error_row(path: str | None, exc: BaseException, tags: Iterable[str] | None =
 
 
 def _derived(orientation: Any, position: Any) -> tuple[Any, ...]:
-    """(normal_x, normal_y, normal_z, slice_position): the slice normal is row cosines x
-    column cosines, the position is Image Position (Patient) projected on it."""
-    try:
-        rx, ry, rz, cx, cy, cz = (float(v) for v in orientation)
-    except (TypeError, ValueError):
+    """(normal_x, normal_y, normal_z, slice_position): the unit slice normal (row cosines x
+    column cosines) and Image Position (Patient) projected on it, as the model orders a
+    stack (``rawdicom.model.stacks.normal``)."""
+    cosines = _floats(orientation, 6)
+    if cosines is None:
         return None, None, None, None
-    n = (ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx)
-    if not all(math.isfinite(v) for v in n):
+    n = tuple(v + 0.0 for v in normal(cosines))  # no -0.0: keys and rows compare as text too
+    if not any(n):
         return None, None, None, None
-    n = tuple(v + 0.0 for v in n)  # no -0.0: keys and rows compare as text too
-    try:
-        px, py, pz = (float(v) for v in position)
-        along = px * n[0] + py * n[1] + pz * n[2]
-    except (TypeError, ValueError):
-        along = None
-    if along is not None and not math.isfinite(along):
-        along = None
+    p = _floats(position, 3)
+    along = p[0] * n[0] + p[1] * n[1] + p[2] * n[2] if p is not None else None
     return (*n, along)
 
 
 def _rounded(values: Any, digits: int) -> str:
-    if not values:
-        return ""
-    return ",".join(f"{float(v) + 0.0:.{digits}f}" if isinstance(v, (int, float)) else str(v)
-                    for v in values)
+    values = _floats(values, len(values)) if isinstance(values, list) else None
+    return ",".join(f"{v + 0.0:.{digits}f}" for v in values) if values else ""
 
 
 def stack_key(row: dict[str, Any]) -> str:
-    """What the model splits a series on, as one text: frame of reference, orientation
-    (normal to 3 decimals), matrix, pixel spacing, echo, temporal position, localizer or
-    not, Stack ID. Rows of one series with one key may form one regular stack."""
-    normal = [row.get("normal_x"), row.get("normal_y"), row.get("normal_z")]
-    image_type = row.get("image_type") or row.get("frame_type") or []
-    parts = (
-        row.get("frame_of_reference_uid") or "",
-        _rounded(normal, 3) if normal[0] is not None else "",
-        f"{row.get('rows') or ''}x{row.get('columns') or ''}",
-        _rounded(row.get("pixel_spacing"), 4),
-        _rounded(row.get("echo_numbers"), 0),
-        str(row.get("temporal_position_identifier") or row.get("temporal_position_index") or ""),
-        "LOCALIZER" if "LOCALIZER" in image_type else "",
-        str(row.get("stack_id") or ""),
-    )
+    """The keys the model splits a series on (``rawdicom.model.stacks``: frame of reference,
+    matrix, image type, echo, temporal position, Stack ID, diffusion, ...) as one text, with
+    orientation and pixel spacing rounded (to 3 and 4 decimals) where the model compares
+    them within a tolerance. Rows with one key are candidates for one stack in SQL
+    (``GROUP BY series_instance_uid, stack_key``); :func:`rawdicom.index.check_series`
+    gives the model's exact split."""
+    inst = Instance(row)
+    parts = [_format(value(inst)) for _, value in _HARD]
+    parts.append(_rounded(row.get("pixel_spacing"), 4))
+    parts.append(_rounded(row.get("image_orientation_patient"), 3))
     return "|".join(parts)
 
 
