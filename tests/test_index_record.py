@@ -74,7 +74,7 @@ def test_values_pass_through_unchanged() -> None:
                 changed.append((path.name, key, payload[key], row[key]))
     assert all(any(key in p for p in record(str(DATA / "test_files" / name))["problems"])
                or isinstance(before, list) for name, key, before, _ in changed), changed
-    assert len(changed) < 10, changed
+    assert len(changed) <= 1, changed  # badVR.dcm: NumberOfFrames "1A"
 
 
 def test_header_past_the_first_prefix(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .build import Summary, build
+from .engines import Summary, build
 from .geometry import SeriesCheck, check_series
 from .record import record
 from .schema import FRAME_COLUMNS, INSTANCE_COLUMNS, PHI, STATUSES
@@ -30,7 +30,7 @@ def connect(out: str, database: str = ":memory:") -> Any:
 def read_rows(out: str, table: str = "instances") -> list[dict[str, Any]]:
     """The rows of an index (an SQLite file or a Parquet folder), ordered by path; removed
     files are left out. ``table``: ``instances`` or ``frames``."""
-    from .build import _is_sqlite
+    from .engines import _is_sqlite
     if _is_sqlite(out):
         from .sqlite import read_sqlite
         return read_sqlite(out, table)

@@ -132,7 +132,7 @@ def convert(name: str, kind: str, value: Any, problems: list[str]) -> Any:
         if kind.startswith("list_"):
             base = kind[5:]
             items = value if isinstance(value, list) else [value]
-            return [_scalar(v, base) for v in items if v is not None]
+            return [None if v is None else _scalar(v, base) for v in items]
         if isinstance(value, list):
             if kind == "text":
                 return "\\".join(str(v) for v in value)
