@@ -25,7 +25,7 @@ from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_column
 __all__ = ["record", "status_of", "error_row"]
 
 _UNDEFINED = 0xFFFFFFFF
-_KEEP = tuple(k for k in FIELDS if k not in PHI)
+_KEEP = tuple(snake_case(k) for k in FIELDS if k not in PHI)
 # What the reader says when the data really ends early (in a complete read).
 _TRUNCATION_WORDS = ("cut short", "the data ends", "ends without")
 
@@ -155,7 +155,7 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rec = instance_record(ds, row["path"])
-        values = {snake_case(k): rec[snake_case(k)] for k in _KEEP}
+        values = {key: rec[key] for key in _KEEP}
         for keyword in extra:
             key = snake_case(keyword)
             try:

@@ -11,6 +11,7 @@ its column's kind (DS "1.5 mm" in a float column) is stored as None and named in
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Iterable
 
@@ -56,6 +57,7 @@ _TAIL_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=None)
 def kind_for(keyword: str) -> str:
     """The column kind of an attribute: from its VR, a list when its VM allows several values
     (or the record always makes it one); text for VRs that hold bytes or sequences."""
@@ -84,6 +86,7 @@ def extra_keywords(tags: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=64)
 def instance_columns(extra: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
     """(name, kind) of every column of the instances table, in order; ``extra`` are the
     keywords added with ``tags=`` (see :func:`extra_keywords`)."""
@@ -122,12 +125,17 @@ def _scalar(value: Any, base: str) -> Any:
     return number
 
 
+_EXACT = {"text": str, "int": int, "float": float}
+
+
 def convert(name: str, kind: str, value: Any, problems: list[str]) -> Any:
     """``value`` as column ``name`` of ``kind``; None (and a note in ``problems``) when it
     does not fit. Several values in a single-valued text column are joined with a
     backslash, as DICOM writes them; in a numeric one, the first is kept."""
     if value is None:
         return None
+    if type(value) is _EXACT.get(kind):  # the common case: already the column's type
+        return value
     try:
         if kind.startswith("list_"):
             base = kind[5:]
