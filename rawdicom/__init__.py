@@ -43,6 +43,7 @@ _LAZY = {
     "scan": "rawdicom.model.scan",
     "Collection": "rawdicom.model.hierarchy",
     "Volume": "rawdicom.model.volume",
+    "index": "rawdicom.index",  # a subpackage: rawdicom.index.build(...) after import rawdicom
 }
 
 
@@ -51,6 +52,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'rawdicom' has no attribute {name!r}")
     import importlib
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"rawdicom.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
