@@ -67,3 +67,10 @@ def test_build_from_http_urls(served, tmp_path: Path) -> None:  # type: ignore[n
     assert strip == [{k: v for k, v in r.items() if k not in _PLACE_DEPENDENT} for r in local]
     assert summary.header_bytes == sum(server.sent.values())
     assert summary.statuses == {"ok": 5, "not_dicom": 1}
+
+
+def test_build_from_an_http_folder_url(served, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    root, server = served
+    summary = build(f"{server.url}/", str(tmp_path / "i.sqlite"), engine="serial", progress=True)
+    assert summary.files == len(list(root.iterdir())) == summary.indexed
+    assert "6/6 files" in capsys.readouterr().err  # the progress line
