@@ -9,6 +9,7 @@ so an index row and what ``rawdicom.scan`` gives for the same file agree.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from typing import Any, Iterable
@@ -28,6 +29,13 @@ _UNDEFINED = 0xFFFFFFFF
 _KEEP = tuple(snake_case(k) for k in FIELDS if k not in PHI)
 # What the reader says when the data really ends early (in a complete read).
 _TRUNCATION_WORDS = ("cut short", "the data ends", "ends without")
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(extra: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The column names and kinds of a row with the ``extra`` keywords (computed once)."""
+    columns = instance_columns(extra)
+    return tuple(n for n, _ in columns), dict(columns)
 
 
 def status_of(exc: BaseException) -> str:
@@ -132,8 +140,8 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     of the file (fsspec info: size, ETag), saving a request.
     """
     extra = extra_keywords(tags)
-    columns = instance_columns(extra)
-    row: dict[str, Any] = dict.fromkeys(name for name, _ in columns)
+    names, kinds = _layout(extra)
+    row: dict[str, Any] = dict.fromkeys(names)
     row["frames"] = None
     row["path"] = None if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
     problems: list[str] = []
@@ -164,7 +172,6 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
                 problems.append(f"{keyword}: {exc}")
     row["warnings"] = header.warnings + [str(w.message) for w in caught]
     problems.extend(rec["problems"])
-    kinds = dict(columns)
     for key, value in values.items():
         row[key] = convert(key, kinds[key], value, problems)
     row["transfer_syntax_uid"] = rec["transfer_syntax_uid"]
