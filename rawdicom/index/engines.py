@@ -219,6 +219,8 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
     statuses: Counter = Counter()
     header_bytes = 0
     bar = Progress(sum(len(e) for _, e in tasks), progress)
+    if engine == "processes" and len(tasks) <= 1:
+        engine = "serial"  # one partition: starting a pool would cost more than it saves
     try:
         for _, rows, counts, nbytes in _RUNNERS[engine](tasks, extra, parquet_out,
                                                           workers=workers, client=client):
