@@ -47,6 +47,7 @@ _LAZY = {
     "read_dicomdir": "rawdicom.model.dicomdir",
     "Volume": "rawdicom.model.volume",
     "organize": "rawdicom.model.organize",
+    "index": "rawdicom.index",  # a subpackage: rawdicom.index.build(...) after import rawdicom
 }
 
 
@@ -55,6 +56,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'rawdicom' has no attribute {name!r}")
     import importlib
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"rawdicom.{name}" else getattr(imported, name)
     globals()[name] = value
     return value

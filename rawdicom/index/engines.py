@@ -1,0 +1,239 @@
+"""``build(source, out)``: list the files, map :func:`record` over partitions of them on an
+engine, write the rows to SQLite or Parquet.
+
+Engines: ``serial`` (this process), ``processes`` (a local process pool, all cores by
+default) and ``dask`` (``dask.distributed``: the given client, the current one, or a
+LocalCluster). Work goes out in partitions of ``partition_size`` files, numbered by their
+place in the sorted listing. For a Parquet output each task writes its own partition file
+(atomically, named by its id), so a task that Dask retries after losing a worker rewrites
+the same file: no row lost, none twice. For SQLite the rows come back to this process,
+which writes each partition in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from collections import Counter
+from typing import Any, Callable, Iterable, Sequence
+
+from . import parquet
+from .listing import Entry, list_source
+from .record import error_row, record
+from .schema import extra_keywords
+from .sqlite import SQLiteSink
+
+__all__ = ["build", "Summary", "index_partition"]
+
+ENGINES = ("serial", "processes", "dask")
+
+
+class Summary:
+    """What a build did: files listed, rows written per status, files skipped as unchanged
+    (SQLite), files marked removed, header bytes read, seconds."""
+
+    def __init__(self, files: int, statuses: Counter, unchanged: int, removed: int,
+                 header_bytes: int, seconds: float, out: str) -> None:
+        self.files = files
+        self.statuses = dict(sorted(statuses.items()))
+        self.unchanged = unchanged
+        self.removed = removed
+        self.header_bytes = header_bytes
+        self.seconds = seconds
+        self.out = out
+
+    @property
+    def indexed(self) -> int:
+        return sum(self.statuses.values())
+
+    def __repr__(self) -> str:
+        return (f"Summary(files={self.files}, statuses={self.statuses}, unchanged={self.unchanged},"
+                f" removed={self.removed}, header_bytes={self.header_bytes}, "
+                f"seconds={self.seconds:.2f})")
+
+    def __str__(self) -> str:
+        rate = self.indexed / self.seconds if self.seconds > 0 else 0.0
+        per_file = self.header_bytes / self.indexed if self.indexed else 0
+        counts = ", ".join(f"{n} {s}" for s, n in self.statuses.items()) or "none"
+        return (f"{self.out}: {self.files} files listed, {self.indexed} indexed ({counts}), "
+                f"{self.unchanged} unchanged, {self.removed} removed; {rate:.0f} files/s, "
+                f"{per_file:.0f} header bytes per file")
+
+
+class Progress:
+    """files done/total, files/s and errors so far, on one terminal line (stderr)."""
+
+    def __init__(self, total: int, enabled: bool | None) -> None:
+        self.total = total
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.done = 0
+        self.errors = 0
+        self.start = time.perf_counter()
+        self._shown = 0.0
+
+    def update(self, files: int, errors: int) -> None:
+        self.done += files
+        self.errors += errors
+        now = time.perf_counter()
+        if self.enabled and (now - self._shown > 0.2 or self.done == self.total):
+            self._shown = now
+            rate = self.done / max(now - self.start, 1e-9)
+            sys.stderr.write(f"\rindex: {self.done}/{self.total} files, {rate:.0f} files/s, "
+                             f"{self.errors} errors")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.total:
+            sys.stderr.write("\n")
+
+
+def _safe_record(entry: Entry, tags: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        return record(entry.path, tags=tags, info=entry.info)
+    except Exception as exc:  # a defect of rawdicom: still exactly one row for the file
+        return error_row(entry.path, exc, tags)
+
+
+def index_partition(partition: int, entries: Sequence[Entry], tags: tuple[str, ...],
+                    parquet_out: str | None) -> tuple[int, list[dict[str, Any]] | None, Counter, int]:
+    """Index one partition: ``(partition, rows or None when written to Parquet here,
+    status counts, header bytes)``. Module-level, so that it pickles to any worker."""
+    rows = [_safe_record(entry, tags) for entry in entries]
+    statuses = Counter(r["status"] for r in rows)
+    header_bytes = sum(r["header_bytes"] or 0 for r in rows)
+    if parquet_out is not None:
+        parquet.write_partition(parquet_out, partition, rows, tags)
+        return partition, None, statuses, header_bytes
+    return partition, rows, statuses, header_bytes
+
+
+def _is_sqlite(out: str) -> bool:
+    return out.endswith((".sqlite", ".sqlite3", ".db"))
+
+
+def _listing_digest(entries: list[Entry], tags: tuple[str, ...], partition_size: int) -> str:
+    h = hashlib.sha256(repr((tags, partition_size)).encode())
+    for e in entries:
+        h.update(f"{e.path}\0{e.size}\0{e.mtime}\n".encode())
+    return h.hexdigest()
+
+
+Task = tuple[int, list[Entry]]
+Runner = Callable[[list[Task], tuple[str, ...], "str | None"], Iterable[tuple]]
+
+
+def _serial(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,
+            **_: Any) -> Iterable[tuple]:
+    for partition, entries in tasks:
+        yield index_partition(partition, entries, tags, parquet_out)
+
+
+def _processes(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None, *,
+               workers: int | None = None, **_: Any) -> Iterable[tuple]:
+    import concurrent.futures
+    import multiprocessing
+    # forkserver/spawn, not fork: the caller may hold threads (a Dask client, a GUI).
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1,
+            mp_context=multiprocessing.get_context(method)) as pool:
+        futures = [pool.submit(index_partition, p, e, tags, parquet_out) for p, e in tasks]
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()
+
+
+def _dask(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None, *,
+          client: Any = None, **_: Any) -> Iterable[tuple]:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError("engine='dask' needs dask.distributed: pip install 'rawdicom[dask]'"
+                          ) from exc
+    own = None
+    if client is None:
+        try:
+            client = distributed.get_client()
+        except ValueError:
+            own = client = distributed.Client(distributed.LocalCluster(processes=True))
+    try:
+        token = hashlib.sha256(repr((parquet_out, tags, [t[0] for t in tasks],
+                                     [t[1][:1] for t in tasks])).encode()).hexdigest()[:16]
+        futures = [client.submit(index_partition, p, e, tags, parquet_out,
+                                 key=f"rawdicom-index-{token}-{p}", retries=2)
+                   for p, e in tasks]
+        for future in distributed.as_completed(futures):
+            yield future.result()
+            future.release()
+    finally:
+        if own is not None:
+            cluster = own.cluster
+            own.close()
+            cluster.close()
+
+
+_RUNNERS: dict[str, Runner] = {"serial": _serial, "processes": _processes, "dask": _dask}
+
+
+def build(source: Any, out: str, *, engine: str = "processes", client: Any = None,
+          workers: int | None = None, tags: Iterable[str] | None = None,
+          partition_size: int = 500, progress: bool | None = None) -> Summary:
+    """Index ``source`` (a folder, a list of paths or URLs, a glob, an fsspec URL) into
+    ``out``: an SQLite file (``.sqlite``, ``.sqlite3``, ``.db``) or a Parquet folder.
+
+    SQLite is incremental: files whose path, size and mtime match their row are not read
+    again, rows of files no longer listed are marked removed, and an interrupted build
+    resumes. A Parquet folder is rebuilt, except that a re-run over the same listing after
+    an interruption keeps the partitions already written. Every listed file gives exactly
+    one row. ``progress``: a status line on stderr (default: when stderr is a terminal).
+    """
+    if engine not in _RUNNERS:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    start = time.perf_counter()
+    extra = extra_keywords(tags)
+    entries = list_source(source)
+    out = os.fspath(out)
+    unchanged = removed = 0
+    sink: SQLiteSink | None = None
+    parquet_out: str | None = None
+    if _is_sqlite(out):
+        sink = SQLiteSink(out, extra)
+        known = sink.known()
+        listed = {e.path for e in entries}
+        removed = sink.mark_removed(p for p, (_, _, gone) in known.items()
+                                    if not gone and p not in listed)
+        todo = [e for e in entries if known.get(e.path) != (e.size, e.mtime, 0)
+                or e.size is None]
+        unchanged = len(entries) - len(todo)
+        tasks = [(i // partition_size, todo[i:i + partition_size])
+                 for i in range(0, len(todo), partition_size)]
+    else:
+        parquet_out = out
+        digest = _listing_digest(entries, extra, partition_size)
+        tasks = [(i // partition_size, entries[i:i + partition_size])
+                 for i in range(0, len(entries), partition_size)]
+        resumed = parquet.prepare(out, digest, len(tasks))
+        unchanged = sum(len(e) for p, e in tasks if p in resumed)
+        tasks = [(p, e) for p, e in tasks if p not in resumed]
+    statuses: Counter = Counter()
+    header_bytes = 0
+    bar = Progress(sum(len(e) for _, e in tasks), progress)
+    if engine == "processes" and len(tasks) <= 1:
+        engine = "serial"  # one partition: starting a pool would cost more than it saves
+    try:
+        for _, rows, counts, nbytes in _RUNNERS[engine](tasks, extra, parquet_out,
+                                                          workers=workers, client=client):
+            if sink is not None:
+                sink.write(rows)
+            statuses.update(counts)
+            header_bytes += nbytes
+            bar.update(sum(counts.values()), sum(n for s, n in counts.items() if s != "ok"))
+    finally:
+        bar.close()
+        if sink is not None:
+            sink.close()
+    if parquet_out is not None:
+        parquet.write_manifest(out, extra, digest, len(entries))
+    return Summary(len(entries), statuses, unchanged, removed, header_bytes,
+                   time.perf_counter() - start, out)

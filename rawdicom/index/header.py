@@ -1,0 +1,209 @@
+"""The header bytes of one file, and nothing more: a bounded prefix, doubled while needed.
+
+A DICOM header is a few kilobytes in front of pixel data that is often hundreds; remote
+storage charges for every byte and every request, and fsspec's default blocks (5 MB on S3,
+40 MiB on GCS) would fetch a whole CT slice to read its header. So the first read is
+``PREFIX`` (64 KiB) bytes, parsed with ``rawdicom.read(prefix, tags=RECORD_TAGS)``, which
+stops right after the Pixel Data element's header. When the parse did not reach Pixel Data
+before the prefix ended, the next range (as many bytes again) is fetched and the
+header parsed again, until Pixel Data is reached or the file ends. Remote ranges are asked
+with ``fs.cat_file(path, start, end)``: no fsspec file object, so no block cache and no
+read-ahead, each request is exactly the range wanted. Local files are read with ``os.pread``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Iterable
+
+from ..dataset import Dataset
+from ..errors import DicomError
+from ..reader import read
+
+__all__ = ["PREFIX", "Header", "LocalFile", "RemoteFile", "BytesFile", "open_source", "read_header"]
+
+PREFIX = 64 * 1024
+_PIXEL_DATA = 0x7FE00010
+_PIXEL_TAG_TEXT = "(7FE0,0010)"
+
+
+class LocalFile:
+    """A local file open for positioned reads (one descriptor, no file object)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            st = os.fstat(self._fd)
+        except OSError:
+            os.close(self._fd)
+            raise
+        self.size: int | None = st.st_size
+        self.mtime: float | None = st.st_mtime
+        self.etag: str | None = None
+
+    def read(self, start: int, count: int) -> bytes:
+        """Up to ``count`` bytes from ``start``; fewer only at the end of the file."""
+        parts = []
+        while count > 0:
+            if hasattr(os, "pread"):
+                chunk = os.pread(self._fd, count, start)
+            else:  # pragma: no cover - Windows
+                os.lseek(self._fd, start, os.SEEK_SET)
+                chunk = os.read(self._fd, count)
+            if not chunk:
+                break
+            parts.append(chunk)
+            start += len(chunk)
+            count -= len(chunk)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class RemoteFile:
+    """An fsspec object read by explicit byte ranges; ``info`` (from a listing) saves the
+    metadata request."""
+
+    def __init__(self, url: str, info: dict[str, Any] | None = None) -> None:
+        try:
+            import fsspec
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("reading URLs needs fsspec: pip install 'rawdicom[remote]'") from exc
+        self.path = url
+        try:
+            self._fs, self._key = fsspec.core.url_to_fs(url)
+            if not info or info.get("size") is None:
+                info = self._fs.info(self._key)
+        except OSError:
+            raise
+        except Exception as exc:  # the storage's own errors (HTTP status, credentials)
+            raise OSError(f"{type(exc).__name__}: {exc}") from exc
+        self.size = info.get("size")
+        self.mtime = _mtime(info)
+        etag = info.get("ETag", info.get("etag", info.get("md5Hash")))
+        self.etag = str(etag).strip('"') if etag is not None else None
+
+    def read(self, start: int, count: int) -> bytes:
+        if self.size is not None:
+            count = min(count, self.size - start)
+        if count <= 0:
+            return b""
+        try:
+            return bytes(self._fs.cat_file(self._key, start=start, end=start + count))
+        except OSError:
+            raise
+        except Exception as exc:  # the storage's own errors, as above
+            raise OSError(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        pass
+
+
+class BytesFile:
+    """Data already in memory, read as a file would be."""
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self.path = None
+        self._data = bytes(data)
+        self.size = len(self._data)
+        self.mtime = None
+        self.etag = None
+
+    def read(self, start: int, count: int) -> bytes:
+        return self._data[start:start + count]
+
+    def close(self) -> None:
+        pass
+
+
+def _mtime(info: dict[str, Any]) -> float | None:
+    """A modification time in seconds from an fsspec info dict (its keys vary by backend)."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "Last-Modified"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if isinstance(value, (int, float)):
+            return float(value)
+        if hasattr(value, "timestamp"):
+            return float(value.timestamp())
+        try:
+            from email.utils import parsedate_to_datetime
+            return parsedate_to_datetime(str(value)).timestamp()
+        except (TypeError, ValueError):
+            try:
+                from datetime import datetime
+                return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                return None
+    return None
+
+
+def open_source(source: Any, info: dict[str, Any] | None = None
+                ) -> LocalFile | RemoteFile | BytesFile:
+    """A path, a ``file://`` or other fsspec URL, or bytes, opened for range reads."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return BytesFile(source)
+    path = os.fspath(source)
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    elif "://" in path:
+        return RemoteFile(path, info)
+    return LocalFile(path)
+
+
+class Header:
+    """What :func:`read_header` read: the dataset, the bytes fetched, whether that was the
+    whole file, and the reader's warnings (as text)."""
+
+    __slots__ = ("dataset", "bytes_read", "complete", "warnings")
+
+    def __init__(self, dataset: Dataset, bytes_read: int, complete: bool,
+                 warnings: list[str]) -> None:
+        self.dataset = dataset
+        self.bytes_read = bytes_read
+        self.complete = complete
+        self.warnings = warnings
+
+
+def _reached_pixels(ds: Dataset, available: int) -> bool:
+    """Whether the parse of a prefix got to Pixel Data with its element header inside it:
+    everything before it was then read from whole bytes."""
+    if _PIXEL_DATA not in ds or ds.transfer_syntax is None or ds.transfer_syntax.deflated:
+        return False  # (a deflated stream's offsets are into the inflated data: read it whole)
+    return ds[_PIXEL_DATA].offset <= available
+
+
+def read_header(src: LocalFile | RemoteFile | BytesFile, tags: Iterable[Any],
+                first: int = PREFIX) -> tuple[Header | None, int, DicomError | None]:
+    """Read the header of ``src`` by prefixes: ``first`` bytes, then doubling.
+
+    Returns ``(header, bytes_read, error)``: the header, or the DicomError the whole
+    file gave (an error in a prefix may only be the prefix's end: the next range is read).
+    """
+    tags = tuple(tags)
+    buf = bytearray()
+    want = first
+    while True:
+        if src.size is not None:
+            want = min(want, src.size)
+        asked = want - len(buf)
+        chunk = src.read(len(buf), asked)
+        buf += chunk
+        complete = len(chunk) < asked or (src.size is not None and len(buf) >= src.size)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                ds = read(bytes(buf), tags=tags)
+            except DicomError as exc:
+                if complete:
+                    return None, len(buf), exc
+                ds = None
+        if ds is not None and (complete or _reached_pixels(ds, len(buf))):
+            # In a prefix, Pixel Data's value is cut by the prefix, not by the file.
+            texts = [str(w.message) for w in caught
+                     if complete or _PIXEL_TAG_TEXT not in str(w.message)]
+            return Header(ds, len(buf), complete, texts), len(buf), None
+        want = max(2 * len(buf), first)

@@ -1,0 +1,200 @@
+"""One file -> one flat row of the index, whatever the file holds.
+
+``record(source)`` is what every engine maps over the files: a pure function of the file
+(no globals, picklable, the same row for the same bytes), which never raises because of a
+file's content or availability. Its columns are those of :mod:`rawdicom.index.schema`;
+values come from the model's instance record (``rawdicom.model.record.instance_record``),
+so an index row and what ``rawdicom.scan`` gives for the same file agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from typing import Any, Iterable
+
+from .. import dictionary
+from ..errors import (DicomError, NotDicomError, TruncatedError, UnsupportedTransferSyntaxError,
+                      format_tag)
+from ..model.instance import Instance
+from ..model.record import FIELDS, RECORD_TAGS, instance_record, snake_case
+from ..model.stacks import _HARD, _floats, _format, normal
+from .header import open_source, read_header
+from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
+
+__all__ = ["record", "status_of", "error_row"]
+
+_UNDEFINED = 0xFFFFFFFF
+_KEEP = tuple(snake_case(k) for k in FIELDS if k not in PHI)
+# What the reader says when the data really ends early (in a complete read).
+_TRUNCATION_WORDS = ("cut short", "the data ends", "ends without")
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(extra: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The column names and kinds of a row with the ``extra`` keywords (computed once)."""
+    columns = instance_columns(extra)
+    return tuple(n for n, _ in columns), dict(columns)
+
+
+def status_of(exc: BaseException) -> str:
+    """The status of a row whose file raised ``exc``."""
+    if isinstance(exc, NotDicomError):
+        return "not_dicom"
+    if isinstance(exc, TruncatedError):
+        return "truncated"
+    if isinstance(exc, UnsupportedTransferSyntaxError):
+        return "unsupported"
+    if isinstance(exc, DicomError):
+        return "malformed"
+    if isinstance(exc, OSError):
+        return "unreadable"
+    return "error"  # not the file's fault: a defect of rawdicom, reported in the row
+
+
+def _failed(row: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    row["status"] = status_of(exc)
+    row["error_class"] = type(exc).__name__
+    row["error_message"] = str(exc)
+    row["error_offset"] = getattr(exc, "offset", None)
+    tag = getattr(exc, "tag", None)
+    row["error_tag"] = format_tag(tag) if isinstance(tag, int) else None
+    return row
+
+
+def error_row(path: str | None, exc: BaseException, tags: Iterable[str] | None = None
+              ) -> dict[str, Any]:
+    """The row of a file whose indexing failed with ``exc`` outside :func:`record`'s own
+    handling (a defect of rawdicom): the job goes on, and the row says what happened."""
+    row: dict[str, Any] = dict.fromkeys(n for n, _ in instance_columns(extra_keywords(tags)))
+    row.update(path=path, frames=None, problems=[], warnings=[])
+    return _failed(row, exc)
+
+
+def _derived(orientation: Any, position: Any) -> tuple[Any, ...]:
+    """(normal_x, normal_y, normal_z, slice_position): the unit slice normal (row cosines x
+    column cosines) and Image Position (Patient) projected on it, as the model orders a
+    stack (``rawdicom.model.stacks.normal``)."""
+    cosines = _floats(orientation, 6)
+    if cosines is None:
+        return None, None, None, None
+    n = tuple(v + 0.0 for v in normal(cosines))  # no -0.0: keys and rows compare as text too
+    if not any(n):
+        return None, None, None, None
+    p = _floats(position, 3)
+    along = p[0] * n[0] + p[1] * n[1] + p[2] * n[2] if p is not None else None
+    return (*n, along)
+
+
+def _rounded(values: Any, digits: int) -> str:
+    values = _floats(values, len(values)) if isinstance(values, list) else None
+    return ",".join(f"{v + 0.0:.{digits}f}" for v in values) if values else ""
+
+
+def stack_key(row: dict[str, Any]) -> str:
+    """The keys the model splits a series on (``rawdicom.model.stacks``: frame of reference,
+    matrix, image type, echo, temporal position, Stack ID, diffusion, ...) as one text, with
+    orientation and pixel spacing rounded (to 3 and 4 decimals) where the model compares
+    them within a tolerance. Rows with one key are candidates for one stack in SQL
+    (``GROUP BY series_instance_uid, stack_key``); :func:`rawdicom.index.check_series`
+    gives the model's exact split."""
+    inst = Instance(row)
+    parts = [_format(value(inst)) for _, value in _HARD]
+    parts.append(_rounded(row.get("pixel_spacing"), 4))
+    parts.append(_rounded(row.get("image_orientation_patient"), 3))
+    return "|".join(parts)
+
+
+def _frame_rows(file_row: dict[str, Any], frames: list[dict[str, Any]],
+                problems: list[str]) -> list[dict[str, Any]]:
+    """The frames table's rows of a multi-frame file: per-frame values, the file's
+    orientation where a frame names none."""
+    rows = []
+    for frame in frames:
+        row: dict[str, Any] = {"path": file_row["path"],
+                               "sop_instance_uid": file_row["sop_instance_uid"],
+                               "frame_index": frame["frame_index"]}
+        for name, kind in FRAME_COLUMNS[3:-5]:
+            row[name] = convert(name, kind, frame.get(name), problems)
+        orientation = row["image_orientation_patient"] or file_row["image_orientation_patient"]
+        row["normal_x"], row["normal_y"], row["normal_z"], row["slice_position"] = _derived(
+            orientation, row["image_position_patient"])
+        key_row = {**file_row, **{k: v for k, v in row.items() if v is not None}}
+        row["stack_key"] = stack_key(key_row)
+        rows.append(row)
+    return rows
+
+
+def record(source: Any, *, tags: Iterable[str] | None = None,
+           info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The index row of one file: a path, an fsspec URL (``s3://``, ``https://``,
+    ``file://``) or the bytes of a file.
+
+    Every column of :data:`rawdicom.index.INSTANCE_COLUMNS` is a key (None when absent),
+    plus ``frames``: the frames table's rows of an enhanced multi-frame file, else None.
+    ``status`` says what became of the file (see :data:`rawdicom.index.STATUSES`); for
+    anything but ``ok`` the ``error_*`` columns say why and where. ``tags=`` adds columns:
+    any DICOM keywords, e.g. ``tags=rawdicom.index.PHI`` for the patient's name, birth date
+    and the other attributes left out by default. ``info`` is what a listing already knows
+    of the file (fsspec info: size, ETag), saving a request.
+    """
+    extra = extra_keywords(tags)
+    names, kinds = _layout(extra)
+    row: dict[str, Any] = dict.fromkeys(names)
+    row["frames"] = None
+    row["path"] = None if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+    problems: list[str] = []
+    row["problems"], row["warnings"] = problems, []
+    try:
+        src = open_source(source, info)
+    except OSError as exc:
+        return _failed(row, exc)
+    try:
+        row["size"], row["mtime"], row["etag"] = src.size, src.mtime, src.etag
+        header, row["header_bytes"], error = read_header(src, RECORD_TAGS + extra)
+    except OSError as exc:
+        return _failed(row, exc)
+    finally:
+        src.close()
+    if header is None:
+        return _failed(row, error)
+    ds = header.dataset
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = instance_record(ds, row["path"])
+        values = {key: rec[key] for key in _KEEP}
+        for keyword in extra:
+            key = snake_case(keyword)
+            try:
+                values[key] = rec[key] if key in rec else ds.get(keyword)
+            except DicomError as exc:
+                problems.append(f"{keyword}: {exc}")
+    row["warnings"] = header.warnings + [str(w.message) for w in caught]
+    problems.extend(rec["problems"])
+    for key, value in values.items():
+        row[key] = convert(key, kinds[key], value, problems)
+    row["transfer_syntax_uid"] = rec["transfer_syntax_uid"]
+    row["pixel_data_offset"] = rec["pixel_data_offset"]
+    row["pixel_data_length"] = rec["pixel_data_length"]
+    row["normal_x"], row["normal_y"], row["normal_z"], row["slice_position"] = _derived(
+        row["image_orientation_patient"], row["image_position_patient"])
+    row["stack_key"] = stack_key(row)
+    if rec["frames"]:
+        row["frames"] = _frame_rows(row, rec["frames"], problems)
+        row["number_of_frame_rows"] = len(row["frames"])
+    row["status"] = _status(row, header.complete)
+    return row
+
+
+def _status(row: dict[str, Any], complete: bool) -> str:
+    """``truncated`` when the file ends before what its header announces, else ``ok``."""
+    if complete and any(word in text for text in row["warnings"] for word in _TRUNCATION_WORDS):
+        return "truncated"
+    offset, length, size = row["pixel_data_offset"], row["pixel_data_length"], row["size"]
+    syntax = dictionary.transfer_syntax(row["transfer_syntax_uid"] or "")
+    deflated = syntax is not None and syntax.deflated
+    if (offset is not None and length is not None and length != _UNDEFINED and size is not None
+            and not deflated and offset + length > size):
+        return "truncated"
+    return "ok"

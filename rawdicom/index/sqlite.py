@@ -1,0 +1,122 @@
+"""The SQLite index: the embedded default (standard library only, works in Pyodide).
+
+Tables ``instances`` (one row per file, ``path`` the key, plus ``removed``: 1 for a file
+gone since it was indexed) and ``frames`` (one row per frame of enhanced multi-frame files);
+views ``series``, ``studies``, ``patients``. Lists are stored as JSON text
+(``json_extract(image_position_patient, '$[2]')``). Rows are written in batches, each one
+transaction, so an interrupted build leaves whole rows only, and a re-run — which reads only
+files whose path, size or mtime differ from their row — resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Iterable
+
+from .schema import FRAME_COLUMNS, instance_columns
+from .views import view_statements
+
+__all__ = ["SQLiteSink", "read_sqlite"]
+
+_TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL"}
+
+
+def _sql_type(kind: str) -> str:
+    return _TYPES.get(kind, "TEXT")  # lists: JSON text
+
+
+def _encode(kind: str, value: Any) -> Any:
+    if value is not None and kind.startswith("list_"):
+        return json.dumps(value)
+    return value
+
+
+def _decode(kind: str, value: Any) -> Any:
+    if value is not None and kind.startswith("list_"):
+        return json.loads(value)
+    return value
+
+
+class SQLiteSink:
+    """Writes rows into an SQLite index; knows which files it already holds."""
+
+    def __init__(self, path: str, extra: tuple[str, ...] = ()) -> None:
+        self.path = path
+        self.columns = instance_columns(extra)
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")  # readers go on while a build writes
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._create()
+
+    def _create(self) -> None:
+        with self.db:
+            self.db.execute("CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT)")
+            found = self.db.execute("SELECT value FROM index_meta WHERE key = 'columns'").fetchone()
+            wanted = json.dumps(self.columns)
+            if found is not None and found[0] != wanted:
+                raise ValueError(f"{self.path} was built with other columns (tags=); "
+                                 "index into a new file")
+            if found is None:
+                cols = ", ".join(f'"{n}" {_sql_type(k)}' for n, k in self.columns)
+                self.db.execute(f"CREATE TABLE instances ({cols}, removed INTEGER NOT NULL "
+                                "DEFAULT 0, PRIMARY KEY (path))")
+                fcols = ", ".join(f'"{n}" {_sql_type(k)}' for n, k in FRAME_COLUMNS)
+                self.db.execute(f"CREATE TABLE frames ({fcols}, PRIMARY KEY (path, frame_index))")
+                for statement in view_statements("removed = 0"):
+                    self.db.execute(statement)
+                self.db.execute("INSERT INTO index_meta VALUES ('columns', ?)", (wanted,))
+
+    def known(self) -> dict[str, tuple[Any, Any, int]]:
+        """path -> (size, mtime, removed) of every row."""
+        return {p: (s, m, r) for p, s, m, r in
+                self.db.execute("SELECT path, size, mtime, removed FROM instances")}
+
+    def mark_removed(self, paths: Iterable[str]) -> int:
+        """Mark rows of files that are gone; their rows stay, out of the views."""
+        with self.db:
+            cur = self.db.executemany("UPDATE instances SET removed = 1 WHERE path = ?",
+                                      ((p,) for p in paths))
+        return cur.rowcount
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        """Insert or replace ``rows`` (and their frames) in one transaction."""
+        names = [n for n, _ in self.columns]
+        marks = ", ".join("?" for _ in names)
+        quoted = ", ".join(f'"{n}"' for n in names)
+        fnames = [n for n, _ in FRAME_COLUMNS]
+        fquoted = ", ".join(f'"{n}"' for n in fnames)
+        fmarks = ", ".join("?" for _ in fnames)
+        with self.db:
+            self.db.executemany("DELETE FROM frames WHERE path = ?", ((r["path"],) for r in rows))
+            self.db.executemany(
+                f"INSERT OR REPLACE INTO instances ({quoted}, removed) VALUES ({marks}, 0)",
+                [[_encode(k, r.get(n)) for n, k in self.columns] for r in rows])
+            self.db.executemany(
+                f"INSERT INTO frames ({fquoted}) VALUES ({fmarks})",
+                [[_encode(k, f.get(n)) for n, k in FRAME_COLUMNS]
+                 for r in rows for f in (r.get("frames") or ())])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def read_sqlite(path: str, table: str = "instances") -> list[dict[str, Any]]:
+    """The rows of ``table`` (``instances`` without removed files, or ``frames``) as dicts
+    with lists decoded, ordered by path (and frame)."""
+    db = sqlite3.connect(path)
+    try:
+        if table == "instances":
+            extra = db.execute("SELECT value FROM index_meta WHERE key = 'columns'").fetchone()
+            columns = [tuple(c) for c in json.loads(extra[0])]
+            sql = "SELECT * FROM instances WHERE removed = 0 ORDER BY path"
+        else:
+            columns = list(FRAME_COLUMNS)
+            sql = "SELECT * FROM frames ORDER BY path, frame_index"
+        kinds = dict(columns)
+        cur = db.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [{n: _decode(kinds[n], v) for n, v in zip(names, values) if n in kinds}
+                for values in cur]
+    finally:
+        db.close()
