@@ -156,3 +156,13 @@ def inputs(args: argparse.Namespace, *, folder: bool = False) -> list[str]:
 def _usage(args: argparse.Namespace, message: str) -> int:
     print(f"rawdicom {args.command}: error: {message}", file=sys.stderr)
     return 2
+
+
+def integer(value: Any, default: int) -> int:
+    """A header number used for display (Number of Frames "1A"): the default when not one."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return int(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default

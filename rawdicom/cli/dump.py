@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from ..reader import read
 from . import common
+
+_TAG_LIST = re.compile(r"\(?[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)?|[^,\s]+")
 
 
 def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,7 +33,8 @@ def _tags(args: argparse.Namespace) -> list[str] | None:
     if not args.tags:
         return None
     from .. import dictionary
-    tags = [t.strip() for group in args.tags for t in group.split(",") if t.strip()]
+    # Commas separate tags, except inside a (gggg,eeee) spelling.
+    tags = [t for group in args.tags for t in _TAG_LIST.findall(group)]
     for text in tags:
         try:
             dictionary.parse_tag(text)

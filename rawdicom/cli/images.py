@@ -57,7 +57,7 @@ def display_image(ds: Any, frame: int | None, window: tuple[float, float] | None
     import rawdicom
     from rawdicom.pixels.color import apply_palette
 
-    frames = int(ds.get("NumberOfFrames") or 1)
+    frames = common.integer(ds.get("NumberOfFrames"), 1)
     if frame is not None and not 0 <= frame < frames:
         raise common.Failure(f"--frame {frame}: the image has {frames} frame(s), 0 to "
                              f"{frames - 1}")
@@ -67,7 +67,7 @@ def display_image(ds: Any, frame: int | None, window: tuple[float, float] | None
     if photometric == "PALETTE COLOR":
         arr = apply_palette(ds, arr)
     if arr.ndim == 3:  # colour: RGB (YBR is converted by pixel_array)
-        bits = int(ds.get("BitsStored") or 8)
+        bits = common.integer(ds.get("BitsStored"), 8)
         if arr.dtype != np.uint8 or bits > 8:
             arr = (arr.astype(np.float64) * (255 / ((1 << max(bits, 8)) - 1)))
             arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from .. import dictionary
+from ..errors import DicomError
 from ..reader import read
 from . import common
 from .orientation import plane_of
@@ -72,7 +73,7 @@ def _one(path: str) -> int:
     lines.append(("Instance", f"{_text(ds.get('InstanceNumber'))}  "
                               f"{sop.name if sop else _text(ds.get('SOPClassUID'))}"))
     if "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
-        frames = int(ds.get("NumberOfFrames") or 1)
+        frames = common.integer(ds.get("NumberOfFrames"), 1)
         sign = "signed" if ds.get("PixelRepresentation") == 1 else "unsigned"
         lines.append(("Image", f"{_text(ds.get('Columns'))} x {_text(ds.get('Rows'))}, "
                                f"{frames} frame{'s' if frames != 1 else ''}, "
@@ -91,10 +92,15 @@ def _one(path: str) -> int:
         spacing = " x ".join(map(_text, spacing)) if isinstance(spacing, list) else _text(spacing)
         lines.append(("", f"pixel spacing {spacing} mm (between rows, between columns), "
                           f"slice thickness {_text(ds.get('SliceThickness'))} mm"))
-    lines += _pixels(ds)
+    error = None
+    try:
+        lines += _pixels(ds)
+    except DicomError as exc:  # the header is shown; the pixels' defect is the file's error
+        lines.append(("Pixels", "cannot be decoded"))
+        error = exc
     width = max(len(k) for k, _ in lines)
     print("\n".join(f"{k:<{width}}  {v}".rstrip() for k, v in lines))
-    return 0
+    return common.report(path, error) if error is not None else 0
 
 
 def _pixels(ds: Any) -> list[tuple[str, str]]:
