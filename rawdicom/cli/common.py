@@ -96,13 +96,14 @@ def reported_warnings(path: str) -> Iterator[None]:
                     print(f"rawdicom: {path}: warning: {message}", file=sys.stderr)
 
 
-def need(module: str, extra: str, command: str) -> Any:
+def need(module: str, extra: str) -> Any:
     """Import an optional library, or fail with the one line that says what to install."""
     import importlib
     try:
         return importlib.import_module(module)
-    except ImportError:
-        raise Failure(f"{command} needs {module.split('.')[0]}: "
+    except ImportError as exc:
+        missing = exc.name or module.split(".")[0]
+        raise Failure(f"this needs {missing}, which is not installed: "
                       f"pip install 'rawdicom[{extra}]'") from None
 
 

@@ -89,7 +89,7 @@ def geometry_lines(stack: Any) -> list[str]:
         g = stack.geometry
     except (ImportError, ValueError) as exc:
         return [f"geometry: {exc}"]
-    rows = [" ".join(f"{v:10.4f}" for v in row) for row in g.affine]
+    rows = [" ".join(f"{v + 0.0:10.4f}" for v in row) for row in g.affine]
     return [f"shape {g.shape} (slices, rows, columns), spacing {_mm(g.spacing, 4)} mm",
             f"origin {_mm(g.origin)} mm (LPS), normal {_mm(g.normal, 4)}"
             + (", gantry tilt: the affine is sheared" if g.tilted else ""),
@@ -103,7 +103,7 @@ def print_warnings_of(caught: list[Any], path: str) -> None:
 
 def series_values(path: str, selector: str | None, label: str) -> tuple[Any, str]:
     """The modality values (HU for CT) of a folder's series volume, and what they are."""
-    common.need("numpy", "volume", f"rawdicom {label}")
+    common.need("numpy", "volume")
     import warnings
 
     from ..errors import DicomError, DicomWarning

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one(path: str, args: argparse.Namespace, value_range: tuple[float, float] | None) -> int:
-    common.need("numpy", "pixels", "rawdicom hist")
+    common.need("numpy", "pixels")
     import rawdicom
     ds = read(path)
     values = rawdicom.modality_lut(ds, rawdicom.pixel_array(ds))
@@ -126,7 +126,7 @@ def bars(edges: Any, counts: Any, unit: str, tissues: bool, *, log: bool = True,
 
 def plot(edges: Any, counts: Any, out: str, label: str, unit: str, tissues: bool) -> None:
     """The histogram as a PNG: log-scale counts, the tissue ranges as shaded bands."""
-    matplotlib = common.need("matplotlib", "plot", "rawdicom hist --png")
+    matplotlib = common.need("matplotlib", "plot")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -38,7 +38,7 @@ def window_of(args: argparse.Namespace) -> tuple[float, float] | None:
             raise SystemExit(common._usage(args, "--window: the width must be positive"))
         return centre, width
     if getattr(args, "preset", None):
-        lut = common.need("rawdicom.pixels.lut", "pixels", f"rawdicom {args.command}")
+        lut = common.need("rawdicom.pixels.lut", "pixels")
         try:
             return lut.CT_PRESETS[args.preset.lower()]
         except KeyError:
@@ -53,7 +53,7 @@ def display_image(ds: Any, frame: int | None, window: tuple[float, float] | None
 
     ``stored``: the frame's stored values when the caller has them already.
     """
-    np = common.need("numpy", "pixels", "the image")
+    np = common.need("numpy", "pixels")
     import rawdicom
     from rawdicom.pixels.color import apply_palette
 

@@ -19,7 +19,8 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "shown white-is-high; colour as RGB. Needs rawdicom[codecs].")
     parser.add_argument("paths", nargs="*", metavar="FILE|DIR OUT.png",
                         help="the image (or folder), then the PNG to write")
-    common.add_example(parser, "the middle slice of the axial CT")
+    common.add_example(parser, "the middle slice of the axial CT (with --sheet, --slice or "
+                               "--series: the study)")
     add_window_options(parser)
     folder = parser.add_argument_group("a folder (a series of its largest regular stack)")
     add_series_option(folder)
@@ -33,7 +34,8 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = common.inputs(args)
+    series_options = args.sheet or args.slice is not None or args.series is not None
+    paths = common.inputs(args, folder=series_options)  # --example: the study for those
     if len(paths) != 2:
         raise SystemExit(common._usage(args, "give one FILE or DIR (or --example), then "
                                              "OUT.png"))
@@ -60,7 +62,7 @@ def _one(path: str, out: str, window: tuple[float, float] | None, frame: int | N
 
 def write_png(out: str, image: object) -> None:
     """``image`` (uint8, 2-D or RGB) as a PNG file, with imagecodecs' encoder."""
-    imagecodecs = common.need("imagecodecs", "codecs", "rawdicom png")
+    imagecodecs = common.need("imagecodecs", "codecs")
     data = imagecodecs.png_encode(image)
     with open(out, "wb") as f:
         f.write(data)

@@ -45,7 +45,7 @@ def _default_window(stack: Any, volume: Any) -> tuple[float, float]:
 
 def contact_sheet(stack: Any, window: tuple[float, float] | None, columns: int | None) -> Any:
     """Every slice of the stack's volume, windowed, tiled left to right, top to bottom."""
-    np = common.need("numpy", "volume", "rawdicom png --sheet")
+    np = common.need("numpy", "volume")
     import rawdicom
     volume = stack.volume(hounsfield=True)
     centre, width = window or _default_window(stack, volume)

@@ -38,9 +38,9 @@ def run(args: argparse.Namespace) -> int:
     out = paths[1]
     if not out.endswith((".nii", ".nii.gz", ".npz")):
         raise SystemExit(common._usage(args, f"{out}: the output ends in .nii, .nii.gz or .npz"))
-    common.need("numpy", "volume", "rawdicom volume")
+    common.need("numpy", "volume")
     if out.endswith((".nii", ".nii.gz")):
-        common.need("nibabel", "nifti", "rawdicom volume (NIfTI)")
+        common.need("nibabel", "nifti")
     collection = scan_folder(paths[0], "volume")
     series = choose_series(collection, args.series)
     label = f"series {series.series_number} ({series.series_description or series.series_instance_uid})"
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def geometry_lines_of(volume: Any) -> list[str]:
-    rows = [" ".join(f"{v:10.4f}" for v in row) for row in volume.affine]
+    rows = [" ".join(f"{v + 0.0:10.4f}" for v in row) for row in volume.affine]
     return [f"spacing {' x '.join(f'{v:.4f}' for v in volume.spacing)} mm, origin "
             f"{' '.join(f'{v:.2f}' for v in volume.origin)} mm (LPS)",
             "affine (slice, row, column) -> LPS mm:", *(f"  {r}" for r in rows)]
