@@ -80,13 +80,17 @@ def test_fileset_gives_the_collection_a_scan_gives(fileset: Path) -> None:
     c = rawdicom.read_dicomdir(fileset)
     scanned = rawdicom.scan(fileset.parent, workers=1)
     assert len(c.instances) == 17 and not c.failed and not c.skipped
-    assert c.to_records() == scanned.to_records()
+    for instance in c.instances:
+        parts = Path(instance.path).relative_to(fileset.parent).parts
+        assert instance.referenced_file_id == list(parts)
+    assert [dict(r, referenced_file_id=None) for r in c.to_records()] == scanned.to_records()
     assert str(c) == str(scanned)
     assert c.dicomdirs == [str(fileset)] and scanned.dicomdirs == [str(fileset)]
     assert all(not i.problems for i in c.instances)
     # rewritten by rawdicom (offsets recomputed): the same
     rewrite(fileset, lambda items, links: None)
     assert rawdicom.read_dicomdir(fileset).to_records() == c.to_records()
+    assert rawdicom.read_dicomdir(fileset, workers=2).to_records() == c.to_records()
 
 
 def test_file_ids_are_matched_case_insensitively(fileset: Path) -> None:

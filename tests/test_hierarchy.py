@@ -146,3 +146,16 @@ def test_small_collections(n: int) -> None:
     c = Collection.from_records(records()[:n])
     assert len(c.instances) == n
     assert str(c).startswith(f"Collection: {n} patient")
+
+
+def test_values_of_unexpected_shape_do_not_break_grouping_or_order() -> None:
+    """A backslash in an ID or a UID makes a list; an IS that is text sorts beside numbers."""
+    rs = [record("x1", patient_id=["A", "B"], study_instance_uid=["1", "2"],
+                 series_instance_uid="3", series_number=[1, 2], sop_instance_uid="4"),
+          record("x2", patient_id=["A", "B"], study_instance_uid=["1", "2"],
+                 series_instance_uid="5", series_number=7, sop_instance_uid="6"),
+          record("x3", patient_id="A", study_instance_uid="1", series_instance_uid="7",
+                 series_number="text", sop_instance_uid="8")]
+    c = Collection.from_records(rs)
+    assert len(c.patients) == 2 and len(c.instances) == 3
+    assert [s.series_number for s in c.patients[1].studies[0].series] == [7, [1, 2]]

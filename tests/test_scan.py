@@ -310,3 +310,15 @@ def test_permission_denied_is_failed_even_when_running_as_root(tmp_path: Path,
     assert [p for p, _ in c.failed] == [str(paths[0])]
     assert isinstance(c.failed[0][1], PermissionError)
     assert [i.path for i in c.instances] == [str(paths[1])]
+
+
+def test_a_file_reached_by_two_paths_is_read_once_under_the_smaller(tmp_path: Path) -> None:
+    paths = write_series(tmp_path / "b", n=2)
+    os.link(paths[0], tmp_path / "a-hard-link")
+    (tmp_path / "c-symlink").symlink_to(paths[1])
+    expected = sorted([str(tmp_path / "a-hard-link"), str(paths[1])])
+    for order in (1, -1):
+        listed = sorted(tmp_path.rglob("*"))[::order]
+        c = rawdicom.scan([p for p in listed if p.is_file()], workers=1)
+        assert sorted(i.path for i in c.instances) == expected and not c.duplicates
+    assert sorted(i.path for i in rawdicom.scan(tmp_path, workers=1).instances) == expected

@@ -12,7 +12,8 @@ The Collection itself comes from the referenced files' own headers (read as
 :func:`rawdicom.scan` reads them), the DICOMDIR giving the list of files and a hierarchy to
 check them against: where a directory record disagrees with its file (another
 SOPInstanceUID, SeriesInstanceUID, StudyInstanceUID or PatientID), the instance record's
-``problems`` says so, and the file's own values are used. A Referenced File ID is
+``problems`` says so, and the file's own values are used. The record's
+``referenced_file_id`` is the file ID the DICOMDIR gives (a scan leaves it None). A Referenced File ID is
 resolved inside the DICOMDIR's folder only: an absolute one, or one with an empty, ``.``
 or ``..`` component or a path separator inside a component, is refused and reported in
 ``.failed`` with the file ID as written; a referenced file that is missing is reported
@@ -59,19 +60,20 @@ def read_dicomdir(path: str | os.PathLike[str], *, workers: int | None = 1,
     path = os.fspath(path)
     entries, refused = directory_files(path)
     folder = os.path.dirname(os.path.abspath(path))
-    resolved: list[tuple[str, dict[str, Any]]] = []
+    resolved: list[tuple[str, list[str], dict[str, Any]]] = []
     failed: list[tuple[str, Exception]] = list(refused)
     seen: set[str] = set()
     for components, expected in entries:
         target = _resolve(folder, components)
         if target not in seen:
             seen.add(target)
-            resolved.append((target, expected))
-    outcomes = read_records([t for t, _ in resolved], workers=workers, progress=progress)
+            resolved.append((target, components, expected))
+    outcomes = read_records([t for t, _, _ in resolved], workers=workers, progress=progress)
     records, skipped = [], []
-    for (target, expected), (kind, payload) in zip(resolved, outcomes):
+    for (target, components, expected), (kind, payload) in zip(resolved, outcomes):
         if kind == "record":
             _check(payload, expected)
+            payload["referenced_file_id"] = [c.strip() for c in components]
             records.append(payload)
         elif kind == "failed":
             failed.append((target, outcome_error(payload)))

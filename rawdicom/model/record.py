@@ -86,8 +86,10 @@ def snake_case(keyword: str) -> str:
 
 
 _KEYS = {keyword: snake_case(keyword) for keyword in FIELDS + FRAME_FIELDS}
-# tag -> (record key, always a list) of each field: looked up once, not per file.
-_FIELD_TAGS = {dictionary.parse_tag(k): (_KEYS[k], k in LIST_FIELDS) for k in FIELDS}
+# tag -> (record key, always a list, cache of decoded values) of each field: looked up
+# once, not per file. The caches: see _CACHED_VRS.
+_FIELD_TAGS: dict[int, tuple[str, bool, dict[bytes, tuple[str, bool, Any]]]] = {
+    dictionary.parse_tag(k): (_KEYS[k], k in LIST_FIELDS, {}) for k in FIELDS}
 # A record before its values: every field None, in column order.
 _EMPTY = dict.fromkeys(("path", *(_KEYS[k] for k in FIELDS)))
 
@@ -107,6 +109,28 @@ def _plain(value: Any, as_list: bool) -> Any:
     if not text:
         return None
     return [text] if as_list else text
+
+
+# Decoded values by their bytes, per field and per process: a series repeats most of its
+# values (UIDs, names, dates, spacing, orientation, rows) in every file. Only what decodes
+# the same whatever the context and never warns: ASCII text (no ESC: no charset switch) of
+# the text VRs below; DS only when it parsed as numbers (a DS that does not parse warns,
+# and must warn each time); binary numbers of a whole number of values. IS is left out:
+# "1.0" parses, with a warning.
+_CACHED_VRS = frozenset("AE AS CS DA DS DT LO LT PN SH ST TM UC UI UR UT".split())
+_NUMBER_SIZES = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "FD": 8}
+_CACHE_SIZE = 256  # values per field
+
+
+def _cacheable(vr: str, raw: bytes, value: Any) -> bool:
+    """Whether the value decoded from ``raw`` is what ``raw`` gives in any file, silently."""
+    if vr in _CACHED_VRS:
+        if not raw.isascii() or 27 in raw:
+            return False
+        return vr != "DS" or not (isinstance(value, str) or (
+            type(value) is list and any(isinstance(v, str) for v in value)))
+    size = _NUMBER_SIZES.get(vr)
+    return size is not None and len(raw) % size == 0
 
 
 def _value(ds: Dataset, keyword: Any, problems: list[str], as_list: bool | None = None) -> Any:
@@ -143,13 +167,14 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
     if type(base) is bytes and len(base) == len(buf):
         buf = base  # slices of the bytes themselves: one copy less per value
     fields = _FIELD_TAGS
+    bytes_buf = type(buf) is bytes
     others = []
     # Only the elements present (a file has a few dozen of the fields), in one pass.
     for tag, entry in ds._elements.items():
         field = fields.get(tag)
         if field is None:
             continue
-        key, as_list = field
+        key, as_list, cache = field
         if type(entry) is not tuple or " or " in entry[0]:
             others.append((tag, key, as_list))  # after the loop: this may change _elements
             continue
@@ -158,6 +183,13 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         vr, length, offset = entry
         if not length:
             continue
+        raw = buf[offset:offset + length]
+        if bytes_buf:
+            known = cache.get(raw)
+            if known is not None and known[0] == vr and known[1] == little:
+                value = known[2]
+                record[key] = value[:] if type(value) is list else value
+                continue
         if vr in AFFECTED_VRS:
             if charset is None:
                 charset = ctx.charset
@@ -165,7 +197,7 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         else:
             chars = ()
         try:
-            value = decode_value(vr, buf[offset:offset + length], little, chars)
+            value = decode_value(vr, raw, little, chars)
         except ValueDecodeError as exc:
             problems.append(f"{dictionary.keyword_for(tag)}: "
                             f"{ValueDecodeError(exc.reason, offset=offset, tag=tag)}")
@@ -173,11 +205,16 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         kind = type(value)
         if kind is str:  # the common case, inlined
             value = value.strip()
-            record[key] = ([value] if as_list else value) if value else None
+            value = ([value] if as_list else value) if value else None
         elif kind is float or kind is int:
-            record[key] = [value] if as_list else value
+            value = [value] if as_list else value
         else:
-            record[key] = _plain(value, as_list)
+            value = _plain(value, as_list)
+        record[key] = value
+        if bytes_buf and value is not None and _cacheable(vr, raw, value):
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[raw] = (vr, little, value[:] if type(value) is list else value)
     for tag, key, as_list in others:
         record[key] = _value(ds, tag, problems, as_list)
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None

@@ -30,6 +30,8 @@ imported (the WebAssembly case).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import stat
 import warnings
@@ -82,53 +84,76 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
     """
     paths = list_files(source)
     extra = tuple(tags) if tags is not None else ()
-    outcomes = read_records(paths, workers=workers, progress=progress, tags=extra)
-    records, skipped, failed, dicomdirs = [], [], [], []
-    for path, (kind, payload) in zip(paths, outcomes):
-        if kind == "record":
-            records.append(payload)
-        elif kind == "skipped":
-            skipped.append(path)
-        elif kind == "dicomdir":
-            dicomdirs.append(path)
-        else:
-            failed.append((path, outcome_error(payload)))
-    return Collection.from_records(records, skipped=skipped, failed=failed, dicomdirs=dicomdirs)
+    with _collector_paused():
+        outcomes = read_records(paths, workers=workers, progress=progress, tags=extra)
+        records, skipped, failed, dicomdirs = [], [], [], []
+        for path, (kind, payload) in zip(paths, outcomes):
+            if kind == "record":
+                records.append(payload)
+            elif kind == "skipped":
+                skipped.append(path)
+            elif kind == "dicomdir":
+                dicomdirs.append(path)
+            else:
+                failed.append((path, outcome_error(payload)))
+        return Collection.from_records(records, skipped=skipped, failed=failed,
+                                       dicomdirs=dicomdirs)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while records pile up (restored after).
+
+    Tens of thousands of records (dicts holding lists), all kept, set off collection after
+    collection that frees nothing: about a tenth of a parallel scan's time. Reading makes
+    no reference cycles (datasets hold their elements' context, not themselves), so
+    nothing waits on the collector meanwhile.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # -- listing ----------------------------------------------------------------------------------
 def list_files(source: PathSource) -> list[str]:
-    """The files of ``source`` (see :func:`scan`), sorted, each once."""
+    """The files of ``source`` (see :func:`scan`), sorted, each once.
+
+    A file reached by several paths (links) is listed under the smallest of them, so the
+    choice does not depend on the order the paths came in.
+    """
     if isinstance(source, (str, os.PathLike)):
         sources: Iterable[Any] = [source]
     else:
         sources = source
     seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[tuple[int, int]] = set()
-    out: list[str] = []
-    given: set[str] = set()
+    by_file: dict[Any, str] = {}  # (device, inode), or the path when it cannot be stat'ed
+
+    def keep(key: Any, path: str) -> None:
+        if key not in by_file or path < by_file[key]:
+            by_file[key] = path
+
     for item in sources:
         path = os.fspath(item)
         try:
             st = os.stat(path)
         except OSError:
-            st = None  # listed anyway: reading it reports the error in .failed
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            out.extend(_walk(path, st, seen_dirs, seen_files))
-        elif path not in given:
-            if st is not None:
-                key = (st.st_dev, st.st_ino)
-                if key in seen_files:
-                    continue
-                seen_files.add(key)
-            out.append(path)
-        given.add(path)
-    return sorted(set(out))
+            keep(path, path)  # listed anyway: reading it reports the error in .failed
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            for key, found in _walk(path, st, seen_dirs):
+                keep(key, found)
+        else:
+            keep((st.st_dev, st.st_ino), path)
+    return sorted(set(by_file.values()))
 
 
-def _walk(root: str, root_stat: os.stat_result, seen_dirs: set[tuple[int, int]],
-          seen_files: set[tuple[int, int]]) -> Iterator[str]:
-    """Files under ``root``, depth first; folders entered once by (device, inode)."""
+def _walk(root: str, root_stat: os.stat_result, seen_dirs: set[tuple[int, int]]
+          ) -> Iterator[tuple[Any, str]]:
+    """(identity, path) of the files under ``root``; folders entered once by (device, inode)."""
     pending = [(root, root_stat.st_dev, root_stat.st_ino)]
     while pending:
         folder, dev, ino = pending.pop()
@@ -137,29 +162,24 @@ def _walk(root: str, root_stat: os.stat_result, seen_dirs: set[tuple[int, int]],
         seen_dirs.add((dev, ino))
         try:
             with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = list(it)
         except OSError:
             continue  # an unreadable folder holds nothing we can list
-        subfolders = []
         for entry in entries:
             try:
-                is_dir = entry.is_dir()  # follows symbolic links
+                if entry.is_dir():  # follows symbolic links
+                    if not entry.name.startswith("."):
+                        st = entry.stat()  # its own device: it may be a mount point
+                        pending.append((entry.path, st.st_dev, st.st_ino))
+                    continue
                 if entry.is_symlink():
-                    st = os.stat(entry.path)
-                    key = (st.st_dev, st.st_ino)
-                else:
+                    st = entry.stat()
+                    key: Any = (st.st_dev, st.st_ino)
+                else:  # a file in this folder: its device, and the inode listing gave
                     key = (dev, entry.inode())
             except OSError:  # a dangling link, or gone since listing: reading reports it
-                if not entry.name.startswith("."):
-                    yield entry.path
-                continue
-            if is_dir:
-                if not entry.name.startswith("."):
-                    subfolders.append((entry.path, key[0], key[1]))
-            elif key not in seen_files:
-                seen_files.add(key)
-                yield entry.path
-        pending.extend(reversed(subfolders))
+                key = entry.path
+            yield key, entry.path
 
 
 # -- reading ----------------------------------------------------------------------------------
