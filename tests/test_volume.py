@@ -290,3 +290,13 @@ def test_compressed_enhanced_ct_decoded_once_frames_in_parallel(tmp_path, monkey
         volume = packed.volume(threads=threads)
         assert len(reads) == 1  # the file is read once, whatever the threads
         assert np.array_equal(volume.array, plain.volume().array)
+
+
+def test_resample_interpolates_a_missing_slice(tmp_path):
+    depths = [0.0, 2.0, 6.0, 8.0]  # z = 4 missing
+    stack = _stack(tmp_path, [(0, 0, z) for z in depths], extra=TWELVE,
+                   per_slice=lambda k: {"pixels": lambda _k, r, c, z=depths[k]: int(10 * z) + c})
+    assert stack.volume().filled_slices == (2,)
+    volume = stack.volume(resample=True)
+    assert volume.array.shape[0] == 5 and volume.filled_slices == ()
+    assert volume.array[2, 0, 3] == pytest.approx(40 + 3 - 1024)

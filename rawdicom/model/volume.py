@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
-from .geometry import Diagnostic, Geometry, numpy
+from .geometry import NOT_COMPARED, Diagnostic, Geometry, numpy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -398,8 +398,7 @@ def _compare_duplicates(stack: "Stack", geometry: Geometry, out: "np.ndarray",
                              f"{delta:g})")
             else:
                 notes.append(f"image {k}: identical pixels")
-        message = diag.message.replace("pixels not compared (headers only: building the volume "
-                                       "compares them)", "pixels compared: " + "; ".join(notes))
+        message = diag.message.replace(NOT_COMPARED, "pixels compared: " + "; ".join(notes))
         diags.append(replace(diag, message=message))
     return diags
 
