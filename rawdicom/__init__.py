@@ -42,6 +42,7 @@ _LAZY = {
     "format_histogram": "rawdicom.pixels.lut",
     "scan": "rawdicom.model.scan",
     "Collection": "rawdicom.model.hierarchy",
+    "read_dicomdir": "rawdicom.model.dicomdir",
     "Volume": "rawdicom.model.volume",
 }
 

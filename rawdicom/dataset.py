@@ -332,6 +332,7 @@ class Dataset:
         d["file_meta"] = None
         d["transfer_syntax"] = None
         d["preamble"] = None
+        d["stopped_at"] = None  # set by the reader: see rawdicom.read
 
     # -- mapping ------------------------------------------------------------------
     # ``_elements`` maps tag -> Element, or -> a ``(vr, length, offset)`` record

@@ -67,6 +67,10 @@ def read(src: Source, *, stop_before_pixels: bool = False,
         elements (and the Specific Character Set) are kept.
     limits: safety bounds (nesting depth, inflated size, element count).
 
+    A read that stopped early (stop_before_pixels, tags=) leaves in ``ds.stopped_at`` the
+    (tag, VR, length, value offset) of the first top-level element it did not read (the
+    Pixel Data, typically: where it lies, without reading it), else None.
+
     Raises a :class:`rawdicom.DicomError` subclass for any defect in the bytes.
     """
     limits = limits or DEFAULT_LIMITS
@@ -164,7 +168,7 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
         pos = scanner.parse_dataset(meta, pos, meta_end, EXPLICIT_LE, 0, stop_tag=_META_END)
     elif pos == 0:
         if _detect_encoding(buf, 0) is None:
-            if not complete:
+            if not complete and _plausible_group(buf, 0):
                 raise NeedMoreData  # the first element may only look wrong cut at the prefix
             raise NotDicomError("no 'DICM' prefix, and the data does not start with a "
                                 "DICOM data element", offset=0)
@@ -181,7 +185,7 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
         inflated.element_count = scanner.element_count
         inflated.pending = scanner.pending
         scanner = inflated
-    scanner.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
+    end = scanner.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
     # Read: whatever lies in the buffer now (sequences parsed later) lies wholly in it, so
     # meeting the end of the data from here on is a real truncation, even in a prefix.
     scanner.complete = True
@@ -190,7 +194,28 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
     d["file_meta"] = meta
     d["transfer_syntax"] = syntax
     d["preamble"] = preamble
+    d["stopped_at"] = _element_header(data, end, enc) if end < len(data) else None
     return ds
+
+
+def _element_header(buf: memoryview, pos: int, enc: Encoding) -> tuple[int, str, int, int] | None:
+    """(tag, VR, length, value offset) of the element at ``pos``, where a read stopped
+    (stop_before_pixels, tags=): where the Pixel Data lies without reading it. None when
+    the header is not wholly in the buffer (a prefix cut inside it)."""
+    if len(buf) - pos < 8:
+        return None
+    if not enc.explicit_vr:
+        g, e, length = enc.header(buf, pos)
+        return g << 16 | e, dictionary.vr_for(g << 16 | e), length, pos + 8
+    g, e, vrb, length = enc.header(buf, pos)
+    tag = g << 16 | e
+    if vrb in _LONG_VR_BYTES:
+        if len(buf) - pos < 12:
+            return None
+        return tag, bytes(vrb).decode(), enc.u32(buf, pos + 8)[0], pos + 12
+    if vrb in _VR_BYTES:
+        return tag, bytes(vrb).decode(), length, pos + 8
+    return tag, dictionary.vr_for(tag), enc.u32(buf, pos + 4)[0], pos + 8  # read as implicit
 
 
 def _meta_group_end(buf: memoryview, pos: int) -> int:
@@ -288,6 +313,14 @@ def _inflate(data: memoryview, limits: Limits, offset: int) -> memoryview:
                                      offset=offset)
         return memoryview(out)
     raise MalformedElementError(f"deflated dataset cannot be inflated: {error}", offset=offset)
+
+
+def _plausible_group(buf: memoryview, pos: int) -> bool:
+    """Whether the first two bytes could start a data element (a small group number, or
+    FFFE) in either byte order: what a prefix of a non-DICOM file is rejected on, so that
+    rejecting a large junk file never reads all of it."""
+    b0, b1 = buf[pos], buf[pos + 1]
+    return b1 == 0 or b0 == 0 or (b0 == 0xFE and b1 == 0xFF)
 
 
 def _detect_encoding(buf: memoryview, pos: int) -> Encoding | None:

@@ -202,14 +202,25 @@ class _Tree:
 
     def add(self, instance: Instance) -> None:
         r = instance.record
-        patient = (r.get("patient_id"), r.get("issuer_of_patient_id"))
+        patient = (_key(r.get("patient_id")), _key(r.get("issuer_of_patient_id")))
         studies = self.nodes.setdefault(patient, {})
-        series = studies.setdefault(r.get("study_instance_uid"), {})
-        series.setdefault(r.get("series_instance_uid"), []).append(instance)
+        series = studies.setdefault(_key(r.get("study_instance_uid")), {})
+        series.setdefault(_key(r.get("series_instance_uid")), []).append(instance)
 
 
-def _none_last(value: Any) -> tuple[bool, Any]:
-    return (value is None, value if value is not None else "")
+def _key(value: Any) -> Any:
+    """A record value as a dict key: a list (a backslash in a UID or an ID) as a tuple."""
+    return tuple(value) if type(value) is list else value
+
+
+def _none_last(value: Any) -> tuple[int, Any, str]:
+    """A sort key for any record value: numbers, then text, then None; never a TypeError
+    (a broken file may give a list where a number is expected)."""
+    if value is None:
+        return (2, 0, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
 
 
 class Collection:

@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from .. import dictionary
 from ..dataset import Dataset
-from ..errors import DicomError, format_tag
+from ..charset import AFFECTED_VRS
+from ..errors import DicomError, ValueDecodeError, format_tag
+from ..values import decode_value
 
-__all__ = ["FIELDS", "LIST_FIELDS", "FRAME_FIELDS", "RECORD_TAGS", "snake_case", "instance_record",
-           "frame_records", "record_fields"]
+__all__ = ["FIELDS", "LIST_FIELDS", "FRAME_FIELDS", "RECORD_TAGS", "HEADER_TAGS", "snake_case",
+           "instance_record", "frame_records", "record_fields"]
 
 # The attributes every instance record carries, by keyword. Order is the column order.
 FIELDS: tuple[str, ...] = (
@@ -69,6 +72,10 @@ _PER_FRAME_GROUPS = 0x52009230
 RECORD_TAGS: tuple[Any, ...] = FIELDS + ("SharedFunctionalGroupsSequence",
                                          "PerFrameFunctionalGroupsSequence", _PIXEL_DATA)
 
+# What a header-only read asks for: the same without the Pixel Data, whose place then
+# comes from ``Dataset.stopped_at`` (so the read needs only the file's first kilobytes).
+HEADER_TAGS: tuple[Any, ...] = RECORD_TAGS[:-1]
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -79,15 +86,21 @@ def snake_case(keyword: str) -> str:
 
 
 _KEYS = {keyword: snake_case(keyword) for keyword in FIELDS + FRAME_FIELDS}
+# tag -> (record key, always a list) of each field: looked up once, not per file.
+_FIELD_TAGS = {dictionary.parse_tag(k): (_KEYS[k], k in LIST_FIELDS) for k in FIELDS}
+# A record before its values: every field None, in column order.
+_EMPTY = dict.fromkeys(("path", *(_KEYS[k] for k in FIELDS)))
 
 
 def _plain(value: Any, as_list: bool) -> Any:
     """A decoded value as plain data: PersonName -> str, bytes kept, '' -> None."""
+    kind = type(value)
+    if kind is int or kind is float or kind is bytes:
+        return [value] if as_list else value
     if value is None or value == "" or value == []:
         return None
-    if isinstance(value, list):
-        items = [_plain(v, False) for v in value]
-        return items
+    if kind is list:
+        return [_plain(v, False) for v in value]
     if isinstance(value, (int, float, bytes)):
         return [value] if as_list else value
     text = str(value).strip()
@@ -96,14 +109,35 @@ def _plain(value: Any, as_list: bool) -> Any:
     return [text] if as_list else text
 
 
-def _value(ds: Dataset, keyword: str, problems: list[str]) -> Any:
-    """One attribute of ``ds`` as plain data; a value that does not decode is None plus a note."""
+# Decoded values by their bytes, per process: a series repeats most of its values (UIDs,
+# names, dates, spacing, orientation) in every file. Only what decodes the same whatever
+# the context and never warns: ASCII text (no ESC: no charset switch) of the VRs below; DS
+# only when it parsed as numbers (a DS that does not parse warns, and must warn each time).
+# IS is left out: "1.0" parses, with a warning.
+_CACHED_VRS = frozenset("AE AS CS DA DS DT LO LT PN SH ST TM UC UI UR UT".split())
+_CACHE_SIZE = 4096
+_decoded: dict[tuple[str, bool, bytes], Any] = {}
+
+
+def _has_text(value: Any) -> bool:
+    return isinstance(value, str) or (type(value) is list and any(isinstance(v, str)
+                                                                  for v in value))
+
+
+def _value(ds: Dataset, keyword: Any, problems: list[str], as_list: bool | None = None) -> Any:
+    """One attribute of ``ds`` (keyword or tag) as plain data; a value that does not decode
+    is None plus a note."""
     try:
         value = ds.get(keyword)
     except DicomError as exc:
-        problems.append(f"{keyword}: {exc}")
+        name = keyword if isinstance(keyword, str) else \
+            dictionary.keyword_for(keyword) or format_tag(keyword)
+        problems.append(f"{name}: {exc}")
         return None
-    return _plain(value, keyword in LIST_FIELDS)
+    if as_list is None:
+        as_list = (keyword if isinstance(keyword, str) else dictionary.keyword_for(keyword)) \
+            in LIST_FIELDS
+    return _plain(value, as_list)
 
 
 def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
@@ -116,13 +150,74 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
     multi-frame object, else None), and ``problems`` (values that did not decode).
     """
     problems: list[str] = []
-    record: dict[str, Any] = {"path": path}
-    for keyword in FIELDS:
-        record[_KEYS[keyword]] = _value(ds, keyword, problems)
+    record: dict[str, Any] = _EMPTY.copy()
+    record["path"] = path
+    ctx = ds._ctx
+    buf, little, charset = ctx.buf, ctx.little_endian, None
+    base = getattr(buf, "obj", None)
+    if type(base) is bytes and len(base) == len(buf):
+        buf = base  # slices of the bytes themselves: one copy less per value
+    fields = _FIELD_TAGS
+    others = []
+    # Only the elements present (a file has a few dozen of the fields), in one pass.
+    for tag, entry in ds._elements.items():
+        field = fields.get(tag)
+        if field is None:
+            continue
+        key, as_list = field
+        if type(entry) is not tuple or " or " in entry[0]:
+            others.append((tag, key, as_list))  # after the loop: this may change _elements
+            continue
+        # A plain element as the scanner left it, (vr, length, offset): decoded as
+        # Element.value would, without building the Element (this loop runs per file).
+        vr, length, offset = entry
+        if not length:
+            continue
+        if vr in AFFECTED_VRS:
+            if charset is None:
+                charset = ctx.charset
+            chars = charset
+        else:
+            chars = ()
+        raw = buf[offset:offset + length]
+        cacheable = vr in _CACHED_VRS and type(raw) is bytes
+        if cacheable:
+            known = _decoded.get((vr, as_list, raw))
+            if known is not None:
+                record[key] = known[:] if type(known) is list else known
+                continue
+        try:
+            value = decode_value(vr, raw, little, chars)
+        except ValueDecodeError as exc:
+            problems.append(f"{dictionary.keyword_for(tag)}: "
+                            f"{ValueDecodeError(exc.reason, offset=offset, tag=tag)}")
+            continue
+        kind = type(value)
+        if kind is str:  # the common case, inlined
+            value = value.strip()
+            value = ([value] if as_list else value) if value else None
+        elif kind is float or kind is int:
+            value = [value] if as_list else value
+        else:
+            value = _plain(value, as_list)
+        record[key] = value
+        if cacheable and value is not None and raw.isascii() and 27 not in raw and (
+                vr != "DS" or not _has_text(value)):
+            if len(_decoded) >= _CACHE_SIZE:
+                _decoded.clear()
+            _decoded[vr, as_list, raw] = value[:] if type(value) is list else value
+    for tag, key, as_list in others:
+        record[key] = _value(ds, tag, problems, as_list)
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
     pixel = ds[_PIXEL_DATA] if _PIXEL_DATA in ds else None
-    record["pixel_data_offset"] = pixel.offset if pixel is not None and pixel.offset >= 0 else None
-    record["pixel_data_length"] = pixel.length if pixel is not None else None
+    stopped = ds.__dict__.get("stopped_at")
+    if pixel is not None:
+        record["pixel_data_offset"] = pixel.offset if pixel.offset >= 0 else None
+        record["pixel_data_length"] = pixel.length
+    elif stopped is not None and stopped[0] == _PIXEL_DATA:  # a header-only read stopped there
+        record["pixel_data_offset"], record["pixel_data_length"] = stopped[3], stopped[2]
+    else:
+        record["pixel_data_offset"] = record["pixel_data_length"] = None
     record["frames"] = frame_records(ds, problems) if _PER_FRAME_GROUPS in ds else None
     record["problems"] = problems
     return record

@@ -32,18 +32,28 @@ from __future__ import annotations
 
 import os
 import stat
+import warnings
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from ..dictionary import keyword_for, parse_tag
-from ..errors import DicomError, NotDicomError
+from ..errors import (DicomError, DicomWarning, MalformedElementError, NotDicomError,
+                      TruncatedError)
 from ..reader import read
 from .hierarchy import Collection
-from .record import RECORD_TAGS, _value, instance_record, snake_case
+from .record import HEADER_TAGS, RECORD_TAGS, _value, instance_record, snake_case
 
-__all__ = ["scan", "list_files", "read_records", "MEDIA_STORAGE_DIRECTORY"]
+__all__ = ["scan", "list_files", "read_records", "read_chunk", "read_one", "outcome_error",
+           "MEDIA_STORAGE_DIRECTORY"]
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
+_PIXEL_DATA = 0x7FE00010
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+_IDENTIFIERS = ("sop_class_uid", "sop_instance_uid", "study_instance_uid", "series_instance_uid")
+# How the reader's warnings say that the data ended before the header did (the reader keeps
+# what it read; for a scan, such a file is truncated). Tested in tests/test_scan.py.
+_TRUNCATION_MARKS = ("the data ends", "cut short", "past the end of the data",
+                     "before the end of the data")
 # Below this many files per worker, starting processes costs more than it saves.
 _FILES_PER_WORKER = 64
 # Chunks per worker: enough to balance uneven files and to report progress, few enough
@@ -82,43 +92,46 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
         elif kind == "dicomdir":
             dicomdirs.append(path)
         else:
-            failed.append((path, _error(payload)))
+            failed.append((path, outcome_error(payload)))
     return Collection.from_records(records, skipped=skipped, failed=failed, dicomdirs=dicomdirs)
 
 
 # -- listing ----------------------------------------------------------------------------------
 def list_files(source: PathSource) -> list[str]:
-    """The files of ``source`` (see :func:`scan`), sorted, each once."""
+    """The files of ``source`` (see :func:`scan`), sorted, each once.
+
+    A file reached by several paths (links) is listed under the smallest of them, so the
+    choice does not depend on the order the paths came in.
+    """
     if isinstance(source, (str, os.PathLike)):
         sources: Iterable[Any] = [source]
     else:
         sources = source
     seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[tuple[int, int]] = set()
-    out: list[str] = []
-    given: set[str] = set()
+    by_file: dict[Any, str] = {}  # (device, inode), or the path when it cannot be stat'ed
+
+    def keep(key: Any, path: str) -> None:
+        if key not in by_file or path < by_file[key]:
+            by_file[key] = path
+
     for item in sources:
         path = os.fspath(item)
         try:
             st = os.stat(path)
         except OSError:
-            st = None  # listed anyway: reading it reports the error in .failed
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            out.extend(_walk(path, st, seen_dirs, seen_files))
-        elif path not in given:
-            if st is not None:
-                key = (st.st_dev, st.st_ino)
-                if key in seen_files:
-                    continue
-                seen_files.add(key)
-            out.append(path)
-        given.add(path)
-    return sorted(set(out))
+            keep(path, path)  # listed anyway: reading it reports the error in .failed
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            for key, found in _walk(path, st, seen_dirs):
+                keep(key, found)
+        else:
+            keep((st.st_dev, st.st_ino), path)
+    return sorted(set(by_file.values()))
 
 
-def _walk(root: str, root_stat: os.stat_result, seen_dirs: set[tuple[int, int]],
-          seen_files: set[tuple[int, int]]) -> Iterator[str]:
-    """Files under ``root``, depth first; folders entered once by (device, inode)."""
+def _walk(root: str, root_stat: os.stat_result, seen_dirs: set[tuple[int, int]]
+          ) -> Iterator[tuple[Any, str]]:
+    """(identity, path) of the files under ``root``; folders entered once by (device, inode)."""
     pending = [(root, root_stat.st_dev, root_stat.st_ino)]
     while pending:
         folder, dev, ino = pending.pop()
@@ -127,29 +140,24 @@ def _walk(root: str, root_stat: os.stat_result, seen_dirs: set[tuple[int, int]],
         seen_dirs.add((dev, ino))
         try:
             with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = list(it)
         except OSError:
             continue  # an unreadable folder holds nothing we can list
-        subfolders = []
         for entry in entries:
             try:
-                is_dir = entry.is_dir()  # follows symbolic links
+                if entry.is_dir():  # follows symbolic links
+                    if not entry.name.startswith("."):
+                        st = entry.stat()  # its own device: it may be a mount point
+                        pending.append((entry.path, st.st_dev, st.st_ino))
+                    continue
                 if entry.is_symlink():
-                    st = os.stat(entry.path)
-                    key = (st.st_dev, st.st_ino)
-                else:
+                    st = entry.stat()
+                    key: Any = (st.st_dev, st.st_ino)
+                else:  # a file in this folder: its device, and the inode listing gave
                     key = (dev, entry.inode())
             except OSError:  # a dangling link, or gone since listing: reading reports it
-                if not entry.name.startswith("."):
-                    yield entry.path
-                continue
-            if is_dir:
-                if not entry.name.startswith("."):
-                    subfolders.append((entry.path, key[0], key[1]))
-            elif key not in seen_files:
-                seen_files.add(key)
-                yield entry.path
-        pending.extend(reversed(subfolders))
+                key = entry.path
+            yield key, entry.path
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -179,22 +187,57 @@ def read_records(paths: list[str], *, workers: int | None = None,
 
 def read_chunk(paths: list[str], tags: tuple[Any, ...] = ()) -> list[Outcome]:
     """Read one chunk of files (in a worker process or in this one)."""
-    wanted = RECORD_TAGS + tags
+    wanted = HEADER_TAGS + tags
     return [read_one(path, wanted, tags) for path in paths]
 
 
-def read_one(path: str, wanted: tuple[Any, ...] = RECORD_TAGS, extra: tuple[Any, ...] = ()
+def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any, ...] = ()
              ) -> Outcome:
-    """Read one file header-only into its record; never raises for a file's defects."""
+    """Read one file header-only into its record; never raises for a file's defects.
+
+    The read stops after the last attribute asked for, where the Pixel Data usually
+    starts (``Dataset.stopped_at`` gives its place, read from the first kilobytes only);
+    a file with other elements in between (overlays, waveforms) is read again for its
+    Pixel Data's place.
+
+    The reader's warnings (lenient readings) go to the record's ``problems`` as
+    ``"warning: ..."`` rather than to stderr, once per file of thousands. A file is
+    truncated (a TruncatedError in ``.failed``) when its Pixel Data runs past the end of
+    the file (the header alone would pass, and the series' volume fail later) or when the
+    reader warned that the data ends inside the header. A file whose header holds none of
+    SOP Class, SOP Instance, Study and Series Instance UID is no instance: not DICOM when
+    it has no preamble nor meta group either (a file of NUL bytes parses as empty
+    elements), else a MalformedElementError.
+    """
     try:
-        ds = read(path, tags=wanted)
-        meta = ds.file_meta
-        if meta is not None and _MEDIA_STORAGE_SOP_CLASS in meta._elements and \
-                meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY:
-            return ("dicomdir", None)
-        record = instance_record(ds, path)
-        if extra:
-            _add_extra(record, ds, extra)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DicomWarning)
+            ds = read(path, tags=wanted)
+            meta = ds.file_meta
+            if meta is not None and _MEDIA_STORAGE_SOP_CLASS in meta._elements and \
+                    meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY:
+                return ("dicomdir", None)
+            stopped = ds.stopped_at
+            if stopped is not None and stopped[0] < _PIXEL_DATA:
+                ds = read(path, tags=wanted + (_PIXEL_DATA,))
+            record = instance_record(ds, path)
+            if extra:
+                _add_extra(record, ds, extra)
+        notes = [str(w.message) for w in caught if issubclass(w.category, DicomWarning)]
+        for note in notes:
+            if any(mark in note for mark in _TRUNCATION_MARKS):
+                raise TruncatedError(f"the file ends inside its header ({note})")
+        _check_pixel_data(path, record)
+        if not any(record[key] for key in _IDENTIFIERS):
+            if ds.preamble is None and not ds.file_meta:
+                return ("skipped", None)
+            raise MalformedElementError("no SOP Class, SOP Instance, Study or Series Instance "
+                                        "UID: not an instance")
+        record["problems"].extend(f"warning: {note}" for note in notes)
+        for warning in caught:  # anything else is not ours to swallow
+            if not issubclass(warning.category, DicomWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                       warning.lineno)
         return ("record", record)
     except NotDicomError:
         return ("skipped", None)
@@ -203,6 +246,17 @@ def read_one(path: str, wanted: tuple[Any, ...] = RECORD_TAGS, extra: tuple[Any,
         return ("failed", (type(exc), exc.reason, exc.offset, exc.tag))
     except OSError as exc:
         return ("failed", exc)
+
+
+def _check_pixel_data(path: str, record: dict[str, Any]) -> None:
+    """Native Pixel Data must lie in the file (one stat: the read saw only the header)."""
+    offset, length = record["pixel_data_offset"], record["pixel_data_length"]
+    if offset is not None and length != _UNDEFINED_LENGTH:
+        size = os.stat(path).st_size
+        if offset + length > size:
+            raise TruncatedError(f"Pixel Data of {length} bytes runs past the end of the file "
+                                 f"({size - offset} bytes remain)", offset=offset,
+                                 tag=_PIXEL_DATA)
 
 
 def _add_extra(record: dict[str, Any], ds: Any, extra: tuple[Any, ...]) -> None:
@@ -221,7 +275,7 @@ def _extra_name(tag: int, keyword: str) -> str:
     return snake_case(keyword) if keyword else f"tag_{tag:08x}"
 
 
-def _error(payload: Any) -> Exception:
+def outcome_error(payload: Any) -> Exception:
     if isinstance(payload, tuple):
         cls, reason, offset, tag = payload
         try:

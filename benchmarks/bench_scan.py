@@ -1,0 +1,289 @@
+"""rawdicom.scan vs a pydicom loop vs a dicomsdl loop over one 10,000-file folder, in one run.
+
+    python benchmarks/bench_scan.py                    # 10,000 files, generated once
+    python benchmarks/bench_scan.py --files 2000 --repeat 3 --profile
+
+The folder is generated once into ``--dir`` (default /tmp/rawdicom-bench-scan; about 5 GiB)
+and reused: 512x512 int16 CT slices with a realistic header (about 130 elements, 1.9 KiB:
+dates, times, names, institution, acquisition parameters, three sequences, GE-like private
+groups 0009/0019/0021/0043 with their creators), five series of two patients, shuffled
+extension-less names in two levels of folders. Every job reads the same attributes (the
+instance record's FIELDS) of every file, header only, and groups them into
+patient -> study -> series:
+
+* ``rawdicom.scan(folder, workers=1)`` and ``workers=2``;
+* pydicom: ``dcmread(path, specific_tags=FIELDS, stop_before_pixels=True)`` in a loop;
+* dicomsdl (C++): ``dicomsdl.open(path)`` in a loop, values by ``getValues(FIELDS)``; and
+  ``open(path, load_until=(7FE0,0000))`` beside it, dicomsdl's own header-only read.
+
+Timings are the best of ``--repeat`` runs with a warm file cache (the first run warms it).
+Prints files/s (wall clock) and files per CPU-second (this process and the scan's worker
+processes: what the job costs whatever else the machine runs) for each, and the ratios; the targets (issue 13) are rawdicom (2 workers)
+>= 10x the pydicom loop and faster than the single-threaded dicomsdl loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import os
+import pstats
+import random
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import rawdicom  # noqa: E402
+from rawdicom import Dataset  # noqa: E402
+from rawdicom.model.record import FIELDS  # noqa: E402
+
+DEFAULT_DIR = Path("/tmp/rawdicom-bench-scan")
+ROWS = COLUMNS = 512
+
+
+# -- inputs -------------------------------------------------------------------------------
+def _uid(*parts: Any) -> str:
+    import hashlib
+    return "2.25." + str(int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:16],
+                                        "big"))
+
+
+def _item(**values: Any) -> Dataset:
+    ds = Dataset()
+    for keyword, value in values.items():
+        ds.set(keyword, value)
+    return ds
+
+
+def header(patient: int, series: int, index: int) -> Dataset:
+    """One slice's header: the attributes a CT scanner writes, in realistic sizes."""
+    study_uid = _uid("study", patient)
+    series_uid = _uid("series", patient, series)
+    sop_uid = _uid("sop", patient, series, index)
+    z = -300.0 + 1.25 * index
+    ds = Dataset()
+    values: dict[str, Any] = {
+        "SpecificCharacterSet": "ISO_IR 100", "ImageType": ["ORIGINAL", "PRIMARY", "AXIAL"],
+        "InstanceCreationDate": "20260102", "InstanceCreationTime": "101530.123456",
+        "SOPClassUID": "1.2.840.10008.5.1.4.1.1.2", "SOPInstanceUID": sop_uid,
+        "StudyDate": "20260102", "SeriesDate": "20260102", "AcquisitionDate": "20260102",
+        "ContentDate": "20260102", "StudyTime": "101010.000000", "SeriesTime": "101210.000000",
+        "AcquisitionTime": "101300.512000", "ContentTime": "101300.512000",
+        "AccessionNumber": f"A{patient:07d}", "Modality": "CT", "Manufacturer": "GE MEDICAL SYSTEMS",
+        "InstitutionName": "General Hospital of Somewhere",
+        "InstitutionAddress": "1 Long Street, Some City, 12345, Country",
+        "ReferringPhysicianName": "Referrer^Robert^^Dr", "StationName": "CTSTATION01",
+        "StudyDescription": "CT CHEST ABDOMEN PELVIS WITH CONTRAST",
+        "SeriesDescription": f"Series {series} 1.25mm STANDARD",
+        "InstitutionalDepartmentName": "Radiology", "PerformingPhysicianName": "Performer^Paula",
+        "OperatorsName": "Operator^Otto", "ManufacturerModelName": "Revolution CT",
+        "PatientName": f"Patient^Number{patient}^^Mr", "PatientID": f"PID{patient:06d}",
+        "PatientBirthDate": "19600101", "PatientSex": "M", "PatientAge": "066Y",
+        "PatientSize": 1.80, "PatientWeight": 82.5, "ContrastBolusAgent": "OMNIPAQUE 350",
+        "BodyPartExamined": "CHEST", "ScanOptions": "HELICAL MODE", "SliceThickness": 1.25,
+        "KVP": 120.0, "DataCollectionDiameter": 500.0, "SoftwareVersions": "revo_ct_22.1",
+        "ProtocolName": "5.1 CHEST ABD PELVIS", "ReconstructionDiameter": 380.0,
+        "DistanceSourceToDetector": 1086.0, "DistanceSourceToPatient": 626.0,
+        "GantryDetectorTilt": 0.0, "TableHeight": 160.5, "RotationDirection": "CW",
+        "ExposureTime": 500, "XRayTubeCurrent": 250, "Exposure": 5, "FilterType": "BODY FILTER",
+        "GeneratorPower": 30000, "FocalSpots": [1.2], "ConvolutionKernel": "STANDARD",
+        "PatientPosition": "FFS", "RevolutionTime": 0.5, "SingleCollimationWidth": 0.625,
+        "TotalCollimationWidth": 40.0, "TableSpeed": 79.37, "TableFeedPerRotation": 39.37,
+        "SpiralPitchFactor": 0.984, "CTDIvol": 9.84,
+        "StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid, "StudyID": "4242",
+        "SeriesNumber": series, "AcquisitionNumber": 1, "InstanceNumber": index + 1,
+        "ImagePositionPatient": [-190.0, -190.0, z],
+        "ImageOrientationPatient": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        "FrameOfReferenceUID": _uid("for", patient), "PositionReferenceIndicator": "SN",
+        "SliceLocation": z, "SamplesPerPixel": 1, "PhotometricInterpretation": "MONOCHROME2",
+        "Rows": ROWS, "Columns": COLUMNS, "PixelSpacing": [0.742188, 0.742188],
+        "BitsAllocated": 16, "BitsStored": 16, "HighBit": 15, "PixelRepresentation": 1,
+        "WindowCenter": [40.0, 400.0],
+        "WindowWidth": [400.0, 1500.0], "RescaleIntercept": -1024.0, "RescaleSlope": 1.0,
+        "RescaleType": "HU", "WindowCenterWidthExplanation": ["SOFT", "BONE"],
+    }
+    for keyword, value in values.items():
+        ds.set(keyword, value)
+    ds.set("ProcedureCodeSequence", [_item(CodeValue="CTCAP", CodingSchemeDesignator="L",
+                                           CodeMeaning="CT chest abdomen pelvis")])
+    ds.set("ReferencedPerformedProcedureStepSequence", [_item(
+        ReferencedSOPClassUID="1.2.840.10008.3.1.2.3.3",
+        ReferencedSOPInstanceUID=_uid("pps", patient))])
+    ds.set("RequestAttributesSequence", [_item(RequestedProcedureID=f"RP{patient}",
+                                               ScheduledProcedureStepID=f"SPS{patient}",
+                                               RequestedProcedureDescription="CT CAP")])
+    private = [  # (tag, VR, value): GE-like private groups with their creators
+        (0x00090010, "LO", "GEMS_IDEN_01"), (0x00091001, "LO", "CT_LIGHTSPEED"),
+        (0x00091002, "SH", "CT01"), (0x00091004, "SH", "Revolution"),
+        (0x00190010, "LO", "GEMS_ACQU_01"), (0x0019100F, "DS", "1234.5"),
+        (0x00191011, "SS", 2), (0x00191018, "LO", "0.000000"), (0x0019101A, "LO", "4.40"),
+        (0x00191023, "DS", "39.37"), (0x00191024, "DS", "1.25"), (0x00191025, "SS", 1),
+        (0x00191027, "DS", "0.5"), (0x0019102C, "DS", "250"), (0x0019102E, "DS", "21.0"),
+        (0x0019103E, "DS", "984"), (0x00191042, "SS", 0), (0x00191043, "SS", 0),
+        (0x00191047, "SS", 4), (0x0019105E, "SL", 888), (0x0019106A, "SS", 1),
+        (0x00210010, "LO", "GEMS_RELA_01"), (0x00211003, "SS", 1),
+        (0x00211035, "SS", 1), (0x00211036, "SS", 2), (0x00211091, "SS", 0),
+        (0x00211092, "FL", 0.0), (0x00211093, "FL", 0.0),
+        (0x00430010, "LO", "GEMS_PARM_01"), (0x00431010, "US", 200),
+        (0x00431012, "SS", [14, 14, 14]), (0x00431016, "SS", 0), (0x00431018, "OB", b"\0" * 6),
+        (0x0043101E, "DS", "0.742188"), (0x00431027, "SH", "/1.0:1"),
+        (0x00431028, "OB", bytes(range(64))), (0x00431031, "DS", ["-0.5", "0.5"]),
+    ]
+    ds.set("PixelPaddingValue", -2000, "SS")
+    for tag, vr, value in private:
+        ds.set(tag, value, vr)
+    return ds
+
+
+def generate(folder: Path, count: int) -> list[Path]:
+    """``count`` files (cached: a folder holding them already is reused)."""
+    marker = folder.parent / f"{folder.name}.complete-{count}"
+    if marker.exists():
+        return sorted(p for p in folder.rglob("*") if p.is_file() and p.name[0] != ".")
+    folder.mkdir(parents=True, exist_ok=True)
+    pixels = bytes(random.Random(0).getrandbits(8) for _ in range(4096)) * (ROWS * COLUMNS * 2
+                                                                          // 4096)
+    rng = random.Random(1)
+    per_series = max(1, count // 5)
+    paths = []
+    for i in range(count):
+        patient, series = (i // per_series) % 2, i // per_series
+        ds = header(patient, series, i % per_series)
+        ds.set("PixelData", pixels, "OW")
+        sub = folder / f"{rng.getrandbits(4):X}" / f"{rng.getrandbits(4):X}"
+        sub.mkdir(parents=True, exist_ok=True)
+        path = sub / f"{rng.getrandbits(48):012X}"
+        rawdicom.write(ds, path)
+        paths.append(path)
+    marker.touch()
+    return sorted(paths)
+
+
+# -- the jobs --------------------------------------------------------------------------------
+def _list(folder: Path) -> list[str]:
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out += [os.path.join(root, f) for f in files if not f.startswith(".")]
+    return sorted(out)
+
+
+def _group(records: list[dict[str, Any]]) -> dict:
+    tree: dict = {}
+    for r in records:
+        patient = tree.setdefault((r["PatientID"], r["IssuerOfPatientID"]), {})
+        patient.setdefault(r["StudyInstanceUID"], {}).setdefault(
+            r["SeriesInstanceUID"], []).append(r)
+    return tree
+
+
+def job_rawdicom(folder: Path, workers: int) -> int:
+    collection = rawdicom.scan(folder, workers=workers)
+    return len(collection.instances)
+
+
+def job_pydicom(folder: Path) -> int:
+    import pydicom
+    records = []
+    for path in _list(folder):
+        ds = pydicom.dcmread(path, specific_tags=list(FIELDS), stop_before_pixels=True)
+        records.append({k: ds.get(k) for k in FIELDS} | {"path": path})
+    return sum(len(s) for p in _group(records).values() for st in p.values()
+               for s in st.values())
+
+
+def job_dicomsdl(folder: Path, header_only: bool = False) -> int:
+    import dicomsdl
+    records = []
+    keywords = list(FIELDS)
+    for path in _list(folder):
+        ds = dicomsdl.open(path, load_until=0x7FE00000) if header_only else dicomsdl.open(path)
+        records.append(dict(zip(keywords, ds.getValues(keywords))) | {"path": path})
+    return sum(len(s) for p in _group(records).values() for st in p.values()
+               for s in st.values())
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the scan's workers)."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def best(fn: Callable[[], int], repeat: int) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, result) of the fastest of ``repeat`` runs."""
+    runs, result = [], 0
+    for _ in range(repeat):
+        gc.collect()
+        c0, t0 = _cpu(), time.perf_counter()
+        result = fn()
+        runs.append((time.perf_counter() - t0, _cpu() - c0))
+    wall, cpu = min(runs)
+    return wall, cpu, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--dir", type=Path, default=None,
+                        help=f"where the folder is generated and kept (default {DEFAULT_DIR})")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip", default="", help="comma-separated jobs not to run "
+                        "(pydicom, dicomsdl, dicomsdl-header, rawdicom-1, rawdicom-2)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile hot spots of rawdicom.scan(workers=1)")
+    args = parser.parse_args()
+    folder = args.dir or DEFAULT_DIR / str(args.files)
+    t0 = time.perf_counter()
+    paths = generate(folder, args.files)
+    first = rawdicom.read(paths[0], stop_before_pixels=True)
+    print(f"{len(paths)} files in {folder} ({time.perf_counter() - t0:.1f} s to list/generate); "
+          f"header: {first.stopped_at[3]} bytes before the pixel data, {len(first)} elements "
+          f"({sum(1 for _ in first.walk())} with the sequences' items), "
+          f"{sum(el.is_private for el in first)} private")
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
+          f"on {os.cpu_count()} cores")
+    warnings.simplefilter("ignore")
+    for path in paths:  # warm the file cache (the header pages)
+        with open(path, "rb") as f:
+            f.read(8192)
+    jobs: list[tuple[str, Callable[[], int]]] = [
+        ("rawdicom-1", lambda: job_rawdicom(folder, 1)),
+        ("rawdicom-2", lambda: job_rawdicom(folder, 2)),
+        ("pydicom", lambda: job_pydicom(folder)),
+        ("dicomsdl", lambda: job_dicomsdl(folder)),
+        ("dicomsdl-header", lambda: job_dicomsdl(folder, True)),
+    ]
+    skip = set(filter(None, args.skip.split(",")))
+    results: dict[str, float] = {}
+    for name, fn in jobs:
+        if name in skip:
+            continue
+        seconds, cpu, count = best(fn, args.repeat if name != "pydicom" else 1)
+        assert count == len(paths), (name, count)
+        results[name] = seconds
+        print(f"{name:16s} {seconds:8.2f} s  {len(paths) / seconds:9.0f} files/s   "
+              f"CPU {cpu:7.2f} s  {len(paths) / cpu:7.0f} files per CPU-second", flush=True)
+    for name in ("rawdicom-1", "rawdicom-2"):
+        if name not in results:
+            continue
+        for other in ("pydicom", "dicomsdl", "dicomsdl-header"):
+            if other in results:
+                print(f"{name} vs {other}: {results[other] / results[name]:.2f}x (wall)")
+    print(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        job_rawdicom(folder, 1)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()
