@@ -300,3 +300,17 @@ def test_resample_interpolates_a_missing_slice(tmp_path):
     volume = stack.volume(resample=True)
     assert volume.array.shape[0] == 5 and volume.filled_slices == ()
     assert volume.array[2, 0, 3] == pytest.approx(40 + 3 - 1024)
+
+
+def test_resample_puts_a_drifting_slice_back_in_place(tmp_path):
+    # slice 2 is one column (0.5 mm) to the left of the others: in-plane drift
+    positions = [(0.0, 0.0, 0.0), (0.0, 0.0, 2.0), (0.5, 0.0, 4.0), (0.0, 0.0, 6.0)]
+    stack = _stack(tmp_path, positions, pixels=twelve_bit, extra=TWELVE)
+    assert "in_plane_drift" in {d.kind for d in stack.diagnostics}
+    with pytest.raises(ValueError, match="in_plane_drift"):
+        stack.volume()
+    volume = stack.volume(resample=True)
+    assert volume.array[1, 3, 4] == twelve_bit(1, 3, 4) - 1024
+    assert volume.array[2, 3, 4] == twelve_bit(2, 3, 3) - 1024  # its column 3 is at x = 2 mm
+    assert math.isnan(volume.array[2, 3, 0])  # left of the drifted slice: no data
+    assert world(volume.affine, (2, 3, 4)) == pytest.approx([2.0, 1.5, 4.0])

@@ -49,6 +49,8 @@ POSITION_TOLERANCE = 0.2
 #: Millimetres: largest difference of Pixel Spacing values inside one stack (over 512
 #: columns, 0.05 mm at the far edge).
 SPACING_TOLERANCE = 1e-4
+#: The reason of a series' only stack.
+WHOLE_SERIES = "the whole series: no key sets images apart"
 
 
 def _tuple(value: Any) -> tuple[Any, ...] | None:
@@ -209,7 +211,7 @@ class Stack:
     """
 
     def __init__(self, instances: Sequence[Instance], key: tuple[tuple[str, Any], ...] = (),
-                 reason: str = "the whole series: no key sets images apart", *,
+                 reason: str = WHOLE_SERIES, *,
                  position_tolerance: float = POSITION_TOLERANCE,
                  orientation_tolerance: float = ORIENTATION_TOLERANCE) -> None:
         self.instances = list(instances)
@@ -300,7 +302,7 @@ def split_stacks(instances: Iterable[Instance], *,
 def _reasons(keys: list[tuple[tuple[str, Any], ...]]) -> list[str]:
     """For each stack: the keys whose values differ between stacks, its value, the others'."""
     if len(keys) == 1:
-        return ["the whole series: no key sets images apart"]
+        return [WHOLE_SERIES]
     values = [dict(key) for key in keys]
     names = [name for name, _ in keys[0]] + [n for key in keys for n, _ in key
                                              if n not in dict(keys[0])]
