@@ -137,6 +137,11 @@ class Geometry:
         present = set(self.slice_index)
         return tuple(k for k in range(self.shape[0]) if k not in present)
 
+    def __repr__(self) -> str:
+        kinds = ", ".join(sorted(self.kinds())) or "no diagnostics"
+        spacing = " x ".join(f"{v:g}" for v in self.spacing)
+        return f"<Geometry {self.shape}, spacing {spacing} mm, {kinds}>"
+
     def kinds(self) -> set[str]:
         """The kinds of diagnostic present (``"gantry_tilt" in geometry.kinds()``)."""
         return {d.kind for d in self.diagnostics}

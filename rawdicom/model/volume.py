@@ -78,6 +78,11 @@ class Volume:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.array.shape)
 
+    def __repr__(self) -> str:
+        kinds = ", ".join(sorted({d.kind for d in self.diagnostics})) or "no diagnostics"
+        spacing = " x ".join(f"{v:g}" for v in self.spacing)
+        return f"<Volume {self.shape} {self.array.dtype}, spacing {spacing} mm, {kinds}>"
+
     def to_nifti(self, path: str | os.PathLike[str]) -> Path:
         """Write a NIfTI-1 file (``.nii`` or ``.nii.gz``) with nibabel (``rawdicom[nifti]``).
 
