@@ -563,5 +563,5 @@ def series_volume(stacks: Sequence["Stack"], **kw: Any) -> Volume:
     if left:
         warnings.warn(f"the volume holds {len(chosen)} image(s) ({chosen.reason}); left out: "
                       + "; ".join(f"{len(s)} image(s) with {s.reason}" for s in left),
-                      DicomWarning, stacklevel=2)
+                      DicomWarning, stacklevel=3)  # the caller of Series.volume()
     return chosen.volume(**kw)
