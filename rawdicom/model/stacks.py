@@ -59,6 +59,13 @@ def _tuple(value: Any) -> tuple[Any, ...] | None:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
+def _hashable(value: Any) -> Any:
+    """A key value as something a dict can hold (a multi-valued attribute as a tuple)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value if isinstance(value, (str, int, float, type(None))) else repr(value)
+
+
 def _floats(value: Any, n: int) -> tuple[float, ...] | None:
     """``value`` as n finite floats, or None when it is not that (a broken header)."""
     values = _tuple(value)
@@ -178,10 +185,10 @@ def _soft_split(members: list[Instance], key: tuple[tuple[str, Any], ...], toler
         out = []
         for group_key, group in groups:
             runs = _repeats_positions(group, tolerance)
-            if any(len({value_of(i) for i in run}) > 1 for run in runs):
+            if any(len({_hashable(value_of(i)) for i in run}) > 1 for run in runs):
                 parts: dict[Any, list[Instance]] = {}
                 for inst in group:
-                    parts.setdefault(value_of(inst), []).append(inst)
+                    parts.setdefault(_hashable(value_of(inst)), []).append(inst)
                 out += [(group_key + ((name, value),), part) for value, part in parts.items()]
             else:
                 out.append((group_key, group))
@@ -280,7 +287,7 @@ def split_stacks(instances: Iterable[Instance], *,
              for name, attribute, size in _CLOSE}
     groups: dict[tuple[tuple[str, Any], ...], list[Instance]] = {}
     for index, inst in enumerate(images):
-        key = tuple((name, value_of(inst)) for name, value_of in _HARD)
+        key = tuple((name, _hashable(value_of(inst))) for name, value_of in _HARD)
         key += tuple((name, close[name][index]) for name, _, _ in _CLOSE)
         groups.setdefault(key, []).append(inst)
     parts = [part for key, members in groups.items()
