@@ -353,6 +353,9 @@ def _check(stack: "Stack") -> Geometry:
     samples = {inst.get("samples_per_pixel", 1) for inst in stack.instances}
     if samples != {1}:
         raise ValueError(f"volumes are built from grayscale images; Samples per Pixel {samples}")
+    if min(geometry.shape[1:]) < 1:
+        raise PixelDataError(f"{stack.instances[0].get('path')}: Rows x Columns "
+                             f"{geometry.shape[1]} x {geometry.shape[2]}")
     return geometry
 
 
