@@ -87,6 +87,13 @@ CASES = {
             (math.cos(0.35), math.sin(0.35), 0.0, 0.0, 0.0, -1.0))),
         orientation=(math.cos(0.35), math.sin(0.35), 0.0, 0.0, 0.0, -1.0), spacing=(0.5, 0.8),
         rows=6, columns=5),
+    # each slice its own Rescale Slope/Intercept: exact integers (int16), then float32
+    "per_slice_rescale_integer": dict(
+        positions=axial_positions(4), per_slice=lambda k: {
+            "slope": [1, 2, 3, 1][k], "intercept": [-1024, -1024, 0, 5][k]}),
+    "per_slice_rescale_float": dict(
+        positions=axial_positions(4), per_slice=lambda k: {
+            "slope": [0.5, 1.25, 2.0, 1.0][k], "intercept": -1000.5}),
     "sagittal_no_instance_numbers": dict(
         positions=axial_positions(4, spacing=3.0, normal=(1, 0, 0)), rows=7, columns=4,
         orientation=(0.0, 1.0, 0.0, 0.0, 0.0, -1.0), extra={"InstanceNumber": None}),
