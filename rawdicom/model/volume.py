@@ -366,14 +366,15 @@ def _fill_for(dtype: "np.dtype", fill_value: float | None) -> float:
     return math.nan if dtype.kind == "f" else int(np.iinfo(dtype).min)
 
 
-def _unreadable(failures: list[tuple[str, list[int], Exception]], slot_of: dict[int, int]
+def _unreadable(failures: list[Failure], slot_of: dict[int, int], stacklevel: int
                 ) -> list[Diagnostic]:
-    """One ``unreadable`` diagnostic (and warning) per file; ``slot_of``: image -> slot."""
+    """One ``unreadable`` diagnostic (and a warning pointing at the caller of
+    ``Stack.volume``, ``stacklevel`` frames up) per file; ``slot_of``: image -> slot."""
     diags = []
     for path, slots, exc in failures:
         involved = tuple(k for k, s in slot_of.items() if s in slots)
         message = f"{path} could not be read ({exc}); its slice(s) hold the fill value"
-        warnings.warn(message, DicomWarning, stacklevel=4)
+        warnings.warn(message, DicomWarning, stacklevel=stacklevel)
         diags.append(Diagnostic("unreadable", involved, None, None, message))
     return diags
 
@@ -447,7 +448,7 @@ def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = Fa
     for slot in filled:
         out[slot] = fill
     diagnostics = _compare_duplicates(stack, geometry, out, hounsfield, threads)
-    diagnostics += _unreadable(failures, {k: slot for slot, k in firsts.items()})
+    diagnostics += _unreadable(failures, {k: slot for slot, k in firsts.items()}, 4)
     return Volume(out, geometry.affine.copy(), geometry.spacing, geometry.origin,
                   geometry.direction.copy(), diagnostics,
                   stack.instances[0].get("frame_of_reference_uid"), tuple(sorted(filled)),
@@ -547,7 +548,7 @@ def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: in
         "resampled", tuple(order), step, None,
         f"{len(keep)} slices interpolated onto an orthogonal grid of {count} slices "
         f"{step:.4f} mm apart (linear along the normal, bilinear in-plane)"))
-    diagnostics += _unreadable(failures, slot_of)
+    diagnostics += _unreadable(failures, slot_of, 5)
     return Volume(out, affine, (step, row_spacing, column_spacing), tuple(float(v) for v in origin),
                   geometry.direction.copy(), diagnostics,
                   stack.instances[0].get("frame_of_reference_uid"), (), fill, geometry)
