@@ -314,3 +314,21 @@ def test_resample_puts_a_drifting_slice_back_in_place(tmp_path):
     assert volume.array[2, 3, 4] == twelve_bit(2, 3, 3) - 1024  # its column 3 is at x = 2 mm
     assert math.isnan(volume.array[2, 3, 0])  # left of the drifted slice: no data
     assert world(volume.affine, (2, 3, 4)) == pytest.approx([2.0, 1.5, 4.0])
+
+
+def test_every_pydicom_test_file_gives_a_volume_or_a_stated_refusal():
+    pydicom_data = pytest.importorskip("pydicom.data")
+    from rawdicom.model.stacks import split_stacks
+    root = os.path.join(os.path.dirname(pydicom_data.__file__), "test_files")
+    built = refused = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stack in split_stacks(rawdicom.scan(root, workers=1).instances):
+            try:
+                volume = stack.volume()
+            except (ValueError, rawdicom.DicomError):  # GeometryError is a ValueError
+                refused += 1
+                continue
+            built += 1
+            assert volume.array.shape == stack.geometry.shape
+    assert built > 10 and refused > 0

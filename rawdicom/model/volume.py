@@ -193,8 +193,10 @@ def _native(inst: "Instance") -> bool:
         size = _stored_dtype(inst).itemsize
     except PixelDataError:
         return False
-    frames = inst.get("number_of_frames", 1)
-    return length >= int(frames) * inst.rows * inst.columns * size
+    counts = (inst.get("number_of_frames", 1), inst.get("rows"), inst.get("columns"))
+    if not all(isinstance(v, int) and v > 0 for v in counts):  # the decoder will say why
+        return False
+    return length >= counts[0] * counts[1] * counts[2] * size
 
 
 class _Writer:
