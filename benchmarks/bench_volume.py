@@ -1,16 +1,18 @@
 """A 300-slice 512x512 CT folder -> one volume: rawdicom vs a dicomsdl loop, in one run.
 
-    python benchmarks/bench_volume.py                 # 300 slices, best of 3
+    python benchmarks/bench_volume.py                 # 300 slices, best of 5
     python benchmarks/bench_volume.py --slices 100 --repeat 5 --dir /tmp/ct300
 
 The series is generated (no network) from pydicom's CT_small.dcm header: 512x512 slices,
 12 bits stored in 16, signed, Rescale Intercept -1024, 1.25 mm apart, written under
 shuffled extension-less names with instance numbers running against the geometry.
-Timed with a warm file cache, best of ``--repeat``:
+Timed with a warm file cache, best of ``--repeat`` rounds (each round runs every case
+once, so a change in machine load falls on all of them):
 
 * bytes: ``open(path).read()`` of every file: the floor under any reader;
 * rawdicom, whole job: ``rawdicom.scan(folder)`` (headers, worker processes), the
-  series split into stacks, ``Series.volume()`` (int16 Hounsfield units);
+  series split into stacks, ``Series.volume()`` (int16 Hounsfield units); and the same
+  with the headers read in this process (``scan(folder, workers=1)``);
 * rawdicom, volume only: ``Stack.volume()`` on an already scanned series;
 * dicomsdl loop: for each file ``dicomsdl.open(path)``, its Image Position and
   Orientation (Patient) and ``pixelData()`` (float32, rescaled), then sorted along the
@@ -74,14 +76,18 @@ def make_series(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def best(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
+def interleaved(repeat: int, cases: list[tuple[str, Callable[[], object]]]
+                ) -> list[tuple[str, float]]:
+    """Best time of each case over ``repeat`` rounds, each round running every case once,
+    so that a change of machine load falls on all cases alike."""
+    times: dict[str, list[float]] = {label: [] for label, _ in cases}
     for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for label, fn in cases:
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[label].append(time.perf_counter() - start)
+    return [(label, min(times[label])) for label, _ in cases]
 
 
 def read_bytes(paths: list[Path]) -> int:
@@ -104,8 +110,8 @@ def dicomsdl_loop(paths: list[Path], stored: bool = False) -> np.ndarray:
     return np.stack([a for _, a in slices])
 
 
-def whole_job(folder: Path) -> rawdicom.Volume:
-    collection = rawdicom.scan(folder)
+def whole_job(folder: Path, workers: int | None = None) -> rawdicom.Volume:
+    collection = rawdicom.scan(folder, workers=workers)
     [series] = [s for p in collection.patients for st in p.studies for s in st.series]
     return series.volume()
 
@@ -113,7 +119,7 @@ def whole_job(folder: Path) -> rawdicom.Volume:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--slices", type=int, default=300)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dir", type=Path, help="keep and reuse the generated series here")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
@@ -135,21 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         stack.volume()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        rows = [
-            ("read the bytes of every file", best(args.repeat, lambda: read_bytes(paths))),
-            ("rawdicom: scan + stacks + volume", best(args.repeat, lambda: whole_job(folder))),
-            ("rawdicom: Stack.volume() only", best(args.repeat, stack.volume)),
-            ("dicomsdl loop, pixelData() float32", best(args.repeat,
-                                                        lambda: dicomsdl_loop(paths))),
-            ("dicomsdl loop, stored values int16", best(args.repeat,
-                                                        lambda: dicomsdl_loop(paths, True))),
-        ]
+        rows = interleaved(args.repeat, [
+            ("read the bytes of every file", lambda: read_bytes(paths)),
+            ("rawdicom: scan + stacks + volume", lambda: whole_job(folder)),
+            ("rawdicom: the same, scan(workers=1)", lambda: whole_job(folder, 1)),
+            ("rawdicom: Stack.volume() only", stack.volume),
+            ("dicomsdl loop, pixelData() float32", lambda: dicomsdl_loop(paths)),
+            ("dicomsdl loop, stored values int16", lambda: dicomsdl_loop(paths, True)),
+        ])
     load_after = os.getloadavg()
     size = ours.array.nbytes
     print(f"{args.slices} slices of 512x512, volume {size / 2**20:.1f} MiB int16, "
           f"{os.cpu_count()} cores, load average {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after")
-    reference = rows[3][1]
+    reference = dict(rows)["dicomsdl loop, pixelData() float32"]
     print(f"{'case':40s} {'seconds':>8s} {'MB/s':>8s} {'dicomsdl loop / case':>21s}")
     for label, seconds in rows:
         print(f"{label:40s} {seconds:8.3f} {size / seconds / 1e6:8.0f} "

@@ -6,8 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rawdicom.model.geometry import GeometryError
+from rawdicom.model.instance import Instance
+from rawdicom.model.stacks import split_stacks
 from series_builders import axial_positions, normal_of, write_series
 from volume_builders import stacks_of, world
 
@@ -156,3 +160,49 @@ def test_a_small_gap_does_not_make_a_fine_grid_of_missing_slices(tmp_path):
     g = _one(tmp_path, [(0, 0, z) for z in (0.0, 2.0, 4.0, 4.3, 6.3)]).geometry
     assert not g.regular and "non_uniform_spacing" in g.kinds()
     assert "missing_slices" not in g.kinds()
+
+
+def _rotation(a, b, c):
+    """A rotation matrix from three angles (radians)."""
+    ca, sa, cb, sb, cc, sc = (math.cos(a), math.sin(a), math.cos(b), math.sin(b), math.cos(c),
+                              math.sin(c))
+    rz = np.array([[ca, -sa, 0], [sa, ca, 0], [0, 0, 1]])
+    ry = np.array([[cb, 0, sb], [0, 1, 0], [-sb, 0, cb]])
+    rx = np.array([[1, 0, 0], [0, cc, -sc], [0, sc, cc]])
+    return rz @ ry @ rx
+
+
+angles = st.floats(-math.pi, math.pi, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=angles, b=angles, c=angles, n=st.integers(6, 12), step=st.floats(0.5, 6.0),
+       shear=st.tuples(st.floats(-0.5, 0.5), st.floats(-0.5, 0.5)),
+       missing=st.sets(st.integers(2, 4), max_size=2), order=st.randoms(use_true_random=False),
+       spacing=st.tuples(st.floats(0.2, 2.0), st.floats(0.2, 2.0)))
+def test_every_header_position_is_where_the_affine_puts_its_slice(a, b, c, n, step, shear,
+                                                                  missing, order, spacing):
+    rotation = _rotation(a, b, c)
+    r, col = rotation[:, 0], rotation[:, 1]
+    normal = np.cross(r, col)
+    origin = np.array([12.5, -30.0, 7.0])
+    offset = shear[0] * r + shear[1] * col  # in-plane offset per mm along the normal: a tilt
+    kept = [k for k in range(n) if k not in missing]  # slices 0, 1 and the last two stay
+    records = [{"sop_instance_uid": f"1.{k}", "path": f"f{k}", "frames": None, "rows": 4,
+                "columns": 3, "pixel_spacing": list(spacing),
+                "image_orientation_patient": [*r, *col],
+                "image_position_patient": list(origin + k * step * (normal + offset))}
+               for k in kept]
+    order.shuffle(records)
+    [stack] = split_stacks([Instance(rec) for rec in records])
+    g = stack.geometry
+    assert g.regular
+    assert g.shape == (n, 4, 3)
+    for inst, slot in zip(stack.instances, g.slice_index):
+        assert world(g.affine, (slot, 0, 0)) == pytest.approx(inst.image_position_patient,
+                                                              abs=0.2)
+        corner = np.array(inst.image_position_patient) + 3 * spacing[0] * col + 2 * spacing[1] * r
+        assert world(g.affine, (slot, 3, 2)) == pytest.approx(corner, abs=0.2)
+    assert g.spacing[0] == pytest.approx(step, abs=1e-6)
+    assert set(g.missing_slices) == missing
+    assert g.tilted == (np.linalg.norm(offset) * step * (n - 1) > 0.2)

@@ -175,3 +175,40 @@ def test_plain_records_work_without_files():
     [stack] = split_stacks([Instance(r) for r in records])
     assert [i.path for i in stack] == ["f2", "f1", "f0"]
     assert stack.geometry.shape == (3, 2, 2)
+
+
+def test_odd_values_in_key_attributes_do_not_break_the_split():
+    records = [{"sop_instance_uid": f"1.{k}", "image_position_patient": [0, 0, float(k)],
+                "image_orientation_patient": [1, 0, 0, 0, 1, 0], "rows": 2, "columns": 2,
+                "pixel_spacing": [1, 1], "path": f"f{k}", "frames": None,
+                "echo_time": [10.0, 20.0] if k else b"\x01", "acquisition_number": [1]}
+               for k in range(3)]
+    stacks = split_stacks([Instance(r) for r in records])
+    assert [len(s) for s in stacks] == [2, 1]
+
+
+def test_stacks_need_no_numpy_geometry_names_the_extra():
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["numpy"] = None
+        from rawdicom.model.instance import Instance
+        from rawdicom.model.stacks import split_stacks
+        import rawdicom.model.geometry, rawdicom.model.volume
+        records = [{"image_position_patient": [0, 0, float(k)], "rows": 2, "columns": 2,
+                    "image_orientation_patient": [1, 0, 0, 0, 1, 0], "frames": None}
+                   for k in (2, 0, 1)]
+        [stack] = split_stacks([Instance(r) for r in records])
+        print([i.image_position_patient[2] for i in stack])
+        try:
+            stack.geometry
+        except ImportError as exc:
+            print(exc)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "[0.0, 1.0, 2.0]"
+    assert "rawdicom[volume]" in result.stdout

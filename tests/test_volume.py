@@ -290,3 +290,45 @@ def test_compressed_enhanced_ct_decoded_once_frames_in_parallel(tmp_path, monkey
         volume = packed.volume(threads=threads)
         assert len(reads) == 1  # the file is read once, whatever the threads
         assert np.array_equal(volume.array, plain.volume().array)
+
+
+def test_resample_interpolates_a_missing_slice(tmp_path):
+    depths = [0.0, 2.0, 6.0, 8.0]  # z = 4 missing
+    stack = _stack(tmp_path, [(0, 0, z) for z in depths], extra=TWELVE,
+                   per_slice=lambda k: {"pixels": lambda _k, r, c, z=depths[k]: int(10 * z) + c})
+    assert stack.volume().filled_slices == (2,)
+    volume = stack.volume(resample=True)
+    assert volume.array.shape[0] == 5 and volume.filled_slices == ()
+    assert volume.array[2, 0, 3] == pytest.approx(40 + 3 - 1024)
+
+
+def test_resample_puts_a_drifting_slice_back_in_place(tmp_path):
+    # slice 2 is one column (0.5 mm) to the left of the others: in-plane drift
+    positions = [(0.0, 0.0, 0.0), (0.0, 0.0, 2.0), (0.5, 0.0, 4.0), (0.0, 0.0, 6.0)]
+    stack = _stack(tmp_path, positions, pixels=twelve_bit, extra=TWELVE)
+    assert "in_plane_drift" in {d.kind for d in stack.diagnostics}
+    with pytest.raises(ValueError, match="in_plane_drift"):
+        stack.volume()
+    volume = stack.volume(resample=True)
+    assert volume.array[1, 3, 4] == twelve_bit(1, 3, 4) - 1024
+    assert volume.array[2, 3, 4] == twelve_bit(2, 3, 3) - 1024  # its column 3 is at x = 2 mm
+    assert math.isnan(volume.array[2, 3, 0])  # left of the drifted slice: no data
+    assert world(volume.affine, (2, 3, 4)) == pytest.approx([2.0, 1.5, 4.0])
+
+
+def test_every_pydicom_test_file_gives_a_volume_or_a_stated_refusal():
+    pydicom_data = pytest.importorskip("pydicom.data")
+    from rawdicom.model.stacks import split_stacks
+    root = os.path.join(os.path.dirname(pydicom_data.__file__), "test_files")
+    built = refused = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stack in split_stacks(rawdicom.scan(root, workers=1).instances):
+            try:
+                volume = stack.volume()
+            except (ValueError, rawdicom.DicomError):  # GeometryError is a ValueError
+                refused += 1
+                continue
+            built += 1
+            assert volume.array.shape == stack.geometry.shape
+    assert built > 10 and refused > 0

@@ -48,6 +48,8 @@ __all__ = ["Diagnostic", "Geometry", "GeometryError", "stack_geometry", "numpy",
 
 #: Diagnostics after which the images form no regular grid (a plain volume is refused).
 BLOCKING = frozenset(("non_uniform_spacing", "in_plane_drift", "missing_geometry"))
+#: What a duplicate_position diagnostic says of pixels until a volume compares them.
+NOT_COMPARED = "pixels not compared (headers only: building the volume compares them)"
 
 
 def numpy() -> Any:
@@ -134,6 +136,11 @@ class Geometry:
         """Grid slices no image fills."""
         present = set(self.slice_index)
         return tuple(k for k in range(self.shape[0]) if k not in present)
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(sorted(self.kinds())) or "no diagnostics"
+        spacing = " x ".join(f"{v:g}" for v in self.spacing)
+        return f"<Geometry {self.shape}, spacing {spacing} mm, {kinds}>"
 
     def kinds(self) -> set[str]:
         """The kinds of diagnostic present (``"gantry_tilt" in geometry.kinds()``)."""
@@ -229,8 +236,8 @@ def stack_geometry(instances: Sequence["Instance"], *,
             note = "" if apart <= tol else f"; their positions differ by {apart:.3f} mm in-plane"
             diags.append(Diagnostic(
                 "duplicate_position", tuple(members), apart, tol,
-                f"{len(members)} images at one position ({where}){note}; pixels not compared "
-                "(headers only: building the volume compares them); the first is used"))
+                f"{len(members)} images at one position ({where}){note}; {NOT_COMPARED}; the "
+                "first is used"))
     unique = positions[firsts]
     d = depths[firsts]
 

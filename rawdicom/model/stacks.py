@@ -49,12 +49,21 @@ POSITION_TOLERANCE = 0.2
 #: Millimetres: largest difference of Pixel Spacing values inside one stack (over 512
 #: columns, 0.05 mm at the far edge).
 SPACING_TOLERANCE = 1e-4
+#: The reason of a series' only stack.
+WHOLE_SERIES = "the whole series: no key sets images apart"
 
 
 def _tuple(value: Any) -> tuple[Any, ...] | None:
     if value is None:
         return None
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _hashable(value: Any) -> Any:
+    """A key value as something a dict can hold (a multi-valued attribute as a tuple)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value if isinstance(value, (str, int, float, type(None))) else repr(value)
 
 
 def _floats(value: Any, n: int) -> tuple[float, ...] | None:
@@ -176,10 +185,10 @@ def _soft_split(members: list[Instance], key: tuple[tuple[str, Any], ...], toler
         out = []
         for group_key, group in groups:
             runs = _repeats_positions(group, tolerance)
-            if any(len({value_of(i) for i in run}) > 1 for run in runs):
+            if any(len({_hashable(value_of(i)) for i in run}) > 1 for run in runs):
                 parts: dict[Any, list[Instance]] = {}
                 for inst in group:
-                    parts.setdefault(value_of(inst), []).append(inst)
+                    parts.setdefault(_hashable(value_of(inst)), []).append(inst)
                 out += [(group_key + ((name, value),), part) for value, part in parts.items()]
             else:
                 out.append((group_key, group))
@@ -209,7 +218,7 @@ class Stack:
     """
 
     def __init__(self, instances: Sequence[Instance], key: tuple[tuple[str, Any], ...] = (),
-                 reason: str = "the whole series: no key sets images apart", *,
+                 reason: str = WHOLE_SERIES, *,
                  position_tolerance: float = POSITION_TOLERANCE,
                  orientation_tolerance: float = ORIENTATION_TOLERANCE) -> None:
         self.instances = list(instances)
@@ -278,7 +287,7 @@ def split_stacks(instances: Iterable[Instance], *,
              for name, attribute, size in _CLOSE}
     groups: dict[tuple[tuple[str, Any], ...], list[Instance]] = {}
     for index, inst in enumerate(images):
-        key = tuple((name, value_of(inst)) for name, value_of in _HARD)
+        key = tuple((name, _hashable(value_of(inst))) for name, value_of in _HARD)
         key += tuple((name, close[name][index]) for name, _, _ in _CLOSE)
         groups.setdefault(key, []).append(inst)
     parts = [part for key, members in groups.items()
@@ -300,7 +309,7 @@ def split_stacks(instances: Iterable[Instance], *,
 def _reasons(keys: list[tuple[tuple[str, Any], ...]]) -> list[str]:
     """For each stack: the keys whose values differ between stacks, its value, the others'."""
     if len(keys) == 1:
-        return ["the whole series: no key sets images apart"]
+        return [WHOLE_SERIES]
     values = [dict(key) for key in keys]
     names = [name for name, _ in keys[0]] + [n for key in keys for n, _ in key
                                              if n not in dict(keys[0])]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
-from .geometry import Diagnostic, Geometry, numpy
+from .geometry import NOT_COMPARED, Diagnostic, Geometry, numpy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,6 +77,11 @@ class Volume:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.array.shape)
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(sorted({d.kind for d in self.diagnostics})) or "no diagnostics"
+        spacing = " x ".join(f"{v:g}" for v in self.spacing)
+        return f"<Volume {self.shape} {self.array.dtype}, spacing {spacing} mm, {kinds}>"
 
     def to_nifti(self, path: str | os.PathLike[str]) -> Path:
         """Write a NIfTI-1 file (``.nii`` or ``.nii.gz``) with nibabel (``rawdicom[nifti]``).
@@ -188,8 +193,10 @@ def _native(inst: "Instance") -> bool:
         size = _stored_dtype(inst).itemsize
     except PixelDataError:
         return False
-    frames = inst.get("number_of_frames", 1)
-    return length >= int(frames) * inst.rows * inst.columns * size
+    counts = (inst.get("number_of_frames", 1), inst.get("rows"), inst.get("columns"))
+    if not all(isinstance(v, int) and v > 0 for v in counts):  # the decoder will say why
+        return False
+    return length >= counts[0] * counts[1] * counts[2] * size
 
 
 class _Writer:
@@ -348,6 +355,9 @@ def _check(stack: "Stack") -> Geometry:
     samples = {inst.get("samples_per_pixel", 1) for inst in stack.instances}
     if samples != {1}:
         raise ValueError(f"volumes are built from grayscale images; Samples per Pixel {samples}")
+    if min(geometry.shape[1:]) < 1:
+        raise PixelDataError(f"{stack.instances[0].get('path')}: Rows x Columns "
+                             f"{geometry.shape[1]} x {geometry.shape[2]}")
     return geometry
 
 
@@ -358,14 +368,15 @@ def _fill_for(dtype: "np.dtype", fill_value: float | None) -> float:
     return math.nan if dtype.kind == "f" else int(np.iinfo(dtype).min)
 
 
-def _unreadable(failures: list[tuple[str, list[int], Exception]], slot_of: dict[int, int]
+def _unreadable(failures: list[Failure], slot_of: dict[int, int], stacklevel: int
                 ) -> list[Diagnostic]:
-    """One ``unreadable`` diagnostic (and warning) per file; ``slot_of``: image -> slot."""
+    """One ``unreadable`` diagnostic (and a warning pointing at the caller of
+    ``Stack.volume``, ``stacklevel`` frames up) per file; ``slot_of``: image -> slot."""
     diags = []
     for path, slots, exc in failures:
         involved = tuple(k for k, s in slot_of.items() if s in slots)
         message = f"{path} could not be read ({exc}); its slice(s) hold the fill value"
-        warnings.warn(message, DicomWarning, stacklevel=4)
+        warnings.warn(message, DicomWarning, stacklevel=stacklevel)
         diags.append(Diagnostic("unreadable", involved, None, None, message))
     return diags
 
@@ -398,8 +409,7 @@ def _compare_duplicates(stack: "Stack", geometry: Geometry, out: "np.ndarray",
                              f"{delta:g})")
             else:
                 notes.append(f"image {k}: identical pixels")
-        message = diag.message.replace("pixels not compared (headers only: building the volume "
-                                       "compares them)", "pixels compared: " + "; ".join(notes))
+        message = diag.message.replace(NOT_COMPARED, "pixels compared: " + "; ".join(notes))
         diags.append(replace(diag, message=message))
     return diags
 
@@ -440,7 +450,7 @@ def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = Fa
     for slot in filled:
         out[slot] = fill
     diagnostics = _compare_duplicates(stack, geometry, out, hounsfield, threads)
-    diagnostics += _unreadable(failures, {k: slot for slot, k in firsts.items()})
+    diagnostics += _unreadable(failures, {k: slot for slot, k in firsts.items()}, 4)
     return Volume(out, geometry.affine.copy(), geometry.spacing, geometry.origin,
                   geometry.direction.copy(), diagnostics,
                   stack.instances[0].get("frame_of_reference_uid"), tuple(sorted(filled)),
@@ -540,7 +550,7 @@ def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: in
         "resampled", tuple(order), step, None,
         f"{len(keep)} slices interpolated onto an orthogonal grid of {count} slices "
         f"{step:.4f} mm apart (linear along the normal, bilinear in-plane)"))
-    diagnostics += _unreadable(failures, slot_of)
+    diagnostics += _unreadable(failures, slot_of, 5)
     return Volume(out, affine, (step, row_spacing, column_spacing), tuple(float(v) for v in origin),
                   geometry.direction.copy(), diagnostics,
                   stack.instances[0].get("frame_of_reference_uid"), (), fill, geometry)
@@ -559,5 +569,5 @@ def series_volume(stacks: Sequence["Stack"], **kw: Any) -> Volume:
     if left:
         warnings.warn(f"the volume holds {len(chosen)} image(s) ({chosen.reason}); left out: "
                       + "; ".join(f"{len(s)} image(s) with {s.reason}" for s in left),
-                      DicomWarning, stacklevel=2)
+                      DicomWarning, stacklevel=3)  # the caller of Series.volume()
     return chosen.volume(**kw)
