@@ -123,7 +123,8 @@ def make_input(seeds: list[bytes], seed: int, index: int) -> bytes:
 
 # -- targets ----------------------------------------------------------------------------------
 def exercise_rawdicom(data: bytes) -> None:
-    """Read, then use everything a caller could: values, walk, str, pixels, writing back.
+    """Read, then use everything a caller could: values, walk, str, CSA headers, pixels,
+    writing back.
 
     A DicomError anywhere is an expected outcome; so is ImportError for a missing extra.
     Reading what rawdicom wrote must succeed.
@@ -151,6 +152,7 @@ def exercise_rawdicom(data: bytes) -> None:
                 attempt(lambda: (el.encapsulated.fragments, el.encapsulated.basic_offset_table,
                                  el.encapsulated.frames(1)))
     attempt(lambda: str(ds))
+    _exercise_csa(ds, attempt)
     if 0x7FE00010 in ds or 0x7FE00008 in ds or 0x7FE00009 in ds:
         try:
             attempt(lambda: rawdicom.pixel_array(ds))
@@ -164,6 +166,20 @@ def exercise_rawdicom(data: bytes) -> None:
     if problems:
         problems[0].fuzz_stage = "use"  # type: ignore[attr-defined]  (read fine, a use raised)
         raise problems[0]
+
+
+def _exercise_csa(ds: Any, attempt: Callable[[Callable[[], Any]], Any]) -> None:
+    """The Siemens CSA headers, when the dataset has them: values, accessors, the protocol."""
+    from rawdicom.vendor import siemens
+
+    for kind in ("image", "series"):
+        header = attempt(lambda: siemens.csa_header(ds, kind))
+        if header is None:
+            continue
+        for accessor in ("number_of_images_in_mosaic", "slice_normal_vector", "b_value",
+                         "diffusion_gradient_direction", "mosaic_ref_acq_times"):
+            attempt(lambda: getattr(header, accessor))
+        header.protocol()
 
 
 def exercise_pydicom(data: bytes) -> None:
@@ -208,6 +224,7 @@ def _worker(conn: Connection, seed_paths: list[str], seed: int, memory: int) -> 
 
     seeds = [Path(p).read_bytes() for p in seed_paths]
     import rawdicom  # noqa: F401  (imported before the limit: the limit is for the input)
+    import rawdicom.vendor.siemens  # noqa: F401
     try:
         import rawdicom.pixels  # noqa: F401
     except ImportError:

@@ -212,6 +212,8 @@ class Layout:
                 if conversion is not None or field not in _LAYOUT_FIELDS or "{" in (spec or ""):
                     raise ValueError(f"layout field {{{field}}} is not a plain record field "
                                      "(see rawdicom.model.record.record_fields())")
+                if any(int(n) > FIELD_CHARS for n in re.findall(r"\d+", spec or "")):
+                    raise ValueError(f"layout format spec {spec!r}: widths above {FIELD_CHARS}")
             parts.append((literal, field, spec or ""))
         for key in keys:
             if key not in _LAYOUT_FIELDS:
