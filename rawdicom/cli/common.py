@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 from ..errors import DicomError, DicomWarning
 
 __all__ = ["Failure", "Usage", "report", "reported_warnings", "need", "progress_bar", "use_colour",
-           "add_debug", "add_example", "is_debug", "set_debug"]
+           "add_debug", "add_example", "set_debug", "catch", "inputs", "integer", "usage_error"]
 
 _DEBUG = False
 
@@ -36,10 +36,6 @@ class Usage(Exception):
 def set_debug(on: bool) -> None:
     global _DEBUG
     _DEBUG = on
-
-
-def is_debug() -> bool:
-    return _DEBUG
 
 
 def add_debug(parser: argparse.ArgumentParser) -> None:
@@ -150,11 +146,12 @@ def inputs(args: argparse.Namespace, *, folder: bool = False) -> list[str]:
     if getattr(args, "example", False):
         paths.insert(0, study_path() if folder else slice_path())
     if not paths:
-        raise SystemExit(_usage(args, "give a path, or --example"))
+        raise SystemExit(usage_error(args, "give a path, or --example"))
     return paths
 
 
-def _usage(args: argparse.Namespace, message: str) -> int:
+def usage_error(args: argparse.Namespace, message: str) -> int:
+    """Print a usage error of the command; returns its exit status, 2."""
     print(f"rawdicom {args.command}: error: {message}", file=sys.stderr)
     return 2
 

@@ -39,7 +39,7 @@ def _tags(args: argparse.Namespace) -> list[str] | None:
         try:
             dictionary.parse_tag(text)
         except (KeyError, ValueError):
-            raise SystemExit(common._usage(args, f"--tags: {text!r} is not a tag or keyword"))
+            raise SystemExit(common.usage_error(args, f"--tags: {text!r} is not a tag or keyword"))
     return tags
 
 

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             tag = dictionary.parse_tag(args.tag)
         except (KeyError, ValueError):
-            raise SystemExit(common._usage(args, f"--tag: {args.tag!r} is not a tag or keyword"))
+            raise SystemExit(common.usage_error(args, f"--tag: {args.tag!r} is not a tag or keyword"))
     colour = common.use_colour(args.color)
     status = 0
     for path in common.inputs(args):

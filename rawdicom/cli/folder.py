@@ -13,7 +13,7 @@ from . import common
 from .orientation import plane_of
 
 __all__ = ["scan_folder", "add_series_option", "choose_series", "stack_summary",
-           "geometry_lines"]
+           "geometry_lines", "series_values"]
 
 
 def scan_folder(path: str, label: str) -> Any:
@@ -94,11 +94,6 @@ def geometry_lines(stack: Any) -> list[str]:
             f"origin {_mm(g.origin)} mm (LPS), normal {_mm(g.normal, 4)}"
             + (", gantry tilt: the affine is sheared" if g.tilted else ""),
             "affine (slice, row, column) -> LPS mm:", *(f"  {r}" for r in rows)]
-
-
-def print_warnings_of(caught: list[Any], path: str) -> None:
-    for warning in caught:
-        print(f"rawdicom: {path}: warning: {warning.message}", file=sys.stderr)
 
 
 def series_values(path: str, selector: str | None, label: str) -> tuple[Any, str]:

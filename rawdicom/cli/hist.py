@@ -48,15 +48,15 @@ def _range(args: argparse.Namespace) -> tuple[float, float] | None:
     try:
         lo, hi = (float(v) for v in args.range.split(","))
     except ValueError:
-        raise SystemExit(common._usage(args, f"--range {args.range!r}: give LO,HI")) from None
+        raise SystemExit(common.usage_error(args, f"--range {args.range!r}: give LO,HI")) from None
     if hi < lo:
-        raise SystemExit(common._usage(args, "--range: LO must not exceed HI"))
+        raise SystemExit(common.usage_error(args, "--range: LO must not exceed HI"))
     return lo, hi
 
 
 def run(args: argparse.Namespace) -> int:
     if args.bins < 1:
-        raise SystemExit(common._usage(args, "--bins must be at least 1"))
+        raise SystemExit(common.usage_error(args, "--bins must be at least 1"))
     value_range = _range(args)
     status = 0
     for path in common.inputs(args, folder=True):

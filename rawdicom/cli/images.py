@@ -32,17 +32,17 @@ def window_of(args: argparse.Namespace) -> tuple[float, float] | None:
         try:
             centre, width = (float(v) for v in args.window.split(","))
         except ValueError:
-            raise SystemExit(common._usage(args, f"--window {args.window!r}: give C,W "
+            raise SystemExit(common.usage_error(args, f"--window {args.window!r}: give C,W "
                                                  "(e.g. 40,400)")) from None
         if width <= 0:
-            raise SystemExit(common._usage(args, "--window: the width must be positive"))
+            raise SystemExit(common.usage_error(args, "--window: the width must be positive"))
         return centre, width
     if getattr(args, "preset", None):
         lut = common.need("rawdicom.pixels.lut", "pixels")
         try:
             return lut.CT_PRESETS[args.preset.lower()]
         except KeyError:
-            raise SystemExit(common._usage(args, f"--preset {args.preset!r}: one of "
+            raise SystemExit(common.usage_error(args, f"--preset {args.preset!r}: one of "
                                                  f"{', '.join(lut.CT_PRESETS)}")) from None
     return None
 

@@ -27,7 +27,7 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     paths = common.inputs(args, folder=True)
     if len(paths) != 2:
-        raise SystemExit(common._usage(args, "give SRC (or --example), then OUT"))
+        raise SystemExit(common.usage_error(args, "give SRC (or --example), then OUT"))
     source, out = paths
     if "://" not in source and not any(c in source for c in "*?[") \
             and not os.path.exists(source):

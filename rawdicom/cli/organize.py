@@ -37,12 +37,12 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     paths = common.inputs(args, folder=True)
     if len(paths) != 2:
-        raise SystemExit(common._usage(args, "give SRC (or --example), then DST"))
+        raise SystemExit(common.usage_error(args, "give SRC (or --example), then DST"))
     source, target = paths
     if not os.path.exists(source):
         raise common.Failure(f"{source}: No such file or directory")
     if args.example and args.mode == "move":
-        raise SystemExit(common._usage(args, "--example cannot be moved: use copy or link"))
+        raise SystemExit(common.usage_error(args, "--example cannot be moved: use copy or link"))
     from ..model.organize import organize
     try:
         report = organize(source, target, mode=args.mode, layout=args.layout,

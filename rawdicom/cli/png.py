@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     series_options = args.sheet or args.slice is not None or args.series is not None
     paths = common.inputs(args, folder=series_options)  # --example: the study for those
     if len(paths) != 2:
-        raise SystemExit(common._usage(args, "give one FILE or DIR (or --example), then "
+        raise SystemExit(common.usage_error(args, "give one FILE or DIR (or --example), then "
                                              "OUT.png"))
     path, args.out = paths
     window = window_of(args)
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: {image.shape[1]} x {image.shape[0]}, {what}")
         return 0
     if args.sheet or args.slice is not None or args.series:
-        raise SystemExit(common._usage(args, "--sheet, --slice and --series need a folder"))
+        raise SystemExit(common.usage_error(args, "--sheet, --slice and --series need a folder"))
     return common.catch(path, lambda: _one(path, args.out, window, args.frame))
 
 

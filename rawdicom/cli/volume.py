@@ -34,10 +34,10 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     paths = common.inputs(args, folder=True)
     if len(paths) != 2:
-        raise SystemExit(common._usage(args, "give one DIR (or --example), then OUT"))
+        raise SystemExit(common.usage_error(args, "give one DIR (or --example), then OUT"))
     out = paths[1]
     if not out.endswith((".nii", ".nii.gz", ".npz")):
-        raise SystemExit(common._usage(args, f"{out}: the output ends in .nii, .nii.gz or .npz"))
+        raise SystemExit(common.usage_error(args, f"{out}: the output ends in .nii, .nii.gz or .npz"))
     common.need("numpy", "volume")
     if out.endswith((".nii", ".nii.gz")):
         common.need("nibabel", "nifti")
