@@ -20,7 +20,8 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from pydicom.uid import ExplicitVRLittleEndian
 
 import rawdicom
-from rawdicom.pixels.lut import apply_voi, modality_lut, window
+from rawdicom.pixels.modality import modality_lut
+from rawdicom.pixels.voi import apply_voi, window
 
 
 def ct_file() -> tuple[bytes, np.ndarray]:

@@ -38,12 +38,23 @@ class DicomError(Exception):
     ``offset`` is the byte offset (in the decoded stream: for a deflated file,
     the offset in the inflated dataset) and ``tag`` the element being read,
     each ``None`` when not applicable.
+
+    ``partial`` is what was read before the defect, so that a caller can
+    still use the header of a damaged file: for an error raised by
+    :func:`rawdicom.read`, the Dataset read so far (its ``file_meta``,
+    ``transfer_syntax`` and ``preamble`` as far as they were read), ``None``
+    where nothing was read (data that is not DICOM at all); for an error
+    raised later, when a sequence is parsed on first use, the dataset that
+    holds the sequence.  Errors raised while decoding a value or pixels carry
+    ``None``.
     """
 
-    def __init__(self, message: str, *, offset: int | None = None, tag: int | None = None) -> None:
+    def __init__(self, message: str, *, offset: int | None = None, tag: int | None = None,
+                 partial: object = None) -> None:
         self.reason = message
         self.offset = offset
         self.tag = tag
+        self.partial = partial
         where = []
         if tag is not None:
             where.append(format_tag(tag))
@@ -58,16 +69,7 @@ class NotDicomError(DicomError):
 
 
 class TruncatedError(DicomError):
-    """The data ends before a header or a value that it announces.
-
-    ``partial`` holds what was read correctly before the defect (a Dataset),
-    when the reader had got that far, else ``None``.
-    """
-
-    def __init__(self, message: str, *, offset: int | None = None, tag: int | None = None,
-                 partial: object = None) -> None:
-        super().__init__(message, offset=offset, tag=tag)
-        self.partial = partial
+    """The data ends before a header or a value that it announces."""
 
 
 class MalformedElementError(DicomError):

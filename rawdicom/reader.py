@@ -18,9 +18,10 @@ from typing import IO, Any, Iterable, Union
 from . import dictionary
 from .dataset import Dataset
 from .dictionary import TransferSyntax
-from .errors import LimitExceededError, MalformedElementError, NotDicomError
+from .errors import DicomError, LimitExceededError, MalformedElementError, NotDicomError
 from .limits import DEFAULT_LIMITS, Limits
-from .scanner import ENCODINGS, LONG_VRS, VALID_VRS, Encoding, NeedMoreData, Scanner
+from .scanner import (ENCODINGS, LONG_VRS, VALID_VRS, Encoding, NeedMoreData, Scanner,
+                      explicit_reading)
 
 try:  # mmap is a speed-up on CPython; WebAssembly builds may lack or restrict it.
     import mmap
@@ -151,51 +152,67 @@ def _read_buffer(buf: memoryview, limits: Limits, stop_before_pixels: bool,
     if n == 0:
         raise NotDicomError("empty data: no DICOM preamble, meta group or data element",
                             offset=0)
+    scanner = Scanner(buf, limits, stop_before_pixels=stop_before_pixels, max_tag=max_tag,
+                      wanted=wanted, complete=complete)
     preamble = None
     if n >= 132 and buf[128:132] == b"DICM":
-        preamble, pos = bytes(buf[:128]), 132
+        if buf[132:134] != b"\x02\x00" and _dataset_across_dicm(buf):
+            scanner.warn("bytes 128-131 read 'DICM', but no file meta group follows and a "
+                         "dataset starts at offset 0 and runs past them: read from offset 0",
+                         128)
+            pos = 0
+        else:
+            preamble, pos = bytes(buf[:128]), 132
     elif buf[:4] == b"DICM":
         pos = 4
     else:
         pos = 0
-    scanner = Scanner(buf, limits, stop_before_pixels=stop_before_pixels, max_tag=max_tag,
-                      wanted=wanted, complete=complete)
     meta = Dataset(buf=buf)
-    if n - pos >= 8 and buf[pos:pos + 2] == b"\x02\x00":
-        meta_end = _meta_group_end(buf, pos)
-        if meta_end >= n and not complete:
-            raise NeedMoreData
-        pos = scanner.parse_dataset(meta, pos, meta_end, EXPLICIT_LE, 0, stop_tag=_META_END)
-    elif pos == 0:
-        if _detect_encoding(buf, 0) is None:
-            if not complete and _plausible_group(buf, 0):
-                raise NeedMoreData  # the first element may only look wrong cut at the prefix
-            raise NotDicomError("no 'DICM' prefix, and the data does not start with a "
-                                "DICOM data element", offset=0)
+    ds = syntax = None
+    try:
+        if n - pos >= 8 and buf[pos:pos + 2] == b"\x02\x00":
+            meta_end = _meta_group_end(buf, pos)
+            if meta_end >= n and not complete:
+                raise NeedMoreData
+            pos = scanner.parse_dataset(meta, pos, meta_end, EXPLICIT_LE, 0, stop_tag=_META_END)
+        elif pos == 0:
+            if _detect_encoding(buf, 0) is None:
+                if not complete and _plausible_group(buf, 0):
+                    raise NeedMoreData  # the first element may only look wrong cut at the prefix
+                raise NotDicomError("no 'DICM' prefix, and the data does not start with a "
+                                    "DICOM data element", offset=0)
 
-    syntax, data, pos = _transfer_syntax(meta, buf, pos, limits, scanner)
-    enc = ENCODINGS[syntax.explicit_vr, syntax.little_endian]
-    if not syntax.deflated:
-        enc = _check_encoding(data, pos, enc, scanner)
-    ds = Dataset(buf=data, little_endian=enc.little_endian, explicit_vr=enc.explicit_vr,
-                 offset=pos)
-    if data is not buf:  # inflated: a buffer of its own, read whole
-        inflated = Scanner(data, limits, stop_before_pixels=stop_before_pixels,
-                           max_tag=max_tag, wanted=wanted)
-        inflated.element_count = scanner.element_count
-        inflated.pending = scanner.pending
-        scanner = inflated
-    end = scanner.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
+        syntax, data, pos = _transfer_syntax(meta, buf, pos, limits, scanner)
+        enc = ENCODINGS[syntax.explicit_vr, syntax.little_endian]
+        if not syntax.deflated:
+            enc = _check_encoding(data, pos, enc, scanner)
+        ds = Dataset(buf=data, little_endian=enc.little_endian, explicit_vr=enc.explicit_vr,
+                     offset=pos)
+        if data is not buf:  # inflated: a buffer of its own, read whole
+            inflated = Scanner(data, limits, stop_before_pixels=stop_before_pixels,
+                               max_tag=max_tag, wanted=wanted)
+            inflated.element_count = scanner.element_count
+            inflated.pending = scanner.pending
+            scanner = inflated
+        end = scanner.parse_dataset(ds, pos, len(data), enc, 0, top_level=True)
+    except DicomError as exc:
+        exc.partial = _partial(ds, meta, syntax, preamble, scanner)
+        raise
     # Read: whatever lies in the buffer now (sequences parsed later) lies wholly in it, so
     # meeting the end of the data from here on is a real truncation, even in a prefix.
     scanner.complete = True
     scanner.emit_warnings()
+    _frame(ds, meta, syntax, preamble)
+    ds.__dict__["stopped_at"] = _element_header(data, end, enc) if end < len(data) else None
+    return ds
+
+
+def _frame(ds: Dataset, meta: Dataset, syntax: TransferSyntax | None,
+           preamble: bytes | None) -> None:
     d = ds.__dict__
     d["file_meta"] = meta
     d["transfer_syntax"] = syntax
     d["preamble"] = preamble
-    d["stopped_at"] = _element_header(data, end, enc) if end < len(data) else None
-    return ds
 
 
 def _element_header(buf: memoryview, pos: int, enc: Encoding) -> tuple[int, str, int, int] | None:
@@ -218,6 +235,71 @@ def _element_header(buf: memoryview, pos: int, enc: Encoding) -> tuple[int, str,
     return tag, dictionary.vr_for(tag), enc.u32(buf, pos + 4)[0], pos + 8  # read as implicit
 
 
+def _partial(ds: Dataset | None, meta: Dataset, syntax: TransferSyntax | None,
+             preamble: bytes | None, scanner: Scanner) -> Dataset | None:
+    """What a read stopped by an error had read: the dataset so far, its meta group and
+    transfer syntax as far as they were read; None when not one element was read."""
+    scanner.settle(meta, _unordered(meta), None)
+    if ds is None:
+        if not len(meta):
+            return None
+        ds = Dataset(buf=meta._buf)
+    else:
+        scanner.settle(ds, _unordered(ds), scanner.wanted)
+        if not len(ds) and not len(meta):
+            return None
+    _frame(ds, meta, syntax, preamble)
+    return ds
+
+
+def _unordered(ds: Dataset) -> bool:
+    tags = list(ds._elements)
+    return tags != sorted(tags)
+
+
+def _dataset_across_dicm(buf: memoryview) -> bool:
+    """Whether a dataset starts at offset 0 and its elements run past bytes 128-131.
+
+    A dataset without preamble whose bytes 128-131 happen to read "DICM" (inside
+    a value): the element headers from offset 0 are plausible (ascending tags, a
+    VR in explicit VR, lengths that fit), and none starts at offset 128, where a
+    preamble's DICM would be.  A preamble of zeros fails at once (its second
+    "element" repeats the tag of the first).
+    """
+    enc = _detect_encoding(buf, 0)
+    if enc is None:
+        return False
+    n = len(buf)
+    pos, last = 0, -1
+    while pos < 132:
+        if pos == 128 or n - pos < 8:
+            return False
+        if enc.explicit_vr:
+            g, e, vr, length = enc.header(buf, pos)
+        else:
+            g, e, length = enc.header(buf, pos)
+            vr = None
+        tag = g << 16 | e
+        if tag <= last:
+            return False
+        if vr is None:
+            vpos = pos + 8
+        elif vr in _LONG_VR_BYTES:
+            if n - pos < 12:
+                return False
+            length, vpos = enc.u32(buf, pos + 8)[0], pos + 12
+        elif vr in _VR_BYTES:
+            vpos = pos + 8
+        else:
+            return False
+        if length == 0xFFFFFFFF:  # a sequence: the walk goes no further
+            return last >= 0  # (a dataset seldom starts with one; a preamble might)
+        if length > n - vpos:
+            return False
+        last, pos = tag, vpos + length
+    return True
+
+
 def _meta_group_end(buf: memoryview, pos: int) -> int:
     """Where the file meta group (the run of group 0002 elements from ``pos``) ends.
 
@@ -227,7 +309,7 @@ def _meta_group_end(buf: memoryview, pos: int) -> int:
     """
     n = len(buf)
     while n - pos >= 8:
-        group, _, vr, length = _HEADER(buf, pos)
+        group, element, vr, length = _HEADER(buf, pos)
         if group != 2:
             break
         if vr in _LONG_VR_BYTES:
@@ -237,9 +319,10 @@ def _meta_group_end(buf: memoryview, pos: int) -> int:
             pos += 12
         elif vr in _VR_BYTES:
             pos += 8
-        else:  # implicit VR in the meta group: a broken writer, read as such
-            length = _U32(buf, pos + 4)[0]
-            pos += 8
+        else:  # no VR: read as the scanner will (dcmtk's reading, else implicit VR)
+            reading = explicit_reading(buf, pos, n, EXPLICIT_LE, group << 16 | element, vr,
+                                       length)
+            length, pos = reading if reading is not None else (_U32(buf, pos + 4)[0], pos + 8)
         if length == 0xFFFFFFFF or length > n - pos:
             return n
         pos += length
@@ -327,7 +410,10 @@ def _detect_encoding(buf: memoryview, pos: int) -> Encoding | None:
     """The encoding that makes the element at ``pos`` plausible, or None.
 
     Little endian unless the group's first byte is zero and its second is not
-    (groups are small numbers); explicit VR when bytes 4-5 spell a VR.
+    (groups are small numbers); explicit VR when bytes 4-5 spell a VR, or
+    when they are no VR (two spaces, NULs) but the 2-byte length after them
+    leads to a well-formed second element (the scanner reads such an element
+    as dcmtk does); else implicit VR, if the 32-bit length fits.
     """
     if len(buf) - pos < 8:
         return None
@@ -336,8 +422,14 @@ def _detect_encoding(buf: memoryview, pos: int) -> Encoding | None:
     group = b0 | b1 << 8 if little else b0 << 8 | b1
     if group >= 0x0100 and group != 0xFFFE:
         return None
-    if bytes(buf[pos + 4:pos + 6]) in _VR_BYTES:
-        return ENCODINGS[True, little]
+    explicit = ENCODINGS[True, little]
+    vrb = bytes(buf[pos + 4:pos + 6])
+    if vrb in _VR_BYTES:
+        return explicit
+    g, e, _, short_length = explicit.header(buf, pos)
+    if explicit_reading(buf, pos, len(buf), explicit, g << 16 | e, vrb, short_length,
+                        strict=True) is not None:
+        return explicit
     length = int.from_bytes(buf[pos + 4:pos + 8], "little" if little else "big")
     if length != 0xFFFFFFFF and length > len(buf) - pos - 8:
         return None
@@ -349,7 +441,9 @@ def _check_encoding(buf: memoryview, pos: int, declared: Encoding, scanner: Scan
     """The declared encoding, unless the first element plainly uses the other VR form.
 
     Writers that declare explicit VR and write implicit (or the reverse) are
-    common enough that every major reader checks the first element.
+    common enough that every major reader checks the first element.  (An
+    explicit first element whose VR bytes are no VR stays explicit when its
+    2-byte length leads to a well-formed element: see _detect_encoding.)
     """
     if len(buf) - pos < 8:
         return declared

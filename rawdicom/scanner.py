@@ -22,11 +22,12 @@ from typing import Callable
 from . import dictionary
 from .dataset import CONTEXT_TAGS, UNDEFINED_LENGTH, Context, Dataset, Element
 from .encapsulated import EncapsulatedPixelData
-from .errors import (DicomWarning, LimitExceededError, MalformedElementError, TruncatedError,
-                     format_tag)
+from .errors import (DicomError, DicomWarning, LimitExceededError, MalformedElementError,
+                     TruncatedError, format_tag)
 from .limits import Limits
 
-__all__ = ["ENCODINGS", "Encoding", "NeedMoreData", "Scanner", "LONG_VRS", "VALID_VRS"]
+__all__ = ["ENCODINGS", "Encoding", "NeedMoreData", "Scanner", "LONG_VRS", "VALID_VRS",
+           "explicit_reading"]
 
 ITEM = 0xFFFEE000
 ITEM_DELIMITER = 0xFFFEE00D
@@ -40,7 +41,7 @@ _SHORT_VRS = {vr.encode(): vr for vr in
 LONG_VRS = frozenset(_LONG_VRS.values())
 VALID_VRS = LONG_VRS | frozenset(_SHORT_VRS.values())
 # What a delimiter met where an element was expected means (_delimiter_in_dataset).
-_ITEM_ENDS_AFTER, _ITEM_ENDS_BEFORE, _SKIP = range(3)
+_ITEM_ENDS_AFTER, _ITEM_ENDS_BEFORE, _SKIP, _STRAY_ITEM = range(4)
 _SEQUENCE_DELIMITER_BYTES = {True: b"\xfe\xff\xdd\xe0\x00\x00\x00\x00",
                              False: b"\xff\xfe\xe0\xdd\x00\x00\x00\x00"}
 
@@ -65,6 +66,43 @@ def _find(buf: memoryview, needle: bytes, start: int, end: int) -> int:
         pos = stop - len(needle) + 1
         window *= 2
     return -1
+
+
+def explicit_reading(buf: memoryview, pos: int, end: int, enc: Encoding, tag: int,
+                     vrb: bytes, short_length: int, strict: bool = False
+                     ) -> tuple[int, int] | None:
+    """(length, value offset) of an explicit VR element with VR bytes ``vrb`` that are no
+    VR, read as dcmtk reads it, or None when that reading makes no consistent stream.
+
+    Two capital letters are taken for a VR newer than this reader (2 reserved
+    bytes and a 4-byte length: PS3.5 7.1.2 requires that form of every VR
+    defined later), anything else for a 2-byte length.  Consistent: the value
+    fits, and the data ends right after it or the next element has a higher
+    tag (or is a delimiter) and VR bytes that are a VR, or (not ``strict``)
+    the same bytes as this one: a writer that put NULs in one VR field often
+    did in the next.
+    """
+    if vrb.isalpha() and vrb.isupper():
+        if end - pos < 12:
+            return None
+        length, vpos = enc.u32(buf, pos + 8)[0], pos + 12
+    else:
+        length, vpos = short_length, pos + 8
+    after = vpos + length
+    if length == UNDEFINED_LENGTH or after > end:
+        return None
+    if after == end:
+        return length, vpos
+    if end - after < 8:
+        return None
+    g, e, next_vrb, _ = enc.header(buf, after)
+    next_tag = g << 16 | e
+    if g == 0xFFFE:
+        consistent = next_tag in (ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER)
+    else:
+        consistent = next_tag > tag and (
+            next_vrb in _SHORT_VRS or next_vrb in _LONG_VRS or (not strict and next_vrb == vrb))
+    return (length, vpos) if consistent else None
 
 
 class NeedMoreData(Exception):
@@ -188,7 +226,7 @@ class Scanner:
                               "bytes ignored", pos)
                     pos = end
                     break
-                self._truncated(ds, f"element header needs 8 bytes, {end - pos} remain", pos)
+                self._truncated(f"element header needs 8 bytes, {end - pos} remain", pos)
             if explicit:
                 g, e, vrb, length = header(buf, pos)
                 tag = g << 16 | e
@@ -204,6 +242,12 @@ class Scanner:
                     break
                 if action == _ITEM_ENDS_BEFORE:
                     break
+                if action == _STRAY_ITEM:
+                    self.element_count += count  # items inside count against the budget too
+                    count = 0
+                    pos = self._stray_item(ds, pos, end, enc, depth)
+                    budget = self.limits.max_elements - self.element_count
+                    continue
                 pos += 8
                 continue
             count += 1
@@ -224,16 +268,11 @@ class Scanner:
                                 self.warn("the data ends inside an element header", pos, tag)
                                 pos = end
                                 break
-                            self._truncated(ds, "explicit VR header needs 12 bytes", pos, tag)
+                            self._truncated("explicit VR header needs 12 bytes", pos, tag)
                         length = u32(buf, pos + 8)[0]
                         vpos = pos + 12
                     else:
-                        # Not a VR: the standard's readers fall back to implicit VR for
-                        # this element (writers that switch encodings mid-stream exist).
-                        length = u32(buf, pos + 4)[0]
-                        vr = vr_for(tag)
-                        vpos = pos + 8
-                        self.warn(f"invalid VR {bytes(vrb)!r}; read as implicit VR", pos, tag)
+                        vr, length, vpos = self._invalid_vr(tag, vrb, length, pos, end, enc)
                     if vr == "UN":
                         vr = self._un_vr(tag, length)
                         from_un = True
@@ -276,13 +315,23 @@ class Scanner:
             if in_undefined_item:
                 self.warn("item has no Item Delimitation Item before the end of its data", pos)
         self.element_count += count
+        self.settle(ds, unordered, wanted)
+        return pos
+
+    def settle(self, ds: Dataset, unordered: bool, wanted: frozenset[int] | None) -> None:
+        """Make the elements parsed into ``ds`` a finished dataset: its context attributes
+        noted, its elements in tag order, only those asked for (``tags=``) kept.
+
+        Called when ``ds`` is parsed, and by the reader on a dataset cut short by an
+        error, which becomes the error's ``partial``.
+        """
+        records = ds._elements
         ds._ctx.capture(records)
         if unordered:
             self.warn("elements are not in ascending tag order; sorted", ds.offset)
             records = ds.__dict__["_elements"] = dict(sorted(records.items()))
         if wanted is not None:
             ds.__dict__["_elements"] = {t: records[t] for t in sorted(wanted) if t in records}
-        return pos
 
     @staticmethod
     def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header,
@@ -338,8 +387,8 @@ class Scanner:
         remaining = end - vpos
         if length > remaining:
             if end != self.data_end:
-                self._truncated(ds, f"length {length} runs past the end of the data "
-                                    f"({remaining} bytes remain)", vpos, tag)
+                self._truncated(f"length {length} runs past the end of the data "
+                                f"({remaining} bytes remain)", vpos, tag)
             self._at_data_end()
             # The data ends early: keep what was read; a cut sequence keeps the
             # items that are there, any other cut value raises when used.
@@ -366,9 +415,62 @@ class Scanner:
             self.warn("Sequence Delimitation Item outside a sequence; skipped", pos, tag)
             return _SKIP
         if tag == ITEM:
-            raise MalformedElementError("item tag (FFFE,E000) where a data element was expected",
-                                        offset=pos, tag=tag)
+            if in_undefined_item:  # the next item of the sequence: this one lost its delimiter
+                self.warn("item ends without its Item Delimitation Item before the next item",
+                          pos, tag)
+                return _ITEM_ENDS_BEFORE
+            return _STRAY_ITEM
         raise MalformedElementError("element in the reserved group FFFE", offset=pos, tag=tag)
+
+    def _stray_item(self, ds: Dataset, pos: int, end: int, enc: Encoding, depth: int) -> int:
+        """Skip an item met where a data element was expected; return the position after it.
+
+        Such items are left over from a sequence that ended too early (a
+        Sequence Delimitation Item where an item's delimiter belonged), or
+        written by a writer that lost a sequence header; dcmtk and GDCM read
+        on past them.  An item of undefined length is parsed to its Item
+        Delimitation Item (into a dataset that is then dropped), so that its
+        elements do not land in the dataset around it.
+        """
+        self._count_one(pos, ITEM)
+        length = enc.u32(self.buf, pos + 4)[0]
+        if length == UNDEFINED_LENGTH:
+            self.warn("item of undefined length outside any sequence; skipped", pos, ITEM)
+            stray = Dataset(buf=self.buf, little_endian=enc.little_endian,
+                            explicit_vr=enc.explicit_vr, parent=ds, offset=pos)
+            return self.parse_dataset(stray, pos + 8, end, enc, depth, in_undefined_item=True)
+        if length > end - pos - 8:
+            if end == self.data_end:
+                self._at_data_end()
+            self.warn(f"item of length {length} outside any sequence runs past the end of its "
+                      "data; its header skipped", pos, ITEM)
+            return pos + 8
+        self.warn(f"item of length {length} outside any sequence; skipped", pos, ITEM)
+        return pos + 8 + length
+
+    def _invalid_vr(self, tag: int, vrb: bytes, length: int, pos: int, end: int,
+                    enc: Encoding) -> tuple[str, int, int]:
+        """(VR, length, value offset) of an explicit VR element whose VR bytes are not a VR.
+
+        Read as dcmtk does, when the element after it then starts where a
+        consistent stream would (see :func:`explicit_reading`): two capital
+        letters are a VR newer than this reader, in the 4-byte length form
+        of new VRs; anything else (two spaces, NULs, "??") is followed by a
+        2-byte length.  The VR is the dictionary's.  Otherwise the element is
+        read as implicit VR: writers that switch encodings mid-stream exist,
+        and a stream that is implicit throughout is caught before this
+        (reader._check_encoding).
+        """
+        vr = dictionary.vr_for(tag)
+        reading = explicit_reading(self.buf, pos, end, enc, tag, vrb, length)
+        if reading is not None:
+            length, vpos = reading
+            form = "a 4-byte" if vpos == pos + 12 else "a 2-byte"
+            self.warn(f"invalid VR {bytes(vrb)!r}; read with {form} length and the "
+                      f"dictionary's VR {vr}", pos, tag)
+            return vr, length, vpos
+        self.warn(f"invalid VR {bytes(vrb)!r}; read as implicit VR", pos, tag)
+        return vr, enc.u32(self.buf, pos + 4)[0], pos + 8
 
     def _un_vr(self, tag: int, length: int) -> str:
         """An explicit UN element whose tag the dictionary knows takes the dictionary's VR.
@@ -383,10 +485,15 @@ class Scanner:
             return "LO" if 0x0010 <= (tag & 0xFFFF) <= 0x00FF else "UN"
         return dictionary.vr_for(tag)
 
-    def _truncated(self, ds: Dataset, message: str, pos: int, tag: int | None = None) -> None:
-        """A length that runs past the end of its enclosing item or sequence."""
+    @staticmethod
+    def _truncated(message: str, pos: int, tag: int | None = None) -> None:
+        """A length that runs past the end of its enclosing item or sequence.
+
+        Its ``partial`` is set where the error leaves the reader (reader.read,
+        _lazy_sequence).
+        """
         # No local name for the error: a frame holding its own exception is a cycle.
-        raise TruncatedError(message, offset=pos, tag=tag, partial=ds)
+        raise TruncatedError(message, offset=pos, tag=tag)
 
     def _truncated_value(self, ds: Dataset, tag: int, vr: str, length: int, vpos: int,
                          remaining: int, enc: Encoding, depth: int, from_un: bool) -> Element:
@@ -427,7 +534,7 @@ class Scanner:
         if found < 0:
             if end == self.data_end:
                 self._at_data_end()
-            self._truncated(ds, "undefined length value without a Sequence Delimitation Item",
+            self._truncated("undefined length value without a Sequence Delimitation Item",
                             vpos, tag)
         self.warn(f"undefined length for VR {vr}", vpos, tag)
         return Element(tag, vr, UNDEFINED_LENGTH, vpos, found - vpos, ds._ctx), found + 8
@@ -442,6 +549,13 @@ class Scanner:
         defect = None
         while True:
             if end - pos < 8:
+                if pos == end == self.data_end and len(items) > 1:
+                    # The last fragment ends the file: only the delimiter is missing, and the
+                    # fragments are whole (GDCM decodes them too).
+                    self._at_data_end()
+                    self.warn("encapsulated pixel data ends without a Sequence Delimitation "
+                              "Item; its fragments end with the data and are read", pos, tag)
+                    break
                 defect = TruncatedError("encapsulated pixel data ends without a Sequence "
                                         "Delimitation Item", offset=pos, tag=tag)
                 break
@@ -476,7 +590,7 @@ class Scanner:
             el._defect = MalformedElementError("encapsulated pixel data has no Basic Offset "
                                                "Table item", offset=vpos, tag=tag)
         el.encapsulated = EncapsulatedPixelData(buf, items, tag)
-        return el, pos + 8
+        return el, min(pos + 8, end)
 
     # -- sequences ---------------------------------------------------------------------
     def _sequence_parser(self, start: int, end: int, enc: Encoding, depth: int, parent: Dataset,
@@ -492,8 +606,12 @@ class Scanner:
     def _lazy_sequence(self, start: int, end: int, enc: Encoding, depth: int,
                        parent_ref: "weakref.ref[Dataset]", parent_ctx: Context,
                        tag: int) -> list[Dataset]:
-        items, _, _ = self.parse_sequence(start, end, enc, depth, parent_ref(), tag,
-                                          undefined=False, parent_ctx=parent_ctx)
+        try:
+            items, _, _ = self.parse_sequence(start, end, enc, depth, parent_ref(), tag,
+                                              undefined=False, parent_ctx=parent_ctx)
+        except DicomError as exc:
+            exc.partial = parent_ref()  # the dataset whose sequence this is
+            raise
         return items
 
     def parse_sequence(self, pos: int, end: int, enc: Encoding, depth: int,
@@ -514,7 +632,7 @@ class Scanner:
                     self.warn(f"the data ends inside an item header; {end - pos} trailing bytes "
                               "ignored", pos, tag)
                     return items, end, end - start
-                self._truncated(parent, f"item header needs 8 bytes, {end - pos} remain", pos, tag)
+                self._truncated(f"item header needs 8 bytes, {end - pos} remain", pos, tag)
             g, e, length = item_header(buf, pos)
             item_tag = g << 16 | e
             if item_tag == ITEM:
@@ -530,9 +648,9 @@ class Scanner:
                     item_end = pos + 8 + length
                     if item_end > end:
                         if end != self.data_end:
-                            self._truncated(parent, f"item length {length} runs past the end of "
-                                                    f"the sequence ({end - pos - 8} bytes "
-                                                    "remain)", pos, tag)
+                            self._truncated(f"item length {length} runs past the end of "
+                                            f"the sequence ({end - pos - 8} bytes remain)",
+                                            pos, tag)
                         self._at_data_end()
                         self.warn(f"item length {length} runs past the end of the data; read "
                                   f"to the end ({end - pos - 8} bytes)", pos, tag)

@@ -1,4 +1,5 @@
-"""Unit tests of rawdicom.pixels.lut: PS3.3 C.11 formulas at their boundaries, LUT parsing, bad input.
+"""Unit tests of the grayscale pipeline (rawdicom.pixels.modality, .voi, .tables, .histogram):
+PS3.3 C.11 formulas at their boundaries, LUT parsing, bad input.
 
 Datasets are built in memory with ``Dataset.set`` so each test shows the
 attributes it is about; pixel arrays are small synthetic ones.
@@ -14,9 +15,11 @@ from hypothesis.extra import numpy as hnp
 
 import rawdicom
 from rawdicom import Dataset, PixelDataError
-from rawdicom.pixels import lut
-from rawdicom.pixels.lut import (CT_PRESETS, apply_voi, format_histogram, histogram, hounsfield,
-                                 modality_lut, to_uint8, window, window_preset)
+from rawdicom.pixels import voi
+from rawdicom.pixels.histogram import format_histogram, histogram
+from rawdicom.pixels.modality import hounsfield, modality_lut
+from rawdicom.pixels.tables import via_table
+from rawdicom.pixels.voi import CT_PRESETS, apply_voi, to_uint8, window, window_preset
 
 F64 = np.float64
 
@@ -101,7 +104,7 @@ INT_TYPES = st.sampled_from([np.int8, np.uint8, np.int16, np.uint16, np.int32, n
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.data(), dtype=INT_TYPES, function=st.sampled_from(lut._FUNCTIONS),
+@given(data=st.data(), dtype=INT_TYPES, function=st.sampled_from(voi._FUNCTIONS),
        center=st.floats(-70000, 70000, allow_nan=False),
        width=st.floats(1, 140000, allow_nan=False),
        out=st.sampled_from([((0, 255), np.uint8), ((255, 0), np.uint8), ((0, 4095), np.uint16),
@@ -114,7 +117,7 @@ def test_table_path_equals_formula(data: st.DataObject, dtype: type, function: s
     if big:  # large enough for the whole-dtype table (8- and 16-bit) or the min..max table
         arr = np.resize(arr, (300, 220)) if arr.size else arr
     out_range, out_type = out
-    fn = lut._window_function(center, width, function, *out_range, np.dtype(out_type))
+    fn = voi._window_function(center, width, function, *out_range, np.dtype(out_type))
     expected = fn(arr)  # the formula on every pixel
     got = window(arr, center, width, function, out_range=out_range, dtype=out_type)
     assert got.dtype == expected.dtype and got.shape == arr.shape
@@ -123,14 +126,14 @@ def test_table_path_equals_formula(data: st.DataObject, dtype: type, function: s
 
 def test_table_path_is_taken_for_ct_images() -> None:
     calls: list[int] = []
-    fn = lut._window_function(40, 400, "LINEAR", 0, 255, np.dtype(np.uint8))
+    fn = voi._window_function(40, 400, "LINEAR", 0, 255, np.dtype(np.uint8))
 
     def counting(v: np.ndarray) -> np.ndarray:
         calls.append(v.size)
         return fn(v)
 
     image = np.random.default_rng(0).integers(-1024, 3072, (512, 512), dtype=np.int16)
-    assert np.array_equal(lut._via_table(image, counting), fn(image))
+    assert np.array_equal(via_table(image, counting), fn(image))
     assert calls == [4096]  # the formula ran once per value in min..max, not once per pixel
 
 

@@ -46,7 +46,8 @@ from pydicom.sequence import Sequence  # noqa: E402
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian  # noqa: E402
 
 import rawdicom  # noqa: E402
-from rawdicom.pixels.lut import apply_voi, modality_lut  # noqa: E402
+from rawdicom.pixels.modality import modality_lut  # noqa: E402
+from rawdicom.pixels.voi import apply_voi  # noqa: E402
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 RELEVANT = ("RescaleSlope", "RescaleIntercept", "ModalityLUTSequence", "WindowCenter",

@@ -290,7 +290,7 @@ def test_jp2_header_is_the_one_in_the_codestream_box() -> None:
 def test_jpeg_xl_size_header(rows: int, cols: int) -> None:
     # small / large sizes, the 2-bit selector's four widths and the fixed ratios (4:3, 16:9 ...)
     from rawdicom.pixels.codecs import jpeg_xl_size
-    from rawdicom.pixels.frames import Geometry
+    from rawdicom.pixels.image_pixel import Geometry
     geom = Geometry(0x7FE00010, rows, cols, 1, 8, 8, 0, 0, 1, "MONOCHROME2")
     for container in (False, True):
         frame = imagecodecs.jpegxl_encode(np.zeros((rows, cols), np.uint8), lossless=True,

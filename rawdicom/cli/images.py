@@ -38,12 +38,13 @@ def window_of(args: argparse.Namespace) -> tuple[float, float] | None:
             raise SystemExit(common.usage_error(args, "--window: the width must be positive"))
         return centre, width
     if getattr(args, "preset", None):
-        lut = common.need("rawdicom.pixels.lut", "pixels")
+        common.need("numpy", "pixels")
+        import rawdicom
         try:
-            return lut.CT_PRESETS[args.preset.lower()]
+            return rawdicom.CT_PRESETS[args.preset.lower()]
         except KeyError:
             raise SystemExit(common.usage_error(args, f"--preset {args.preset!r}: one of "
-                                                 f"{', '.join(lut.CT_PRESETS)}")) from None
+                                                    f"{', '.join(rawdicom.CT_PRESETS)}")) from None
     return None
 
 
@@ -55,7 +56,7 @@ def display_image(ds: Any, frame: int | None, window: tuple[float, float] | None
     """
     np = common.need("numpy", "pixels")
     import rawdicom
-    from rawdicom.pixels.color import apply_palette
+    from rawdicom.pixels import apply_palette
 
     frames = common.integer(ds.get("NumberOfFrames"), 1)
     if frame is not None and not 0 <= frame < frames:

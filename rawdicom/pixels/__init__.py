@@ -15,7 +15,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without numpy
                       ) from exc
 
 from .color import apply_palette, invert_monochrome1, ybr_to_rgb
-from .frames import Geometry, geometry, iter_frames, pixel_array
+from .frames import iter_frames, pixel_array
+from .image_pixel import Geometry, geometry
 
 __all__ = ["pixel_array", "iter_frames", "geometry", "Geometry", "apply_palette",
            "invert_monochrome1", "ybr_to_rgb"]

@@ -31,7 +31,7 @@ from .native import NativeLayout, frame_nbytes, stored_bits
 from .rle import decode_rle_frame
 
 if TYPE_CHECKING:
-    from .frames import Geometry
+    from .image_pixel import Geometry
 
 __all__ = ["frame_decoder", "jpeg_header", "j2k_header", "jpeg_xl_size", "FrameDecoder"]
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import PixelDataError, format_tag
+from .image_pixel import stored_range
 
 if TYPE_CHECKING:
     from ..dataset import Dataset
@@ -49,7 +50,6 @@ def invert_monochrome1(ds: "Dataset", arr: np.ndarray) -> np.ndarray:
         return arr.max() + arr.min() - arr
     if arr.dtype.kind == "i":
         return (-1 - arr).astype(arr.dtype)
-    from .frames import stored_range  # frames imports this module
     stored = stored_range(ds)
     top = stored[1] if stored is not None else (1 << arr.dtype.itemsize * 8) - 1
     return (top - arr.astype(np.int64)).clip(0, None).astype(arr.dtype)

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import PixelDataError
 
 if TYPE_CHECKING:
-    from .frames import Geometry
+    from .image_pixel import Geometry
 
 __all__ = ["NativeLayout", "frame_nbytes", "stored_bits", "expand_ybr422"]
 

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import PixelDataError
 
 if TYPE_CHECKING:
-    from .frames import Geometry
+    from .image_pixel import Geometry
 
 __all__ = ["rle_header", "decode_rle_frame"]
 
