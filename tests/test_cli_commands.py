@@ -263,17 +263,20 @@ def test_pydicom_files_one_line_per_failure(command: str):
 
 
 def test_a_corrupt_file(tmp_path: Path):
-    """An item tag where an element must be: a MalformedElementError, one line, status 1."""
-    data = (ROOT / "rawdicom" / "examples" / "ct_phantom.dcm").read_bytes()
-    at = data.index(b"\x10\x00\x10\x00PN")
+    """A deflated data set whose deflate stream is garbage: a MalformedElementError, one
+    line naming the file and the offset, status 1."""
+    data = Path(slice_path()).read_bytes()
+    meta_end = 0x15C  # where the example's deflated data set starts (rawdicom explain shows it)
+    assert data[0x84:0x88] == b"\x02\x00\x00\x00"
     bad = tmp_path / "corrupt.dcm"
-    bad.write_bytes(data[:at] + b"\xfe\xff\x00\xe0" + data[at + 4:])
+    bad.write_bytes(data[:meta_end] + b"\xff" * 16 + data[meta_end + 16:])
     for command in ("dump", "info", "json", "png", "hist"):
         args = (command, str(bad)) + ((str(tmp_path / "x.png"),) if command == "png" else ())
         result = run(*args)
         assert result.returncode == 1, (command, result.stderr)
         no_traceback(result)
-        assert result.stderr.startswith(f"rawdicom: {bad}: (FFFE,E000) at offset 0x"), result.stderr
+        assert result.stderr.startswith(f"rawdicom: {bad}: at offset 0x15C: deflated dataset "
+                                        "cannot be inflated"), result.stderr
         assert len(result.stderr.splitlines()) == 1
     debug = run("dump", str(bad), "--debug")
     assert debug.returncode == 1 and "Traceback" in debug.stderr
