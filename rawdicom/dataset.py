@@ -7,7 +7,15 @@ the result, so opening thousands of files to sort them touches only the bytes
 of the elements actually used.
 
 This module does not import the scanner: a sequence whose items were not
-parsed yet carries a small callable (``_lazy``) that the scanner left there.
+parsed yet carries a small callable (``_lazy``) that the scanner left there,
+and a dataset's Context keeps the scanner that read it, for the private
+sequences only the private dictionary reveals.
+
+Private data elements read without a VR (implicit VR) or as explicit UN take
+their VR from the private dictionary, under the creator that reserved their
+block, when the Element is made from the scanner's record (the first time it
+is used), not during the scan.  A value that does not fit the VR the
+dictionary gives stays UN, with a DicomWarning.
 """
 
 from __future__ import annotations
@@ -24,9 +32,13 @@ from .values import decode_value, value_multiplicity
 if TYPE_CHECKING:
     from .encapsulated import EncapsulatedPixelData
 
-__all__ = ["Context", "Dataset", "Element", "UNDEFINED_LENGTH"]
+__all__ = ["Context", "Dataset", "Element", "UNDEFINED_LENGTH", "PRIVATE_UN"]
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
+#: The scanner's VR for a private data element read as UN or without a VR: UN unless
+#: the private dictionary knows it under its creator (settled in Dataset._adopt_private).
+#: It contains " or " so that whatever handles a multi-valued VR handles it too.
+PRIVATE_UN = "UN or private"
 # Element.offset of a value assigned in memory: it is not (or no longer) in the buffer.
 IN_MEMORY = -1
 
@@ -41,6 +53,11 @@ _LUT_DESCRIPTOR = 0x00283002
 CONTEXT_TAGS = frozenset((_SPECIFIC_CHARACTER_SET, _PIXEL_REPRESENTATION, _LUT_DESCRIPTOR))
 # LUT Descriptor and the Red/Green/Blue Palette Color LUT Descriptors.
 _LUT_DESCRIPTORS = frozenset((_LUT_DESCRIPTOR, 0x00281101, 0x00281102, 0x00281103))
+# Binary VRs by the size of one value: a length that is not a multiple does not fit.
+_VALUE_SIZE = {**dict.fromkeys(("US", "SS", "OW"), 2),
+               **dict.fromkeys(("UL", "SL", "FL", "AT", "OF", "OL"), 4),
+               **dict.fromkeys(("FD", "SV", "UV", "OD", "OV"), 8)}
+_ITEM_TAG_LE = b"\xfe\xff\x00\xe0"
 
 
 # Specific Character Set values as read -> their charset tuple, for the values that
@@ -61,7 +78,8 @@ class Context:
     them from ``parent``, the Context of the enclosing dataset.
     """
 
-    __slots__ = ("buf", "little_endian", "parent", "sources", "_charset", "_le_view")
+    __slots__ = ("buf", "little_endian", "parent", "sources", "_charset", "_le_view", "scanner",
+                 "depth")
 
     def __init__(self, buf: memoryview | bytes | None, little_endian: bool,
                  parent: "Context | None") -> None:
@@ -71,6 +89,10 @@ class Context:
         self.sources: dict[int, Any] = {}
         self._charset: tuple[str, ...] | None = None
         self._le_view: Context | None = None
+        # The scanner that read this dataset and its nesting depth (set by the scanner):
+        # what parses a private sequence found through the private dictionary.
+        self.scanner: Any = None
+        self.depth = 0
 
     def little_endian_view(self) -> "Context":
         """This context for values stored little endian in a big endian dataset.
@@ -174,7 +196,7 @@ class Element:
     """
 
     __slots__ = ("tag", "_vr", "length", "offset", "size", "_ctx", "_value", "_lazy", "_defect",
-                 "encapsulated")
+                 "encapsulated", "_private")
 
     def __init__(self, tag: int, vr: str, length: int, offset: int, size: int,
                  ctx: Context | None, value: Any = _UNSET,
@@ -189,6 +211,9 @@ class Element:
         self._lazy = lazy
         self._defect: DicomError | None = None
         self.encapsulated: EncapsulatedPixelData | None = None
+        # A private data element's (creator, VR taken from the private dictionary), once its
+        # dataset has looked (Dataset._adopt_private); None before, and for other elements.
+        self._private: tuple[str, bool] | None = None
 
     # -- identity -----------------------------------------------------------------
     @property
@@ -202,6 +227,8 @@ class Element:
         """The standard's rules for multi-VR entries (PS3.5 A.1, PS3.3 C.7.6.3, C.11.1.1.1)."""
         tag = self.tag
         ctx = self._ctx
+        if vr is PRIVATE_UN:  # never adopted by a dataset: no creator to ask
+            return "UN"
         if vr == "US or SS":
             if tag in _LUT_DESCRIPTORS:
                 # The entry count and the bit depth are always unsigned; only the first
@@ -221,12 +248,33 @@ class Element:
 
     @property
     def keyword(self) -> str:
-        return dictionary.keyword_for(self.tag)
+        """The standard's keyword; for a private element, the private dictionary's (not unique:
+        vendors reuse names, and ``ds.Keyword`` never finds one)."""
+        entry = self._private_entry()
+        if entry is not None:
+            return entry.keyword
+        return "" if self._private else dictionary.keyword_for(self.tag)
 
     @property
     def name(self) -> str:
+        """The standard's name; for a private data element "[creator] name" (the creator as
+        written, the name from the private dictionary, "Private tag data" if it has none)."""
+        creator = self.private_creator
+        if creator is not None:
+            entry = self._private_entry()
+            return f"[{creator}] {entry.name if entry is not None and entry.name else 'Private tag data'}"
         entry = dictionary.lookup(self.tag)
         return entry.name if entry is not None else "Unknown"
+
+    @property
+    def private_creator(self) -> str | None:
+        """The creator (padding removed) that reserved a private data element's block, else None."""
+        private = self._private
+        return private[0] if private and private[0] else None
+
+    def _private_entry(self) -> "dictionary.Entry | None":
+        creator = self.private_creator
+        return None if creator is None else dictionary.lookup_private(self.tag, creator)
 
     @property
     def is_private(self) -> bool:
@@ -327,6 +375,7 @@ class Dataset:
         d["little_endian"] = little_endian
         d["explicit_vr"] = explicit_vr
         d["_parent"] = weakref.ref(parent) if parent is not None else None
+        d["_creators"] = None  # private creator tag -> its text, filled as elements are used
         d["_ctx"] = Context(buf, little_endian, parent._ctx if parent is not None else None)
         d["offset"] = offset
         d["file_meta"] = None
@@ -345,7 +394,96 @@ class Dataset:
             el = self._elements[tag] = Element(tag, vr, length, offset, length, self._ctx)
             if tag in CONTEXT_TAGS:  # the context follows the element from now on
                 self._ctx.sources[tag] = el
+            elif tag & 0x10000 and tag & 0xF000:  # a private data element (gggg,BBee)
+                self._adopt_private(el)
+        elif tag & 0x10000 and tag & 0xF000 and el is not None and el._private is None:
+            self._adopt_private(el)  # made by the scanner (a sequence, a value cut short, ...)
         return el
+
+    # -- private elements -----------------------------------------------------------
+    def _creator(self, tag: int) -> str | None:
+        """The text of the private creator ``tag`` of this dataset, padding removed; None if absent.
+
+        Read from its bytes without decoding it as a value: creators are LO in the default
+        repertoire (PS3.5 7.8.1) and the dictionary spells them in ASCII.
+        """
+        record = self._elements.get(tag)
+        if record is None:
+            return None
+        if type(record) is tuple:
+            _, length, offset = record
+            raw = self._buf[offset:offset + length]
+        else:
+            try:
+                value = record.value if record.offset == IN_MEMORY else record.raw
+            except DicomError:
+                return None
+            if not isinstance(value, (bytes, memoryview)):
+                return str(value).strip(" \0") if value is not None else None
+            raw = value
+        return bytes(raw).decode("latin-1").strip(" \0")
+
+    def _adopt_private(self, el: Element) -> None:
+        """Note a private element's creator, and give one read without a VR the dictionary's.
+
+        Each creator is read once per dataset (``_creators``, cleared when one is set or deleted).
+        """
+        tag = el.tag
+        creator_tag = (tag & 0xFFFF0000) | (tag >> 8 & 0xFF)
+        creators = self._creators
+        if creators is None:
+            creators = self.__dict__["_creators"] = {}
+        creator = creators.get(creator_tag, _UNSET)
+        if creator is _UNSET:
+            creator = creators[creator_tag] = (self._creator(creator_tag)
+                                               if dictionary.creator_tag(tag) is not None else None)
+        from_dictionary = False
+        if el._vr is PRIVATE_UN:
+            from_dictionary = creator is not None and self._private_vr(el, creator)
+            if not from_dictionary:
+                el._vr = "UN"
+        el._private = (creator or "", from_dictionary)
+
+    def _private_vr(self, el: Element, creator: str) -> bool:
+        """Give ``el`` the VR the private dictionary lists under ``creator``; False if it has
+        none (unknown element, VR UN) or the value does not fit it (with a DicomWarning)."""
+        entry = dictionary.lookup_private(el.tag, creator)
+        if entry is None or entry.vr == "UN" or el._defect is not None:
+            return False
+        vr = el._resolve_ambiguous_vr(entry.vr) if " or " in entry.vr else entry.vr
+        size = _VALUE_SIZE.get(vr)
+        misfit = None
+        if size is not None and el.size % size:
+            misfit = f"a length of {el.size} bytes is not a multiple of {size}"
+        elif vr == "SQ" and el.size:
+            items = self._private_items(el)
+            if isinstance(items, str):
+                misfit = items
+            else:
+                el._value = items
+        if misfit is not None:
+            warnings.warn(f"{format_tag(el.tag)} at offset 0x{el.offset:X}: the private dictionary "
+                          f"gives VR {vr} under {creator!r}, but {misfit}; kept as UN",
+                          DicomWarning, stacklevel=5)
+            return False
+        el._vr = vr
+        return True
+
+    def _private_items(self, el: Element) -> "list[Dataset] | str":
+        """The items of a defined-length private value the dictionary says is a sequence, or why
+        not. Its items are implicit VR little endian (it was read so, or as UN: PS3.5 6.2.2);
+        parsed now, bounded as the read was, so that a value that is not a sequence stays UN."""
+        ctx = self._ctx
+        buf = ctx.buf
+        if ctx.scanner is None or buf is None or el.offset == IN_MEMORY:
+            return "it was not read by a scanner"
+        if bytes(buf[el.offset:el.offset + 4]) != _ITEM_TAG_LE:
+            return "the value does not start with an item"
+        try:
+            return ctx.scanner.parse_private_sequence(el.offset, el.offset + el.size, ctx.depth + 1,
+                                                      self, el.tag)
+        except DicomError as exc:
+            return f"its items do not parse ({exc})"
 
     def __getitem__(self, key: Any) -> Element:
         tag = key if type(key) is int else dictionary.parse_tag(key)
@@ -372,6 +510,10 @@ class Dataset:
             el = self._elements[tag] = Element(tag, vr, length, offset, length, self._ctx)
             if tag in CONTEXT_TAGS:
                 self._ctx.sources[tag] = el
+            elif tag & 0x10000 and tag & 0xF000:
+                self._adopt_private(el)
+        elif tag & 0x10000 and tag & 0xF000 and el._private is None:
+            self._adopt_private(el)
         return el.value
 
     def __len__(self) -> int:
@@ -386,7 +528,7 @@ class Dataset:
     def elements(self) -> list[Element]:
         """Every element, in ascending tag order."""
         element = self._element
-        return [el if type(el) is not tuple else element(tag)
+        return [element(tag) if type(el) is tuple or (tag & 0x10000 and tag & 0xF000) else el
                 for tag, el in list(self._elements.items())]
 
     def __getattr__(self, name: str) -> Any:
@@ -413,6 +555,8 @@ class Dataset:
     def __delitem__(self, key: Any) -> None:
         tag = key if type(key) is int else dictionary.parse_tag(key)
         del self._elements[tag]
+        if tag & 0x10000 and not tag & 0xF000:
+            self.__dict__["_creators"] = None  # perhaps a creator: read them again
         if tag in CONTEXT_TAGS:
             self._ctx.sources.pop(tag, None)
             self._ctx._charset = None
@@ -425,13 +569,18 @@ class Dataset:
         tag = key if type(key) is int else dictionary.parse_tag(key)
         if vr is None:
             existing = self._element(tag)
-            vr = existing.vr if existing is not None else dictionary.vr_for(tag)
+            vr = existing.vr if existing is not None else self._dictionary_vr(tag)
             if " or " in vr:
                 vr = vr.split(" or ")[0]
         if vr == "SQ" and value is not None:
             for item in value:
                 item._adopt(self)
         el = Element(tag, vr, 0, IN_MEMORY, 0, self._ctx, value)
+        if tag & 0x10000:
+            if tag & 0xF000:
+                self._adopt_private(el)
+            else:
+                self.__dict__["_creators"] = None  # perhaps a creator: read them again
         self._elements[tag] = el
         if tag < max(self._elements, default=0):
             self.__dict__["_elements"] = dict(sorted(self._elements.items()))
@@ -441,6 +590,14 @@ class Dataset:
         return el
 
     __setitem__ = set
+
+    def _dictionary_vr(self, tag: int) -> str:
+        """The VR of a new element: the standard's, or the private dictionary's under the
+        creator this dataset has for the tag's block (UN if none)."""
+        creator_tag = dictionary.creator_tag(tag)
+        creator = self._creator(creator_tag) if creator_tag is not None else None
+        entry = dictionary.lookup_private(tag, creator) if creator else None
+        return entry.vr if entry is not None else dictionary.vr_for(tag)
 
     # -- context ------------------------------------------------------------------
     @property

@@ -7,6 +7,10 @@ stays cheap for programs that never ask for a name.
 Resolution order for a tag: the standard's own entry; then private tags (odd groups other than
 0001-0007 and FFFF); then group lengths (gggg,0000); then repeating-group masks such as (60xx,3000),
 most specific mask first; otherwise unknown.
+
+Private data elements are named by the private creator that reserved their block
+(PS3.5 7.8.1), so ``lookup_private(tag, creator)`` looks them up in a table generated from GDCM's
+private dictionary (``private.tsv``), loaded apart from the standard's on its first use.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from pathlib import Path
 
 __all__ = [
     "Entry", "UIDEntry", "TransferSyntax", "parse_tag", "lookup", "tag_for", "keyword_for", "vr_for",
-    "uid", "transfer_syntax", "transfer_syntaxes", "elements", "is_private",
+    "uid", "transfer_syntax", "transfer_syntaxes", "elements", "is_private", "lookup_private",
+    "creator_tag",
 ]
 
 
@@ -29,6 +34,8 @@ class Entry:
     ``vr`` is as the standard writes it: "US or SS" for context-dependent VRs, "See Note 2" for the
     item delimiters, "" for a few retired elements. ``kind`` says how the tag was resolved:
     "standard", "repeating" (through a mask such as 60xx), "group_length", "private_creator", "private".
+    ``creator`` is the private creator of an entry from the private dictionary (else ""); its
+    ``keyword`` is derived from the vendor's name and, unlike a standard keyword, not unique.
     """
 
     tag: int
@@ -38,6 +45,7 @@ class Entry:
     name: str
     retired: bool
     kind: str
+    creator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +165,54 @@ def _load() -> _Tables:
     if _tables is None:
         _tables = _Tables()
     return _tables
+
+
+def _private_table() -> dict[tuple[str, str], list[str]]:
+    """private.tsv keyed by (creator, tag as written: "0019xx0C", or "60xxxx00" for a group mask).
+
+    Keyed by text, so loading is one split per line (it is done on the first private lookup).
+    """
+    table = {}
+    for line in _table_text("private.tsv").splitlines()[2:]:
+        row = line.split("\t")
+        table[row[0], row[1]] = row
+    return table
+
+
+_private: dict[tuple[str, str], list[str]] | None = None
+
+
+def creator_tag(tag: int) -> int | None:
+    """The tag of the private creator that reserves ``tag``'s block: (gggg,BBee) -> (gggg,00BB).
+
+    None for a tag no creator can reserve: not private, or outside the blocks 10-FF.
+    """
+    if not is_private(tag) or tag & 0xFFFF < 0x1000:
+        return None
+    return (tag & 0xFFFF0000) | (tag >> 8 & 0xFF)
+
+
+def lookup_private(tag: int | tuple[int, int] | str, creator: str) -> Entry | None:
+    """The private dictionary's entry for the data element ``tag`` under ``creator``, or None.
+
+    Private elements are keyed by their creator's string, their group and the low byte of their
+    element: the block byte is whichever the creator was given in (gggg,0010)-(gggg,00FF). The
+    creator is compared as written, after removing leading and trailing spaces and NULs (its
+    padding). The first call loads the table (about 10,000 entries).
+    """
+    tag = parse_tag(tag)
+    if creator_tag(tag) is None:
+        return None
+    global _private
+    if _private is None:
+        _private = _private_table()
+    creator = creator.strip(" \0")
+    row = (_private.get((creator, f"{tag >> 16:04X}xx{tag & 0xFF:02X}"))
+           or _private.get((creator, f"{tag >> 24:02X}xxxx{tag & 0xFF:02X}")))
+    if row is None:
+        return None
+    _, _, vr, vm, keyword, name = row
+    return Entry(tag, vr, vm, keyword, name, False, "private", creator)
 
 
 def is_private(tag: int) -> bool:

@@ -2,18 +2,21 @@
 
 One line per element: indentation for sequence depth, tag, VR, name, value.
 Long values are abbreviated, bulk data shown by its size, UIDs followed by
-their registry name.
+their registry name, private elements by their creator and the private
+dictionary's name (``(0019,100C) IS [SIEMENS MR HEADER] B_value 1000``).
+
+Imports run one way: this module takes the Dataset it prints and reads it
+through its public interface; ``dataset.py`` does not import this module
+(``Dataset.dump`` reaches it through an import at call time).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import dictionary
+from .dataset import Dataset, Element
 from .errors import DicomError, format_tag
-
-if TYPE_CHECKING:
-    from .dataset import Dataset, Element
 
 __all__ = ["format_dataset", "format_value"]
 
@@ -21,7 +24,7 @@ _BULK_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
 _NAME_WIDTH = 36
 
 
-def format_value(el: "Element", max_value: int = 64) -> str:
+def format_value(el: Element, max_value: int = 64) -> str:
     """The value of ``el`` as one short line of text."""
     try:
         if el.vr == "SQ":
@@ -61,19 +64,26 @@ def _scalar(value: Any, vr: str) -> str:
     return str(value)
 
 
-def format_dataset(ds: "Dataset", max_value: int = 64) -> str:
+def format_dataset(ds: Dataset, max_value: int = 64) -> str:
     """Every element of ``ds``, sequences indented under numbered items, one line each."""
     lines: list[str] = []
     _append(ds, 0, max_value, lines)
     return "\n".join(lines)
 
 
-def _append(ds: "Dataset", depth: int, max_value: int, lines: list[str]) -> None:
+def _label(el: Element) -> str:
+    """The keyword of a standard element, else its name; "[creator] name" for a private one."""
+    if el.private_creator is not None:
+        return el.name
+    return el.keyword or el.name
+
+
+def _append(ds: Dataset, depth: int, max_value: int, lines: list[str]) -> None:
     indent = "  " * depth
     for el in ds:
-        entry = dictionary.lookup(el.tag)
-        name = el.keyword or (entry.name if entry is not None else "Unknown")
-        lines.append(f"{indent}{format_tag(el.tag)} {el.vr:2} {name[:_NAME_WIDTH]:<{_NAME_WIDTH}} "
+        # A private label is kept whole: the creator alone may fill the column.
+        name = _label(el) if el.private_creator is not None else _label(el)[:_NAME_WIDTH]
+        lines.append(f"{indent}{format_tag(el.tag)} {el.vr:2} {name:<{_NAME_WIDTH}} "
                      f"{format_value(el, max_value)}".rstrip())
         if el.vr != "SQ":
             continue

@@ -16,11 +16,11 @@ from __future__ import annotations
 import struct
 import warnings
 import weakref
-from functools import partial
+from functools import lru_cache, partial
 from typing import Callable
 
 from . import dictionary
-from .dataset import CONTEXT_TAGS, UNDEFINED_LENGTH, Context, Dataset, Element
+from .dataset import CONTEXT_TAGS, PRIVATE_UN, UNDEFINED_LENGTH, Context, Dataset, Element
 from .encapsulated import EncapsulatedPixelData
 from .errors import (DicomError, DicomWarning, LimitExceededError, MalformedElementError,
                      TruncatedError, format_tag)
@@ -105,6 +105,13 @@ def explicit_reading(buf: memoryview, pos: int, end: int, enc: Encoding, tag: in
     return (length, vpos) if consistent else None
 
 
+@lru_cache(maxsize=64)
+def _with_creators(wanted: frozenset[int]) -> frozenset[int]:
+    """The tags asked for and the private creators of those that are private data elements:
+    an element is named and given its VR through its creator (cached: the same each file)."""
+    return wanted | {c for c in map(dictionary.creator_tag, wanted) if c is not None}
+
+
 class NeedMoreData(Exception):
     """Internal: a header-only read met the end of the prefix it was given."""
 
@@ -147,6 +154,8 @@ class Scanner:
         self.limits = limits
         self.stop_before_pixels = stop_before_pixels
         self.max_tag = max_tag
+        if wanted is not None:
+            wanted = _with_creators(wanted)
         self.wanted = wanted
         # tags=: the elements kept while scanning; those deciding how others decode too
         self.kept = wanted | frozenset(CONTEXT_TAGS) if wanted is not None else None
@@ -278,6 +287,8 @@ class Scanner:
                         from_un = True
             else:
                 vr = vr_for(tag)
+                if vr == "UN" and g & 1:
+                    vr = PRIVATE_UN  # the private dictionary may know it (Dataset._adopt_private)
                 vpos = pos + 8
             # (With tags=, a defined-length sequence not asked for is stepped over.)
             if (length == UNDEFINED_LENGTH or length > end - vpos
@@ -289,7 +300,7 @@ class Scanner:
                 budget = self.limits.max_elements - self.element_count
                 record: Element | tuple[str, int, int] = el
             else:
-                if length & 1 and vr != "UN" and vr != "OB":
+                if length & 1 and vr != "UN" and vr != "OB" and vr is not PRIVATE_UN:
                     self.warn(f"odd value length {length}", pos, tag)
                 if from_un and not enc.little_endian:
                     # A UN value given its VR is little endian whatever the transfer
@@ -315,6 +326,7 @@ class Scanner:
             if in_undefined_item:
                 self.warn("item has no Item Delimitation Item before the end of its data", pos)
         self.element_count += count
+        ds._ctx.scanner, ds._ctx.depth = self, depth  # for private sequences (dataset.py)
         self.settle(ds, unordered, wanted)
         return pos
 
@@ -481,8 +493,9 @@ class Scanner:
         if length == UNDEFINED_LENGTH:
             return "SQ"
         if (tag >> 16) & 1:
-            # Private creators are LO (PS3.5 7.8.1); other private VRs are unknown here.
-            return "LO" if 0x0010 <= (tag & 0xFFFF) <= 0x00FF else "UN"
+            # Private creators are LO (PS3.5 7.8.1); other private VRs may be in the
+            # private dictionary, asked when the element is used (Dataset._adopt_private).
+            return "LO" if 0x0010 <= (tag & 0xFFFF) <= 0x00FF else PRIVATE_UN
         return dictionary.vr_for(tag)
 
     @staticmethod
@@ -602,6 +615,17 @@ class Scanner:
         """
         return partial(self._lazy_sequence, start, end, enc, depth, weakref.ref(parent),
                        parent._ctx, tag)
+
+    def parse_private_sequence(self, start: int, end: int, depth: int, parent: Dataset,
+                               tag: int) -> list[Dataset]:
+        """The items of a defined-length private value the private dictionary says is SQ.
+
+        Called by the dataset once the read is over; the value was read without a VR or as
+        UN, so its items are implicit VR little endian (PS3.5 6.2.2).
+        """
+        items, _, _ = self.parse_sequence(start, end, IMPLICIT_LE, depth, parent, tag,
+                                          undefined=False)
+        return items
 
     def _lazy_sequence(self, start: int, end: int, enc: Encoding, depth: int,
                        parent_ref: "weakref.ref[Dataset]", parent_ctx: Context,

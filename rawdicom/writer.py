@@ -22,7 +22,10 @@ Implicit VR loses the VR (PS3.5 6.2.2, 7.1.3): a reader takes it from the
 dictionary, so a sequence whose tag the dictionary does not list as SQ
 (private sequences) is written with undefined length, the one form a reader
 recognises as a sequence without the VR; other private values read back as
-UN bytes.  UN values are written unchanged in every encoding: their byte
+UN bytes, or with their VR where the reader has a private dictionary.  A
+private value read without a VR (implicit VR) is written in explicit VR with
+the VR the private dictionary gave it; one read as explicit UN stays UN, as
+it was read.  UN values are written unchanged in every encoding: their byte
 order is unknown, so they are never swapped.  In explicit VR a value too long
 for a 2-byte length field is written as UN (PS3.5 6.2.2) in little endian.
 Group length elements (gggg,0000) that are present are written with their
@@ -322,6 +325,9 @@ class _Encoder:
                 data = self.ordered(vr, value, ds.little_endian)
             else:
                 data = encode_value(vr, value, self.little, ds.charset)
+        elif el._private is not None and el._private[1] and ds.explicit_vr:
+            # Read as explicit UN, given a VR by the private dictionary: written as it was read.
+            return self.value(el.tag, "UN", el.raw)
         else:  # as stored: in the byte order of its context (UN values are little endian)
             data = self.ordered(vr, el.raw, el._ctx.little_endian if el._ctx else ds.little_endian)
         return self.value(el.tag, vr, data)

@@ -126,3 +126,21 @@ def test_items_kept_alone_still_decode_with_the_inherited_charset():
             + sequence(0x00081120, [element(0x00100010, "PN", txt(name))], undefined=False))
     seq = _read(body)["ReferencedPatientSequence"]  # the dataset itself is gone
     assert seq.value[0].PatientName == "Müller"
+
+
+def test_printing_imports_the_dataset_not_the_other_way():
+    """Imports run one way: printing.py takes the Dataset it prints; dataset.py imports no
+    printing at module level (Dataset.dump reaches it at call time)."""
+    import ast
+    from pathlib import Path
+
+    def module_imports(name: str) -> set[str]:
+        tree = ast.parse((Path(rawdicom.__file__).parent / f"{name}.py").read_text(encoding="utf-8"))
+        found = set()
+        for node in tree.body:  # module level only
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {node.module} if node.module else {a.name for a in node.names}
+        return found
+
+    assert "printing" not in module_imports("dataset")
+    assert "dataset" in module_imports("printing")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-STANDARD = REPO.parent / "shared" / "standard"
+# ../shared/standard beside the checkout; RAWDICOM_STANDARD for a checkout elsewhere (a git worktree).
+STANDARD = Path(os.environ.get("RAWDICOM_STANDARD", REPO.parent / "shared" / "standard"))
 GENERATOR = REPO / "tools" / "gen_dictionary.py"
-TABLES = ("elements.tsv", "uids.tsv", "transfer_syntaxes.tsv")
+TABLES = ("elements.tsv", "uids.tsv", "transfer_syntaxes.tsv", "private.tsv", "GDCM-Copyright.txt")
 
 pytestmark = pytest.mark.skipif(not STANDARD.is_dir(), reason=f"standard sources not found at {STANDARD}")
 
@@ -44,7 +46,7 @@ COLUMNS = ("vr", "vm", "keyword", "name", "retired")
 
 def generate(out: Path, *extra: str) -> None:
     subprocess.run([sys.executable, str(GENERATOR), "--standard", str(STANDARD), "--out", str(out), *extra],
-                   check=True)
+                   check=True, capture_output=True)
 
 
 def rows(path: Path) -> dict[str, list[str]]:
@@ -85,3 +87,16 @@ def test_generator_strips_line_break_hints(tmp_path: Path) -> None:
     for name in TABLES:
         text = (tmp_path / name).read_text(encoding="utf-8")
         assert "\u200b" not in text and "\u00ad" not in text and "\r" not in text
+
+
+def test_private_dictionary_accounts_for_every_gdcm_entry(tmp_path: Path) -> None:
+    """Every <entry> of privatedicts.xml is in private.tsv or counted, by reason, in its header."""
+    import re
+
+    source = (STANDARD / "gdcm" / "privatedicts.xml").read_text(encoding="utf-8")
+    header = (REPO / "dictionaries" / "private.tsv").read_text(encoding="utf-8").splitlines()[0]
+    used = int(re.search(r"; (\d+) entries, ", header)[1])
+    unused = sum(int(n) for n in re.findall(r"[(;] ?(\d+) [a-z]", header.split(" not used ")[1]))
+    assert used == len((REPO / "dictionaries" / "private.tsv").read_text(encoding="utf-8").splitlines()) - 2
+    assert used + unused == source.count("<entry")
+    assert "commit 2cd05d13222b175e791b5ae3c08feeabcc1ed1f0" in header and "sha256 " in header

@@ -71,15 +71,6 @@ NOT_DICOM = {
 PYDICOM_FAILS: dict[str, str] = {}
 
 
-def _justified(path: str, our: "rawdicom.Element", their: Any) -> str | None:
-    """The standard's reason for a disagreement that follows a general rule, else None."""
-    if our.vr == "UN" and (our.tag >> 16) & 1 and their.VR != "UN":
-        return ("private element of implicit VR (or explicit UN): rawdicom has no private "
-                "dictionary, and PS3.5 6.2.2 makes a VR the reader does not know UN; pydicom "
-                "guesses from its private dictionary")
-    return None
-
-
 def _norm(value: Any) -> Any:
     """The normalised form of a value from either library (see module docstring)."""
     if value is None:
@@ -120,8 +111,7 @@ def _compare(ours: "rawdicom.Dataset", theirs: Any, path: str, diffs: dict[str, 
         where = f"{path}{format_tag(tag)}"
         our = ours[tag]
         if our.vr != their.VR:
-            if _justified(where, our, their) is None:
-                diffs[where] = f"VR {our.vr} != {their.VR}"
+            diffs[where] = f"VR {our.vr} != {their.VR}"
             continue
         if their.VR == "SQ":
             try:

@@ -10,6 +10,8 @@ drifts silently. Sources (see ../shared/standard/README.md):
   used alone with ``--docbook-only``) and A-1 (UID registry).
 * ``tools/sources/uids_since_2013.tsv``: UIDs registered after 2013, hand-written with their sources.
 * ``part05.xml`` (PS3.5 DocBook): Annex A, which says how each transfer syntax encodes a data set.
+* ``gdcm/privatedicts.xml``: GDCM's private dictionary (BSD licence, ``gdcm/Copyright.txt``, copied
+  beside the table), for the private data elements the standard does not define.
 
 The output is sorted and carries no timestamp, so regenerating from the same sources reproduces
 the committed files byte for byte.
@@ -18,6 +20,8 @@ the committed files byte for byte.
 from __future__ import annotations
 
 import argparse
+import collections
+import hashlib
 import json
 import re
 import sys
@@ -241,6 +245,99 @@ def write_table(path: Path, columns: list[str], rows: list[tuple[str, ...]], sou
     path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
 
 
+# GDCM writes a choice of VRs with an underscore.
+GDCM_VR_CHOICES = {"US_SS": "US or SS", "OB_OW": "OB or OW"}
+GDCM_VRS = frozenset("AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM "
+                     "UC UI UL UN UR US UT UV".split())
+FORBIDDEN_PRIVATE_GROUPS = frozenset(("0001", "0003", "0005", "0007", "FFFF"))
+
+
+def private_keyword(name: str) -> str:
+    """A keyword-like form of a GDCM name: CamelCase words, ASCII letters, digits and underscores.
+
+    "Number of Images in Mosaic" -> "NumberOfImagesInMosaic", "B_value" stays "B_value"; a name that
+    is only "?" (GDCM: not known) has none. Not unique: vendors reuse names.
+    """
+    words = re.sub(r"[^0-9A-Za-z_ ]+", " ", name).split()
+    return "".join(w[0].upper() + w[1:] for w in words)
+
+
+def private_key(group: str, element: str) -> tuple[str | None, str]:
+    """A GDCM entry's (group, element) as a table tag "0019xx0C" / "60xxxx00", or None and why not.
+
+    GDCM keys private elements by group, creator and the element's low byte: its PrivateTag keeps
+    8 bits of the element. So "xx0c" and a full number "000c" both mean byte 0C of whatever block
+    the creator reserved. "10xx" names every element of one block, no single element (GDCM uses it
+    for the creator element itself, which is always LO): unusable. A group "60xx" means every odd
+    group 6001-60FF. Even groups and 0001-0007 are not private (PS3.5 7.1, 7.8.1).
+    """
+    group, element = group.upper().replace("X", "x"), element.upper().replace("X", "x")
+    if re.fullmatch(r"[0-9A-F]{2}xx", group):
+        pass
+    elif not re.fullmatch(r"[0-9A-F]{4}", group):
+        raise SystemExit(f"privatedicts.xml: group {group!r} has a form this tool does not know")
+    elif group in FORBIDDEN_PRIVATE_GROUPS:
+        return None, "group 0001-0007 or FFFF: the standard allows no private elements there (PS3.5 7.1)"
+    elif not int(group, 16) & 1:
+        return None, "even group: not a private group (PS3.5 7.8.1)"
+    if re.fullmatch(r"[0-9A-F]{2}xx", element):
+        return None, f"element {element}: a whole block (GDCM's note on the creator element), no element byte"
+    match = re.fullmatch(r"(?:xx|[0-9A-F]{2})([0-9A-F]{2})", element)
+    if match is None:
+        raise SystemExit(f"privatedicts.xml: element {element!r} has a form this tool does not know")
+    return f"{group}xx{match[1]}", ""
+
+
+def private_entries(path: Path) -> tuple[list[tuple[str, ...]], collections.Counter[str]]:
+    """Rows (creator, tag, vr, vm, keyword, name) of GDCM's privatedicts.xml, and the entries left
+    out by reason.
+
+    Entries GDCM itself commented out are counted, not used. A "?" name (GDCM: unknown) becomes "".
+    VR "UN" (GDCM: unknown) is kept: the entry still names the element.
+    """
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    root = ET.fromstring(path.read_text(encoding="utf-8"), parser=parser)
+    skipped: collections.Counter[str] = collections.Counter()
+    rows: dict[tuple[str, str], tuple[str, ...]] = {}
+    for node in root:
+        if node.tag is ET.Comment:
+            commented = (node.text or "").count("<entry")
+            if commented:
+                skipped["commented out in GDCM's file"] += commented
+            continue
+        if node.tag != "entry":
+            raise SystemExit(f"privatedicts.xml: unexpected <{node.tag}>")
+        a = node.attrib
+        creator = a["owner"]
+        tag, why = private_key(a["group"], a["element"])
+        if tag is None:
+            skipped[why] += 1
+            continue
+        vr = GDCM_VR_CHOICES.get(a["vr"], a["vr"])
+        if vr not in GDCM_VRS and vr not in GDCM_VR_CHOICES.values():
+            raise SystemExit(f"privatedicts.xml: unknown VR {a['vr']!r} for {creator} {tag}")
+        name = clean(a["name"])
+        name = "" if name == "?" else name
+        row = (creator, tag, vr, clean(a["vm"]), private_keyword(name), name)
+        if (creator, tag) in rows:
+            same = rows[creator, tag] == row
+            skipped["repeats an earlier entry's key" + (" (same values)" if same else
+                                                          " (other values: the first is kept)")] += 1
+            continue
+        rows[creator, tag] = row
+    return sorted(rows.values(), key=lambda r: (r[0], r[1])), skipped
+
+
+def gdcm_provenance(folder: Path) -> str:
+    """Where the GDCM files came from: the commit their README names and the file's digest."""
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    commit = re.search(r"commit\s+([0-9a-f]{40})", readme)
+    if commit is None:
+        raise SystemExit(f"{folder / 'README.md'}: no GDCM commit named")
+    digest = hashlib.sha256((folder / "privatedicts.xml").read_bytes()).hexdigest()
+    return f"GDCM (github.com/malaterre/GDCM commit {commit[1]}), privatedicts.xml sha256 {digest}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--standard", type=Path, default=DEFAULT_STANDARD, help="dir with the sources")
@@ -275,6 +372,19 @@ def main(argv: list[str] | None = None) -> int:
                 ["uid", "name", "keyword", "explicit_vr", "little_endian", "deflated", "encapsulated",
                  "retired"],
                 transfer_syntaxes(uids, part05), f"{uid_source}; properties from part05.xml Annex A ({edition5})")
+
+    gdcm = args.standard / "gdcm"
+    private, skipped = private_entries(gdcm / "privatedicts.xml")
+    unused = "; ".join(f"{n} {why}" for why, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+    write_table(args.out / "private.tsv", ["creator", "tag", "vr", "vm", "keyword", "name"], private,
+                f"{gdcm_provenance(gdcm)}, BSD licence in GDCM-Copyright.txt; {len(private)} entries, "
+                f"{sum(skipped.values())} not used ({unused})")
+    (args.out / "GDCM-Copyright.txt").write_bytes((gdcm / "Copyright.txt").read_bytes())
+    names_only = sum(1 for row in private if row[2] == "UN")
+    print(f"private.tsv: {len(private)} entries ({names_only} with VR UN: GDCM knows the name, not the VR); "
+          f"not used: {sum(skipped.values())}", file=sys.stderr)
+    for why, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {n:5}  {why}", file=sys.stderr)
     return 0
 
 
