@@ -16,7 +16,7 @@ import pytest
 import rawdicom
 from rawdicom import DicomError, TruncatedError
 from rawdicom.model import scan as scan_module
-from rawdicom.model.record import FIELDS, LIST_FIELDS, snake_case
+from rawdicom.model.record import FIELDS, HEADER_TAGS, LIST_FIELDS, snake_case
 
 sys.path.insert(0, str(Path(__file__).parent))
 from series_builders import (axial_positions, ct_slice, enhanced_ct, write_collection,  # noqa: E402
@@ -207,11 +207,20 @@ def test_progress_reports_every_file(tree: dict, monkeypatch) -> None:
 def test_extra_tags_are_added_to_the_records(tmp_path: Path) -> None:
     write_series(tmp_path, n=2, extra={"KVP": 120.0, 0x00091010: ("LO", "VENDOR"),
                                        0x00091001: ("LO", "private value")})
-    c = rawdicom.scan(tmp_path, workers=1, tags=["KVP", 0x00091001, "ContrastBolusAgent"])
+    code = rawdicom.Dataset()
+    code.set("CodeValue", "CT1")
+    code.set("CodeMeaning", "A procedure")
+    write_series(tmp_path / "seq", n=1, extra={"ProcedureCodeSequence": [code]})
+    c = rawdicom.scan(tmp_path, workers=1, tags=["KVP", 0x00091001, "ContrastBolusAgent",
+                                                  "ProcedureCodeSequence"])
     record = c.to_records()[0]
     assert record["kvp"] == 120.0
     assert record["tag_00091001"] == "private value"
     assert record["contrast_bolus_agent"] is None
+    assert record["procedure_code_sequence"] is None
+    with_sequence = [r for r in c.to_records() if r["procedure_code_sequence"]]
+    assert with_sequence[0]["procedure_code_sequence"] == [
+        {"code_value": "CT1", "code_meaning": "A procedure"}]
 
 
 def test_warnings_go_to_the_record_not_to_stderr(tmp_path: Path) -> None:
@@ -322,3 +331,36 @@ def test_a_file_reached_by_two_paths_is_read_once_under_the_smaller(tmp_path: Pa
         c = rawdicom.scan([p for p in listed if p.is_file()], workers=1)
         assert sorted(i.path for i in c.instances) == expected and not c.duplicates
     assert sorted(i.path for i in rawdicom.scan(tmp_path, workers=1).instances) == expected
+
+
+def test_a_worker_that_dies_loses_nothing(tree: dict, monkeypatch) -> None:
+    from rawdicom.model import _pool
+
+    def die(chunks, tags, bounds, lock, results):
+        index = _pool._claim(bounds, lock, front=False)  # claims a chunk, never sends it
+        assert index is not None
+        os._exit(3)
+
+    serial = rawdicom.scan(tree["root"], workers=1)
+    monkeypatch.setattr(scan_module, "_FILES_PER_WORKER", 1)
+    monkeypatch.setattr(scan_module, "_MAX_CHUNK", 2)
+    monkeypatch.setattr(_pool, "_work", die)
+    c = rawdicom.scan(tree["root"], workers=3)
+    assert c.to_records() == serial.to_records() and c.skipped == serial.skipped
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2",
+                                    "1.2.840.10008.1.2.2"])
+def test_stopped_at_names_the_pixel_data_a_stopped_read_did_not_read(syntax: str) -> None:
+    data = rawdicom.to_bytes(ct_slice(rows=4, columns=4), transfer_syntax=syntax)
+    full = rawdicom.read(data)
+    assert full.stopped_at is None
+    pixel = full["PixelData"]
+    for ds in (rawdicom.read(data, stop_before_pixels=True),
+               rawdicom.read(data, tags=HEADER_TAGS)):
+        tag, vr, length, offset = ds.stopped_at
+        assert (tag, length, offset) == (0x7FE00010, pixel.length, pixel.offset)
+        assert vr == (pixel.vr if syntax != "1.2.840.10008.1.2" else "OB or OW")
+    # tags= stops at the first element past the last one asked for
+    assert rawdicom.read(data, tags=["SOPInstanceUID", "Rows"]).stopped_at[0] == 0x00280011
+    assert rawdicom.Dataset().stopped_at is None

@@ -1,15 +1,25 @@
-"""Chunks of files read in worker processes (imported by scan only when processes are used).
+"""Chunks of files read in worker processes and in this one (imported by scan only when
+processes are used).
+
+``workers`` processes in all: this process and ``workers - 1`` started ones. The chunks
+are shared out as work proceeds: this process takes them from the front of the list, the
+workers from the back, each claiming the next under a lock, until they meet; so a busy
+core or a slow folder holds nobody up, and this process, which would otherwise only wait,
+reads its share without sending it anywhere (half the records of a 2-worker scan never
+cross a process boundary). A worker sends each chunk's outcomes back as it finishes it.
+A worker that dies (killed, out of memory) is no loss: the chunks it never delivered are
+read here at the end.
 
 Workers are started with ``fork`` where that is safe (Linux, and no other thread running
 in this process: forking a threaded process can copy a held lock), since a forked worker
-starts in about a millisecond with rawdicom already imported; elsewhere with ``spawn``.
-Chunks are handed out as workers free up (``imap``, in order), so one slow folder does not
-hold the others back, and results come back in the order of the chunks.
+starts in about a millisecond with rawdicom imported and the paths in its memory;
+elsewhere with ``spawn``.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import sys
 import threading
 from typing import Any, Callable
@@ -17,6 +27,8 @@ from typing import Any, Callable
 from .scan import Outcome, read_chunk
 
 __all__ = ["map_chunks"]
+
+_POLL = 0.5  # seconds between checks that the workers are alive, while waiting for them
 
 
 def _context() -> Any:
@@ -27,16 +39,80 @@ def _context() -> Any:
 
 def map_chunks(chunks: list[list[str]], tags: tuple[Any, ...], workers: int,
                progress: Callable[[int, int], Any] | None, total: int) -> list[Outcome]:
-    """read_chunk over ``chunks`` in ``workers`` processes; outcomes in path order."""
-    results: list[Outcome] = []
-    with _context().Pool(workers) as pool:
-        for outcomes in pool.imap(_read_chunk, [(chunk, tags) for chunk in chunks]):
-            results.extend(outcomes)
-            if progress is not None:
-                progress(len(results), total)
-    return results
+    """read_chunk over ``chunks`` in ``workers`` processes (this one included); outcomes
+    in path order."""
+    ctx = _context()
+    bounds = ctx.RawArray("q", [0, len(chunks)])  # [next from the front, end of the back]
+    lock = ctx.Lock()
+    results: Any = ctx.Queue()
+    procs = [ctx.Process(target=_work, args=(chunks, tags, bounds, lock, results), daemon=True)
+             for _ in range(workers - 1)]
+    for proc in procs:
+        proc.start()
+    done: dict[int, list[Outcome]] = {}
+    finished = 0
+    count = 0
+
+    def collect(item: tuple[int, Any]) -> None:
+        nonlocal finished, count
+        index, outcomes = item
+        if outcomes is None:  # a worker has no more chunks to claim
+            finished += 1
+            return
+        done[index] = outcomes
+        count += len(outcomes)
+        if progress is not None:
+            progress(count, total)
+
+    try:
+        while True:
+            index = _claim(bounds, lock, front=True)
+            if index is None:
+                break
+            collect((index, read_chunk(chunks[index], tags)))
+            while True:  # what the workers sent meanwhile
+                try:
+                    collect(results.get_nowait())
+                except queue.Empty:
+                    break
+        while finished < len(procs):
+            try:
+                collect(results.get(timeout=_POLL))
+            except queue.Empty:
+                if all(proc.exitcode is not None for proc in procs):
+                    break  # a worker died without its last message
+        for index in range(len(chunks)):  # chunks a dead worker claimed but never sent
+            if index not in done:
+                collect((index, read_chunk(chunks[index], tags)))
+    finally:
+        for proc in procs:
+            proc.join(timeout=_POLL)
+            if proc.exitcode is None:
+                proc.terminate()
+                proc.join()
+        results.close()
+    return [outcome for index in range(len(chunks)) for outcome in done[index]]
 
 
-def _read_chunk(args: tuple[list[str], tuple[Any, ...]]) -> list[Outcome]:
-    chunk, tags = args
-    return read_chunk(chunk, tags)
+def _claim(bounds: Any, lock: Any, front: bool) -> int | None:
+    """The index of the next unclaimed chunk, from the front or the back; None when none."""
+    with lock:
+        low, high = bounds[0], bounds[1]
+        if low >= high:
+            return None
+        if front:
+            bounds[0] = low + 1
+            return low
+        bounds[1] = high - 1
+        return high - 1
+
+
+def _work(chunks: list[list[str]], tags: tuple[Any, ...], bounds: Any, lock: Any,
+          results: Any) -> None:
+    """A worker: claim chunks from the back and send their outcomes, then a last None."""
+    while True:
+        index = _claim(bounds, lock, front=False)
+        if index is None:
+            break
+        results.put((index, read_chunk(chunks[index], tags)))
+    results.put((-1, None))

@@ -319,21 +319,21 @@ def _build(instances: list[Instance]) -> list[Patient]:
 
 def _deduplicate(instances: list[Instance]) -> tuple[list[Instance], list[Duplicate]]:
     """The instances to use, and the SOPInstanceUIDs found in more than one file."""
-    by_uid: dict[str, list[Instance]] = {}
+    by_uid: dict[tuple[Any, int | None], list[Instance]] = {}
     for instance in instances:
         uid = instance.record.get("sop_instance_uid")
-        if uid is not None:
-            by_uid.setdefault(uid, []).append(instance)
+        if uid is not None:  # (frames given as instances are told apart by their index)
+            by_uid.setdefault((_key(uid), instance.frame), []).append(instance)
     dropped: set[int] = set()
     duplicates = []
-    for uid, group in by_uid.items():
+    for (uid, _frame), group in by_uid.items():
         if len(group) < 2:
             continue
         duplicate, drop = _compare(uid, group)
         duplicates.append(duplicate)
         dropped.update(id(i) for i in drop)
     used = [i for i in instances if id(i) not in dropped]
-    return used, sorted(duplicates, key=lambda d: d.sop_instance_uid)
+    return used, sorted(duplicates, key=lambda d: str(d.sop_instance_uid))
 
 
 def _compare(uid: str, group: list[Instance]) -> tuple[Duplicate, list[Instance]]:

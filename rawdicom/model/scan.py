@@ -8,7 +8,7 @@ since it was listed) to ``.failed``; a scan never stops at one bad file.
 
 Walking a folder:
 
-* recursive, in sorted name order; symbolic links to files and folders are followed, but a
+* recursive; symbolic links to files and folders are followed, but a
   folder already visited (the same device and inode: a link loop, or two links to one
   folder) is not entered again, and a file reached twice (hard or symbolic links) is read
   once;
@@ -20,10 +20,11 @@ Walking a folder:
   whatever its name) is not an instance: its path goes to ``Collection.dicomdirs``
   (``read_dicomdir`` reads one).
 
-Many files are read in worker processes (``workers``), in chunks of paths so that the
-traffic between processes is a few large messages of plain dicts. The result does not
-depend on the worker count nor on the order in which the file system lists names: paths
-are sorted before anything is read, and every list in the result follows that order.
+Many files are read in ``workers`` processes, this one included (see ``_pool``), in
+chunks of paths so that the traffic between processes is a few large messages of plain
+dicts. The result does not depend on the worker count nor on the order in which the
+file system lists names: paths are sorted before anything is read, and every list in the
+result follows that order.
 With ``workers=1`` everything runs in the calling process and ``multiprocessing`` is never
 imported (the WebAssembly case).
 """
@@ -76,8 +77,8 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
 
     source: a folder (walked recursively, see the module docstring), one file, or an
         iterable of paths (each a file; given folders are walked).
-    workers: processes to read in; None: ``os.cpu_count()``; 1: in this process. Few files
-        are always read in this process.
+    workers: processes to read in, this one included; None: ``os.cpu_count()``; 1: this
+        process only. Few files (under 64 per worker) are read with fewer workers.
     progress: called as ``progress(done, total)`` (files) after each chunk of files.
     tags: extra attributes (keywords or tags) to read into every record, under their
         snake_case keyword (``"0009,1001"``-style private tags under ``"tag_00091001"``).
@@ -287,7 +288,8 @@ def _check_pixel_data(path: str, record: dict[str, Any]) -> None:
 
 
 def _add_extra(record: dict[str, Any], ds: Any, extra: tuple[Any, ...]) -> None:
-    """The extra attributes asked for, under their snake_case keyword (values as in records)."""
+    """The extra attributes asked for, under their snake_case keyword (values as in records;
+    a sequence as a list of dicts, one per item, keyed the same way)."""
     problems = record["problems"]
     for key in extra:
         tag = parse_tag(key)
@@ -295,7 +297,20 @@ def _add_extra(record: dict[str, Any], ds: Any, extra: tuple[Any, ...]) -> None:
         name = _extra_name(tag, keyword)
         if name in record and keyword in RECORD_TAGS:
             continue
-        record[name] = _value(ds, tag, problems) if tag in ds else None
+        record[name] = _plain_value(ds, tag, problems) if tag in ds else None
+
+
+def _plain_value(ds: Any, tag: int, problems: list[str]) -> Any:
+    """One element's value as plain data; the items of a sequence as dicts."""
+    if ds[tag].vr != "SQ":
+        return _value(ds, tag, problems)
+    try:
+        items = ds[tag].value or []
+    except DicomError as exc:
+        problems.append(f"{_extra_name(tag, keyword_for(tag))}: {exc}")
+        return None
+    return [{_extra_name(el.tag, el.keyword): _plain_value(item, el.tag, problems)
+             for el in item} for item in items]
 
 
 def _extra_name(tag: int, keyword: str) -> str:
