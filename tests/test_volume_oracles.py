@@ -10,7 +10,8 @@ Where an oracle is wrong the test says so and checks that ours follows the stand
 SimpleITK builds an orthogonal grid on a gantry-tilted CT (slices after the first are
 placed off their Image Position (Patient)); dcm2niix writes one scale factor per NIfTI, so
 an enhanced CT with per-frame Rescale Slope gets the first frame's slope everywhere;
-SimpleITK reads two echoes of one series as one volume (SimpleITK#1185). On unequal row
+SimpleITK reads two echoes of one series as one volume (SimpleITK#1185), and two images at
+one position as two slices of a made-up grid (SimpleITK#2176). On unequal row
 and column spacing (Pixel Spacing 0.5\0.8 on an oblique stack) both oracles are right, and
 agree with us at every voxel: the case is kept to hold all three to it.
 """
@@ -276,3 +277,16 @@ def test_rle_series_against_both_oracles(tmp_path):
     assert disagreements(volume, sitk_samples(folder)) == []
     [nifti] = run_dcm2niix(folder, tmp_path / "out")
     assert disagreements(volume, nifti_samples(nifti)) == []
+
+
+def test_duplicate_position_simpleitk_stacks_both_we_report_it(tmp_path):
+    positions = axial_positions(4) + [axial_positions(4)[1]]
+    stack = _series(tmp_path / "s", positions,
+                    per_slice=lambda k: {"pixels": (lambda _k, r, c: 7) if k == 4 else None})
+    volume = stack.volume()
+    assert volume.array.shape[0] == 4
+    [d] = volume.diagnostics
+    assert d.kind == "duplicate_position" and "different pixels" in d.message
+    # SimpleITK (SimpleITK#2176): five slices on a made-up grid; all but the first misplaced
+    wrong = disagreements(volume, sitk_samples(tmp_path / "s"))
+    assert {s for _, _, _, s in wrong} == {1, 2, 3, 4}
