@@ -22,7 +22,6 @@ counted by the server, for ``--remote`` files of 512 x 512 pixels (512 KiB each)
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -220,7 +219,24 @@ def bench_local(paths: list[Path], work: Path) -> dict[str, float]:
                                                   client=client, progress=False))
     for name in ("record", "serial", "processes", "dask"):
         print(f"  {name:<10} / pydicom loop: {rates[name] / rates['pydicom']:.1f}x")
+    cpu_cost(files[:400])
     return rates
+
+
+def cpu_cost(files: list[str], repeat: int = 5) -> None:
+    """The per-core cost: CPU time per file, best of ``repeat`` passes over a few hundred
+    files (the least disturbed by the other jobs of a shared machine)."""
+    def best(fn) -> float:  # type: ignore[no-untyped-def]
+        times = []
+        for _ in range(repeat):
+            start = time.process_time()
+            fn()
+            times.append(time.process_time() - start)
+        return min(times) / len(files)
+    ours = best(lambda: [index.record(p) for p in files])
+    theirs = best(lambda: [pydicom_record(p) for p in files])
+    print(f"CPU per file, best of {repeat} passes over {len(files)} files: record "
+          f"{ours * 1e6:.0f} us, pydicom loop {theirs * 1e6:.0f} us ({theirs / ours:.1f}x)")
 
 
 def bench_remote(folder: Path, n: int) -> None:

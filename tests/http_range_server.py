@@ -52,10 +52,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
-        self.wfile.write(body)
-        with self.server.lock:
+        with self.server.lock:  # counted before sending: the client may look at once
             self.server.sent[self.path] += len(body)
             self.server.requests[self.path] += 1
+        self.wfile.write(body)
 
 
 class RangeServer(http.server.ThreadingHTTPServer):

@@ -45,7 +45,8 @@ def test_sqlite_and_parquet_rows_are_identical(mixed: Path, tmp_path: Path) -> N
     files = [p for p in mixed.rglob("*") if p.is_file()]
     assert summary.files == summary.indexed == len(files)
     for table in ("instances", "frames"):
-        lite, pq = read_rows(str(tmp_path / "i.sqlite"), table), read_rows(str(tmp_path / "pq"), table)
+        lite = read_rows(str(tmp_path / "i.sqlite"), table)
+        pq = read_rows(str(tmp_path / "pq"), table)
         assert lite == pq and lite
     assert len(read_rows(str(tmp_path / "pq"), "frames")) >= 5
     # the views agree too
@@ -104,7 +105,8 @@ def test_incremental_rerun_opens_nothing(tmp_path: Path, monkeypatch: pytest.Mon
     rows = read_rows(out)
     assert len(rows) == 9 and str(paths[1]) not in {r["path"] for r in rows}
     db = sqlite3.connect(out)
-    assert db.execute("SELECT removed FROM instances WHERE path = ?", (str(paths[1]),)).fetchone() == (1,)
+    removed = db.execute("SELECT removed FROM instances WHERE path = ?", (str(paths[1]),))
+    assert removed.fetchone() == (1,)
     assert db.execute("SELECT SUM(instances) FROM series").fetchone() == (9,)
 
 
@@ -132,7 +134,9 @@ def test_interrupted_sqlite_build_resumes(tmp_path: Path) -> None:
         while time.monotonic() < deadline and child.poll() is None:
             if out.exists():
                 try:
-                    done = sqlite3.connect(out).execute("SELECT COUNT(*) FROM instances").fetchone()[0]
+                    db = sqlite3.connect(out)
+                    done = db.execute("SELECT COUNT(*) FROM instances").fetchone()[0]
+                    db.close()
                 except sqlite3.OperationalError:
                     done = 0  # tables not created yet
                 if done >= 40:
@@ -214,3 +218,32 @@ def test_geometry_checks_on_index_rows_agree_with_the_model(tmp_path: Path) -> N
     assert not two.regular and "2 stacks" in two.reason
     enhanced = check_series([r for r in rows if r["series_instance_uid"] == by_number[9]], frames)
     assert enhanced.regular and len(enhanced.stacks[0]) == 4
+
+
+def test_interrupted_parquet_build_keeps_its_partitions(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import rawdicom.index.engines as engines
+    data = tmp_path / "data"
+    write_series(data / "s", n=30)
+    out = str(tmp_path / "pq")
+    original, calls = engines.record, []
+
+    def interrupted(*args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) > 25:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the third partition
+        return original(*args, **kw)
+
+    monkeypatch.setattr(engines, "record", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(data, out, engine="serial", partition_size=10)
+    monkeypatch.undo()
+    assert len(list((tmp_path / "pq" / "instances").glob("part-*.parquet"))) == 2
+    resumed = build(data, out, engine="serial", partition_size=10)
+    assert (resumed.unchanged, resumed.indexed) == (20, 10)
+    build(data, str(tmp_path / "fresh"), engine="serial", partition_size=10)
+    assert read_rows(out) == read_rows(str(tmp_path / "fresh"))
+    # another listing (a file gone): the old partitions are not mixed in
+    next(iter(sorted((data / "s").iterdir()))).unlink()
+    again = build(data, out, engine="serial", partition_size=10)
+    assert again.indexed == 29 and len(read_rows(out)) == 29

@@ -48,7 +48,7 @@ def _slow_down() -> None:
     engines.record = slow
 
 
-def test_dask_equals_serial(data: Path, tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+def test_dask_equals_serial(data: Path, tmp_path: Path, client: "distributed.Client") -> None:
     serial = build(data, str(tmp_path / "serial"), engine="serial", partition_size=10)
     summary = build(data, str(tmp_path / "dask"), engine="dask", client=client, partition_size=10)
     assert summary.statuses == serial.statuses == {"ok": 120, "not_dicom": 1}
@@ -58,7 +58,8 @@ def test_dask_equals_serial(data: Path, tmp_path: Path, client) -> None:  # type
     assert read_rows(str(tmp_path / "d.sqlite")) == read_rows(str(tmp_path / "serial"))
 
 
-def test_dask_survives_a_killed_worker(data: Path, tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+def test_dask_survives_a_killed_worker(data: Path, tmp_path: Path,
+                                       client: "distributed.Client") -> None:
     out = tmp_path / "dask"
     client.run(_slow_down)
     pids = client.run(os.getpid)

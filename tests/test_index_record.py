@@ -139,7 +139,8 @@ def test_derived_geometry_and_stack_key(tmp_path: Path) -> None:
     rawdicom.write(ct_slice(position=(10, 22, 30), orientation=(1, 0, 0, 0, 0, -1)), other)
     localizer = tmp_path / "c.dcm"
     rawdicom.write(ct_slice(image_type=("ORIGINAL", "PRIMARY", "LOCALIZER")), localizer)
-    assert record(str(other))["stack_key"] == row["stack_key"] != record(str(localizer))["stack_key"]
+    assert record(str(other))["stack_key"] == row["stack_key"]
+    assert record(str(localizer))["stack_key"] != row["stack_key"]
 
 
 def test_frames_rows(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         yield root, server
 
 
-def test_record_over_http_reads_header_plus_one_block(served) -> None:  # type: ignore[no-untyped-def]
+def test_record_over_http_reads_header_plus_one_block(served: tuple) -> None:
     root, server = served
     for path in sorted(root.iterdir()):
         server.sent.clear()
@@ -55,7 +55,7 @@ def test_record_over_http_reads_header_plus_one_block(served) -> None:  # type: 
         assert row["etag"]
 
 
-def test_build_from_http_urls(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_build_from_http_urls(served: tuple, tmp_path: Path) -> None:
     root, server = served
     names = sorted(p.name for p in root.iterdir())
     server.sent.clear()
@@ -69,7 +69,8 @@ def test_build_from_http_urls(served, tmp_path: Path) -> None:  # type: ignore[n
     assert summary.statuses == {"ok": 5, "not_dicom": 1}
 
 
-def test_build_from_an_http_folder_url(served, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_build_from_an_http_folder_url(served: tuple, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
     root, server = served
     summary = build(f"{server.url}/", str(tmp_path / "i.sqlite"), engine="serial", progress=True)
     assert summary.files == len(list(root.iterdir())) == summary.indexed

@@ -97,7 +97,8 @@ def _safe_record(entry: Entry, tags: tuple[str, ...]) -> dict[str, Any]:
 
 
 def index_partition(partition: int, entries: Sequence[Entry], tags: tuple[str, ...],
-                    parquet_out: str | None) -> tuple[int, list[dict[str, Any]] | None, Counter, int]:
+                    parquet_out: str | None
+                    ) -> tuple[int, list[dict[str, Any]] | None, Counter, int]:
     """Index one partition: ``(partition, rows or None when written to Parquet here,
     status counts, header bytes)``. Module-level, so that it pickles to any worker."""
     rows = [_safe_record(entry, tags) for entry in entries]

@@ -109,7 +109,13 @@ def prepare(out: str, digest: str, partitions: int) -> set[int]:
 
 def write_manifest(out: str, extra: tuple[str, ...], digest: str, files: int) -> None:
     """``_index.json`` once every partition is written: the listing's fingerprint, the
-    columns and the number of files."""
+    columns and the number of files. Temporary files of writers killed mid-write (a lost
+    worker: no ``finally`` runs) are removed; their partitions were written again."""
+    for table in ("instances", "frames"):
+        folder = os.path.join(out, table)
+        for name in os.listdir(folder) if os.path.isdir(folder) else ():
+            if ".tmp-" in name:
+                os.remove(os.path.join(folder, name))
     _write_json(_manifest_path(out), {"listing": digest, "complete": True, "files": files,
                                       "columns": instance_columns(extra)})
 

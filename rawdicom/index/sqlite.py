@@ -51,7 +51,8 @@ class SQLiteSink:
 
     def _create(self) -> None:
         with self.db:
-            self.db.execute("CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS index_meta "
+                            "(key TEXT PRIMARY KEY, value TEXT)")
             found = self.db.execute("SELECT value FROM index_meta WHERE key = 'columns'").fetchone()
             wanted = json.dumps(self.columns)
             if found is not None and found[0] != wanted:
