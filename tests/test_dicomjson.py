@@ -307,6 +307,11 @@ ROUND_TRIP_EXCEPTIONS = {
     "charset_files/chrKoreanMulti.dcm": "ISO 2022 IR 149: the file ends a value with ESC ( B "
                                         "(back to ASCII) that nothing follows; the writer "
                                         "leaves it out (PS3.5 6.1.2.5.3: the same text)",
+    "charset_files/chrJapMulti.dcm": "private elements of implicit VR (AGFA, group 0019): the "
+                                     "private dictionary gives them a VR (SH, LO, US), which "
+                                     "the JSON carries and the writer then writes; the "
+                                     "original, written as read, keeps them UN (PS3.5 6.2.2)",
+    "charset_files/chrJapMultiExplicitIR6.dcm": "the same",
     "charset_files/chrX1.dcm": "PN 'Wang^XiaoDong=王^小東=': the trailing empty component group "
                                "is dropped (PS3.5 6.2.1 lets a writer omit it; F.2.2 lists only "
                                "non-empty component groups)",
@@ -362,7 +367,7 @@ def test_dataset_json_dataset_bytes_round_trip_on_pydicom_test_data():
         elif name not in ROUND_TRIP_EXCEPTIONS:
             failures[name] = "the bytes differ"
     assert not failures, failures
-    assert exact >= 136
+    assert exact >= 134
 
 
 def test_pydicom_reads_our_json_and_we_read_pydicoms():
