@@ -45,8 +45,8 @@ _LAZY = {
     "scan": "rawdicom.model.scan",
     "Collection": "rawdicom.model.hierarchy",
     "read_dicomdir": "rawdicom.model.dicomdir",
-    "Volume": "rawdicom.model.volume",
     "organize": "rawdicom.model.organize",
+    "Volume": "rawdicom.model.volume",
     "index": "rawdicom.index",  # a subpackage: rawdicom.index.build(...) after import rawdicom
 }
 

@@ -215,26 +215,6 @@ def _frame(ds: Dataset, meta: Dataset, syntax: TransferSyntax | None,
     d["preamble"] = preamble
 
 
-def _element_header(buf: memoryview, pos: int, enc: Encoding) -> tuple[int, str, int, int] | None:
-    """(tag, VR, length, value offset) of the element at ``pos``, where a read stopped
-    (stop_before_pixels, tags=): where the Pixel Data lies without reading it. None when
-    the header is not wholly in the buffer (a prefix cut inside it)."""
-    if len(buf) - pos < 8:
-        return None
-    if not enc.explicit_vr:
-        g, e, length = enc.header(buf, pos)
-        return g << 16 | e, dictionary.vr_for(g << 16 | e), length, pos + 8
-    g, e, vrb, length = enc.header(buf, pos)
-    tag = g << 16 | e
-    if vrb in _LONG_VR_BYTES:
-        if len(buf) - pos < 12:
-            return None
-        return tag, bytes(vrb).decode(), enc.u32(buf, pos + 8)[0], pos + 12
-    if vrb in _VR_BYTES:
-        return tag, bytes(vrb).decode(), length, pos + 8
-    return tag, dictionary.vr_for(tag), enc.u32(buf, pos + 4)[0], pos + 8  # read as implicit
-
-
 def _partial(ds: Dataset | None, meta: Dataset, syntax: TransferSyntax | None,
              preamble: bytes | None, scanner: Scanner) -> Dataset | None:
     """What a read stopped by an error had read: the dataset so far, its meta group and

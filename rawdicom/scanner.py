@@ -112,6 +112,12 @@ def _with_creators(wanted: frozenset[int]) -> frozenset[int]:
     return wanted | {c for c in map(dictionary.creator_tag, wanted) if c is not None}
 
 
+@lru_cache(maxsize=64)
+def _kept(wanted: frozenset[int]) -> frozenset[int]:
+    """``wanted`` and the context tags (cached: thousands of tags when vendor blocks are asked)."""
+    return wanted | frozenset(CONTEXT_TAGS)
+
+
 class NeedMoreData(Exception):
     """Internal: a header-only read met the end of the prefix it was given."""
 
@@ -158,7 +164,7 @@ class Scanner:
             wanted = _with_creators(wanted)
         self.wanted = wanted
         # tags=: the elements kept while scanning; those deciding how others decode too
-        self.kept = wanted | frozenset(CONTEXT_TAGS) if wanted is not None else None
+        self.kept = _kept(wanted) if wanted is not None else None
         self.data_end = len(buf)
         self.element_count = 0
 
@@ -343,7 +349,9 @@ class Scanner:
             self.warn("elements are not in ascending tag order; sorted", ds.offset)
             records = ds.__dict__["_elements"] = dict(sorted(records.items()))
         if wanted is not None:
-            ds.__dict__["_elements"] = {t: records[t] for t in sorted(wanted) if t in records}
+            # records are in tag order: filtering them keeps it (and costs the elements
+            # present, not the tags asked for, which may be thousands: vendor private blocks)
+            ds.__dict__["_elements"] = {t: r for t, r in records.items() if t in wanted}
 
     @staticmethod
     def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header,

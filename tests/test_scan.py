@@ -3,6 +3,7 @@ that the result does not depend on workers or listing order; records against pyd
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import shutil
@@ -342,6 +343,9 @@ def test_a_worker_that_dies_loses_nothing(tree: dict, monkeypatch) -> None:
         os._exit(3)
 
     serial = rawdicom.scan(tree["root"], workers=1)
+    # The dying worker is a local function: it reaches the workers only by fork, which the
+    # pool avoids when other threads run (a Dask cluster left by an earlier test).
+    monkeypatch.setattr(_pool, "_context", lambda: multiprocessing.get_context("fork"))
     monkeypatch.setattr(scan_module, "_FILES_PER_WORKER", 1)
     monkeypatch.setattr(scan_module, "_MAX_CHUNK", 2)
     monkeypatch.setattr(_pool, "_work", die)

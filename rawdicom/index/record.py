@@ -15,10 +15,11 @@ import warnings
 from typing import Any, Iterable
 
 from .. import dictionary
-from ..errors import (DicomError, NotDicomError, TruncatedError, UnsupportedTransferSyntaxError,
+from ..errors import (DicomError, MalformedElementError, NotDicomError, TruncatedError, UnsupportedTransferSyntaxError,
                       format_tag)
+from ..model.scan import MEDIA_STORAGE_DIRECTORY
 from ..model.instance import Instance
-from ..model.record import FIELDS, RECORD_TAGS, instance_record, snake_case
+from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
 from ..model.stacks import _HARD, _floats, _format, normal
 from .header import open_source, read_header
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
@@ -26,6 +27,7 @@ from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_column
 __all__ = ["record", "status_of", "error_row"]
 
 _UNDEFINED = 0xFFFFFFFF
+_MEDIA_STORAGE_SOP_CLASS = 0x00020002
 _KEEP = tuple(snake_case(k) for k in FIELDS if k not in PHI)
 # What the reader says when the data really ends early (in a complete read).
 _TRUNCATION_WORDS = ("cut short", "the data ends", "ends without")
@@ -184,7 +186,23 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
         row["frames"] = _frame_rows(row, rec["frames"], problems)
         row["number_of_frame_rows"] = len(row["frames"])
     row["status"] = _status(row, header.complete)
+    if row["status"] == "truncated":
+        row["error_class"] = "TruncatedError"
+        row["error_message"] = "the file ends before what its header announces"
+    elif not any(rec[key] for key in IDENTIFIER_FIELDS) and not _is_dicomdir(ds):
+        # As scan decides: a dataset with none of the model's identifiers is no instance;
+        # without preamble or meta group it most likely never was DICOM at all.
+        if ds.preamble is None and not ds.file_meta:
+            return _failed(row, NotDicomError("no preamble, meta group or identifier"))
+        return _failed(row, MalformedElementError(
+            "no SOP Class, SOP Instance, Study or Series Instance UID: not an instance"))
     return row
+
+
+def _is_dicomdir(ds: Any) -> bool:
+    """A Media Storage Directory (DICOMDIR): a DICOM file, though not an instance."""
+    meta = ds.file_meta
+    return bool(meta) and meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY
 
 
 def _status(row: dict[str, Any], complete: bool) -> str:

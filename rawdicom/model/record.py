@@ -21,8 +21,9 @@ from ..dataset import Dataset
 from ..charset import AFFECTED_VRS
 from ..errors import DicomError, ValueDecodeError, format_tag
 from ..values import decode_value
+from ..vendor.fields import VENDOR_KEYS, VENDOR_TAGS, vendor_fields
 
-__all__ = ["FIELDS", "LIST_FIELDS", "FRAME_FIELDS", "RECORD_TAGS", "HEADER_TAGS", "snake_case",
+__all__ = ["IDENTIFIER_FIELDS", "FIELDS", "LIST_FIELDS", "FRAME_FIELDS", "RECORD_TAGS", "HEADER_TAGS", "snake_case",
            "instance_record", "frame_records", "record_fields"]
 
 # The attributes every instance record carries, by keyword. Order is the column order.
@@ -63,6 +64,11 @@ FRAME_FIELDS: tuple[str, ...] = (
     "DiffusionGradientOrientation", "EffectiveEchoTime", "FrameType",
 )
 
+# A file with none of these is not an instance of the information model (a scan fails it,
+# the index marks it malformed): the keys the hierarchy is built on.
+IDENTIFIER_FIELDS = ("sop_class_uid", "sop_instance_uid", "study_instance_uid",
+                     "series_instance_uid")
+
 _PIXEL_DATA = 0x7FE00010
 _SHARED_GROUPS = 0x52009229
 _PER_FRAME_GROUPS = 0x52009230
@@ -70,7 +76,8 @@ _PER_FRAME_GROUPS = 0x52009230
 # What scan asks the reader for: the record's attributes, the functional groups of
 # enhanced objects, and the Pixel Data element (its offset, never its value).
 RECORD_TAGS: tuple[Any, ...] = FIELDS + ("SharedFunctionalGroupsSequence",
-                                         "PerFrameFunctionalGroupsSequence", _PIXEL_DATA)
+                                         "PerFrameFunctionalGroupsSequence") + VENDOR_TAGS + (
+                                         _PIXEL_DATA,)
 
 # What a header-only read asks for: the same without the Pixel Data, whose place then
 # comes from ``Dataset.stopped_at`` (so the read needs only the file's first kilobytes).
@@ -91,7 +98,7 @@ _KEYS = {keyword: snake_case(keyword) for keyword in FIELDS + FRAME_FIELDS}
 _FIELD_TAGS: dict[int, tuple[str, bool, dict[bytes, tuple[str, bool, Any]]]] = {
     dictionary.parse_tag(k): (_KEYS[k], k in LIST_FIELDS, {}) for k in FIELDS}
 # A record before its values: every field None, in column order.
-_EMPTY = dict.fromkeys(("path", *(_KEYS[k] for k in FIELDS)))
+_EMPTY = dict.fromkeys(("path", *(_KEYS[k] for k in FIELDS), *VENDOR_KEYS))
 
 
 def _plain(value: Any, as_list: bool) -> Any:
@@ -217,6 +224,7 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
             cache[raw] = (vr, little, value[:] if type(value) is list else value)
     for tag, key, as_list in others:
         record[key] = _value(ds, tag, problems, as_list)
+    record.update(vendor_fields(ds, record["image_type"], problems))  # see vendor/fields.py
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
     pixel = ds[_PIXEL_DATA] if _PIXEL_DATA in ds else None
     stopped = ds.__dict__.get("stopped_at")
@@ -281,5 +289,5 @@ def _items(ds: Dataset, tag: int, problems: list[str]) -> list[Dataset]:
 
 def record_fields() -> Iterable[str]:
     """Every key of an instance record, in column order."""
-    return ("path", *(_KEYS[k] for k in FIELDS), "transfer_syntax_uid", "pixel_data_offset",
+    return ("path", *(_KEYS[k] for k in FIELDS), *VENDOR_KEYS, "transfer_syntax_uid", "pixel_data_offset",
             "pixel_data_length", "frames", "problems")

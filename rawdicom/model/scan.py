@@ -43,7 +43,7 @@ from ..errors import (DicomError, DicomWarning, MalformedElementError, NotDicomE
                       TruncatedError)
 from ..reader import read
 from .hierarchy import Collection
-from .record import HEADER_TAGS, RECORD_TAGS, _value, instance_record, snake_case
+from .record import HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, _value, instance_record, snake_case
 
 __all__ = ["scan", "list_files", "read_records", "read_chunk", "read_one", "outcome_error",
            "MEDIA_STORAGE_DIRECTORY"]
@@ -52,7 +52,6 @@ MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
 _PIXEL_DATA = 0x7FE00010
 _UNDEFINED_LENGTH = 0xFFFFFFFF
-_IDENTIFIERS = ("sop_class_uid", "sop_instance_uid", "study_instance_uid", "series_instance_uid")
 # How the reader's warnings say that the data ended before the header did (the reader keeps
 # what it read; for a scan, such a file is truncated). Tested in tests/test_scan.py.
 _TRUNCATION_MARKS = ("the data ends", "cut short", "past the end of the data",
@@ -251,7 +250,7 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
             if any(mark in note for mark in _TRUNCATION_MARKS):
                 raise TruncatedError(f"the file ends inside its header ({note})")
         _check_pixel_data(path, record)
-        if not any(record[key] for key in _IDENTIFIERS):
+        if not any(record[key] for key in IDENTIFIER_FIELDS):
             if ds.preamble is None and not ds.file_meta:
                 return ("skipped", None)
             raise MalformedElementError("no SOP Class, SOP Instance, Study or Series Instance "

@@ -103,6 +103,9 @@ _HARD: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
     ("diffusion_b_value", lambda i: i.get("diffusion_b_value")),
     ("diffusion_gradient_orientation",
      lambda i: _floats(i.get("diffusion_gradient_orientation"), 3)),
+    # MR (rawdicom.vendor.fields): GE magnitude/phase/real/imaginary, Siemens coil element.
+    ("vendor_image_kind", lambda i: i.get("vendor_image_kind")),
+    ("coil", lambda i: i.get("coil")),
 )
 # Keys compared within a tolerance: (name, value, number of values).
 _CLOSE: tuple[tuple[str, str, int], ...] = (
@@ -279,6 +282,7 @@ def split_stacks(instances: Iterable[Instance], *,
     positions, and for the grid checks of ``Stack.geometry``; ``spacing_tolerance`` for
     Pixel Spacing).
     """
+    from .fourd import regroup  # MR: repeated position sets joined, mosaics cut into slices
     images = sorted((f for inst in instances for f in inst.frames()), key=_identity)
     if not images:
         return []
@@ -300,10 +304,10 @@ def split_stacks(instances: Iterable[Instance], *,
             members.sort(key=lambda i: (_depth(i, n), _identity(i)))
         stacks.append((key, members))
     stacks.sort(key=lambda item: (-len(item[1]), _format(item[0])))
-    reasons = _reasons([key for key, _ in stacks])
-    return [Stack(members, key, reason, position_tolerance=position_tolerance,
-                  orientation_tolerance=orientation_tolerance)
-            for (key, members), reason in zip(stacks, reasons)]
+    # regroup joins the volumes of 4-D series, then gives every stack its reason (_reasons)
+    return regroup([Stack(members, key, "", position_tolerance=position_tolerance,
+                          orientation_tolerance=orientation_tolerance)
+                    for key, members in stacks], position_tolerance)
 
 
 def _reasons(keys: list[tuple[tuple[str, Any], ...]]) -> list[str]:
