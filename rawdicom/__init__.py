@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .dataset import Dataset, Element
+from .dicomjson import from_json, to_json
 from .errors import (DicomError, DicomWarning, LimitExceededError, MalformedElementError,
                      NotDicomError, PixelDataError, TruncatedError,
                      UnsupportedTransferSyntaxError, ValueDecodeError)
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "read", "write", "to_bytes", "set_pixel_frames", "Dataset", "Element", "Limits",
+    "to_json", "from_json",
     "DicomError", "DicomWarning", "NotDicomError", "TruncatedError", "MalformedElementError",
     "LimitExceededError", "UnsupportedTransferSyntaxError", "ValueDecodeError", "PixelDataError",
 ]

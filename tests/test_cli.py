@@ -8,12 +8,14 @@ from rawdicom.cli import main
 
 
 def test_dump_example(capsys):
+    """--example is the middle slice of the example study's axial CT (256 x 256, deflated)."""
     assert main(["dump", "--example"]) == 0
     out = capsys.readouterr().out
     assert "(0010,0010) PN PatientName" in out and "Phantom^Jörg" in out
     assert "Item 1" in out and "RequestedProcedureID" in out
-    assert "(7FE0,0010) OW PixelData" in out and "<32768 bytes>" in out
-    assert "Explicit VR Little Endian" in out
+    assert "(7FE0,0010) OW PixelData" in out and "<131072 bytes>" in out
+    assert "Deflated Explicit VR Little Endian" in out
+    assert "(0020,0013) IS InstanceNumber" in out and " 20\n" in out
 
 
 def test_dump_reports_bad_files(tmp_path: Path, capsys):
@@ -43,9 +45,16 @@ def test_the_example_is_a_plausible_ct_slice():
 
     ds = rawdicom.read(example_path())
     hu = rawdicom.hounsfield(ds)
-    assert hu.shape == (128, 128) and hu.dtype == np.int16
-    assert (hu.min(), hu.max()) == (-1000, 1000)  # air and skull, within 12-bit signed storage
+    assert hu.shape == (256, 256)
+    assert hu.min() == -1000 and 1190 < hu.max() < 1215  # air, and cortical bone with noise
     assert rawdicom.to_uint8(ds).dtype == np.uint8
+
+
+def test_the_older_single_slice_example_is_still_shipped():
+    """tools/make_example.py's slice: the seed of the mutation tests (test_bad_input.py)."""
+    import rawdicom
+    ds = rawdicom.read(Path(rawdicom.__file__).parent / "examples" / "ct_phantom.dcm")
+    assert ds.Rows == 128 and ds.PatientName == "Phantom^Jörg"
 
 
 def test_dump_prints_each_warning_as_one_line(tmp_path: Path):

@@ -1,0 +1,73 @@
+"""``rawdicom explain``: the bytes of a file, annotated, from offset 0 (rawdicom/explain.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import dictionary
+from ..errors import NotDicomError
+from ..explain import explain, format_entries
+from ..reader import read
+from . import common
+
+
+def _offset(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an offset: {text!r} (420, 0x1A4)") from None
+
+
+def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "explain", help="the bytes of a file, annotated: preamble, tags, VRs, lengths, values",
+        description="An annotated hex listing of a DICOM file from offset 0: the preamble, "
+                    "DICM, and for each element its tag, VR, length (with its byte order) and "
+                    "value bytes beside their meaning; items, delimiters, undefined lengths, "
+                    "encapsulated fragments and the offset table marked.")
+    parser.add_argument("paths", nargs="*", metavar="FILE")
+    common.add_example(parser, "the middle slice of the axial CT")
+    parser.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
+    parser.add_argument("--offset", type=_offset, metavar="X",
+                        help="start at the entry holding byte X (decimal or 0x hex; in a "
+                             "deflated file, an offset in the inflated data set)")
+    parser.add_argument("--tag", metavar="T", help="only the elements with this tag or keyword")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the parts (default: on a terminal)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    tag = None
+    if args.tag:
+        try:
+            tag = dictionary.parse_tag(args.tag)
+        except (KeyError, ValueError):
+            raise SystemExit(common.usage_error(args, f"--tag: {args.tag!r} is not a tag or keyword"))
+    colour = common.use_colour(args.color)
+    status = 0
+    for path in common.inputs(args):
+        status = max(status, common.catch(path, lambda: _one(path, args, tag, colour)))
+    return status
+
+
+def _one(path: str, args: argparse.Namespace, tag: int | None, colour: bool) -> int:
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        read(data, stop_before_pixels=True)
+    except NotDicomError as exc:
+        return common.report(path, exc)  # not DICOM: its bytes explain nothing
+    except Exception:  # noqa: BLE001 - a damaged file is what explain is for: go on
+        pass
+    explanation = explain(data)
+    text = format_entries(explanation, colour=colour, limit=args.limit, offset=args.offset,
+                          tag=tag)
+    if text:
+        sys.stdout.write(text + "\n")
+    if explanation.problem:
+        print(f"rawdicom: {path}: the walk stopped: {explanation.problem}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,116 @@
+"""A folder on the command line: scanned with a progress bar, its failures reported, a
+series chosen (``--series``), a stack's geometry in words. Shared by tree, info, volume,
+png, hist."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from . import common
+from .orientation import plane_of
+
+__all__ = ["scan_folder", "add_series_option", "choose_series", "stack_summary",
+           "geometry_lines", "series_values"]
+
+
+def scan_folder(path: str, label: str) -> Any:
+    """``rawdicom.scan(path)`` with a progress bar on a terminal; failures one line each on
+    stderr. Raises Failure when there is no such folder or no DICOM file in it."""
+    from ..model.scan import scan
+    if not os.path.exists(path):
+        raise common.Failure(f"{path}: No such file or directory")
+    collection = scan(path, progress=common.progress_bar(f"{label}: scanning"))
+    for failed, error in collection.failed:
+        common.report(failed, error)
+    if not collection.instances:
+        note = f" ({len(collection.skipped)} file(s) that are not DICOM)" \
+            if collection.skipped else ""
+        raise common.Failure(f"{path}: no DICOM file found{note}")
+    return collection
+
+
+def add_series_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--series", metavar="N|UID",
+                        help="the series, by Series Number or Series Instance UID (default: "
+                             "the one with the largest stack of images)")
+
+
+def choose_series(collection: Any, selector: str | None) -> Any:
+    """The series asked for, else the one whose largest stack is largest (not a localizer)."""
+    series = collection.series
+    if selector:
+        found = [s for s in series if s.series_instance_uid == selector
+                 or str(s.series_number) == selector]
+        if len(found) == 1:
+            return found[0]
+        listing = "; ".join(f"{s.series_number} {s.series_instance_uid} "
+                            f"{s.series_description or ''}".rstrip() for s in series)
+        what = "is ambiguous" if found else "matches no series"
+        raise common.Usage(f"--series {selector} {what}: {listing}")
+
+    def size(s: Any) -> tuple[int, int]:
+        stacks = s.stacks()
+        return (len(stacks[0]) if stacks else 0, len(s))
+
+    return max(series, key=size)
+
+
+def _mm(values: Any, digits: int = 2) -> str:
+    return " x ".join(f"{float(v):.{digits}f}" for v in values)
+
+
+def stack_summary(stack: Any) -> tuple[str, list[Any]]:
+    """One line about a stack (images, size, plane, spacing) and its diagnostics.
+
+    Without numpy the geometry cannot be computed: the line says so, with no diagnostics.
+    """
+    first = stack.instances[0]
+    size = f"{first.get('columns', '?')}x{first.get('rows', '?')}"
+    plane = plane_of(first.get("image_orientation_patient")) or "no orientation"
+    text = f"{len(stack)} image{'s' if len(stack) != 1 else ''} {size}, {plane}"
+    try:
+        geometry = stack.geometry
+    except ImportError:
+        return text + " (geometry checks need numpy: pip install 'rawdicom[volume]')", []
+    except ValueError as exc:  # GeometryError: no positions, ...
+        return f"{text}: {exc}", list(getattr(exc, "diagnostics", ()))
+    grid = f", a grid of {geometry.shape[0]} slices" if geometry.shape[0] != len(stack) else ""
+    state = "regular" if geometry.regular else "NOT a regular grid"
+    return (f"{text}{grid}, spacing {_mm(geometry.spacing)} mm (slice, row, column), {state}",
+            list(geometry.diagnostics))
+
+
+def geometry_lines(stack: Any) -> list[str]:
+    """The geometry of a stack in full: shape, spacing, origin, direction, affine."""
+    try:
+        g = stack.geometry
+    except (ImportError, ValueError) as exc:
+        return [f"geometry: {exc}"]
+    rows = [" ".join(f"{v + 0.0:10.4f}" for v in row) for row in g.affine]
+    return [f"shape {g.shape} (slices, rows, columns), spacing {_mm(g.spacing, 4)} mm",
+            f"origin {_mm(g.origin)} mm (LPS), normal {_mm(g.normal, 4)}"
+            + (", gantry tilt: the affine is sheared" if g.tilted else ""),
+            "affine (slice, row, column) -> LPS mm:", *(f"  {r}" for r in rows)]
+
+
+def series_values(path: str, selector: str | None, label: str) -> tuple[Any, str]:
+    """The modality values (HU for CT) of a folder's series volume, and what they are."""
+    common.need("numpy", "volume")
+    import warnings
+
+    from ..errors import DicomError, DicomWarning
+    collection = scan_folder(path, label)
+    series = choose_series(collection, selector)
+    name = f"series {series.series_number} ({series.series_description or '-'})"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DicomWarning)
+        try:
+            volume = series.volume(hounsfield=True)
+        except (DicomError, ValueError) as exc:
+            raise common.Failure(f"{name}: {exc}") from None
+    for warning in caught:
+        print(f"rawdicom {label}: {name}: warning: {warning.message}", file=sys.stderr)
+    return volume.array, f"{path}, {name}, {len(volume.array)} slices"

@@ -1,0 +1,116 @@
+"""``rawdicom tree``: a folder as patients -> studies -> series -> stacks, with diagnostics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from . import common
+from .folder import scan_folder, stack_summary
+
+
+def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "tree", help="patients, studies, series and stacks of a folder",
+        description="Scan a folder (recursively, by content, headers only) and print its "
+                    "patients, studies and series with counts, modality and description; "
+                    "each series' stacks (the regular grids in it) and their diagnostics "
+                    "(a missing slice, a tilt) one line each.")
+    parser.add_argument("paths", nargs="*", metavar="DIR")
+    common.add_example(parser, "the whole study")
+    parser.add_argument("--json", action="store_true", help="print the tree as JSON")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for path in common.inputs(args, folder=True):
+        collection = scan_folder(path, "tree")
+        if collection.failed:
+            status = 1
+        if args.json:
+            sys.stdout.write(json.dumps(as_json(path, collection), indent=2,
+                                        ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write("\n".join(lines(path, collection)) + "\n")
+    return status
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def lines(path: str, collection: Any) -> list[str]:
+    """The tree as text, one line per node, stack and diagnostic."""
+    notes = [f"{_count(len(collection.instances), 'instance')}"]
+    if collection.skipped:
+        notes.append(f"{len(collection.skipped)} not DICOM")
+    if collection.failed:
+        notes.append(f"{len(collection.failed)} unreadable")
+    if collection.duplicates:
+        notes.append(_count(len(collection.duplicates), "duplicate"))
+    out = [f"{path}: {', '.join(notes)}"]
+    for patient in collection.patients:
+        out.append(f"Patient {patient.patient_id or '(no PatientID)'}"
+                   f"{' ' + repr(str(patient.patient_name)) if patient.patient_name else ''}"
+                   f": {_count(len(patient.studies), 'study', 'studies')}")
+        for study in patient.studies:
+            desc = f' "{study.study_description}"' if study.study_description else ""
+            out.append(f"  Study {study.study_date or '(no date)'}{desc}"
+                       f"{' accession ' + study.accession_number if study.accession_number else ''}"
+                       f": {_count(len(study.series), 'series', 'series')}")
+            for series in study.series:
+                desc = f' "{series.series_description}"' if series.series_description else ""
+                number = "?" if series.series_number is None else series.series_number
+                out.append(f"    Series {number} {series.modality or '-'}{desc}: "
+                           f"{_count(len(series), 'instance')}")
+                stacks = series.stacks()
+                for index, stack in enumerate(stacks, 1):
+                    text, diagnostics = stack_summary(stack)
+                    name = f"stack {index}" if len(stacks) > 1 else "stack"
+                    reason = f" [{stack.reason}]" if len(stacks) > 1 else ""
+                    out.append(f"      {name}: {text}{reason}")
+                    out += [f"        ! {d}" for d in diagnostics]
+    return out
+
+
+def as_json(path: str, collection: Any) -> dict[str, Any]:
+    """The tree as plain JSON objects (``--json``)."""
+    def stack_json(stack: Any) -> dict[str, Any]:
+        text, diagnostics = stack_summary(stack)
+        out: dict[str, Any] = {"images": len(stack), "reason": stack.reason, "summary": text}
+        try:
+            g = stack.geometry
+            out.update(shape=list(g.shape), spacing=[float(v) for v in g.spacing],
+                       origin=[float(v) for v in g.origin], regular=bool(g.regular),
+                       affine=[[float(v) for v in row] for row in g.affine])
+        except (ImportError, ValueError):
+            pass
+        out["diagnostics"] = [{"kind": d.kind, "slices": list(d.slices), "measured": d.measured,
+                               "tolerance": d.tolerance, "message": d.message}
+                              for d in diagnostics]
+        return out
+
+    return {
+        "path": path,
+        "patients": [{
+            "patient_id": p.patient_id, "patient_name": None if p.patient_name is None
+            else str(p.patient_name), "issuer_of_patient_id": p.issuer_of_patient_id,
+            "studies": [{
+                "study_instance_uid": st.study_instance_uid, "study_date": st.study_date,
+                "study_description": st.study_description,
+                "accession_number": st.accession_number,
+                "series": [{
+                    "series_instance_uid": s.series_instance_uid,
+                    "series_number": s.series_number, "modality": s.modality,
+                    "series_description": s.series_description, "instances": len(s),
+                    "stacks": [stack_json(stack) for stack in s.stacks()],
+                } for s in st.series],
+            } for st in p.studies],
+        } for p in collection.patients],
+        "skipped": collection.skipped,
+        "failed": [{"path": f, "error": str(e)} for f, e in collection.failed],
+    }
