@@ -271,14 +271,11 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
         return ("failed", exc)
 
 
-_DEFLATED = "1.2.840.10008.1.2.1.99"
 
 
 def _check_pixel_data(path: str, record: dict[str, Any]) -> None:
     """Native Pixel Data must lie in the file (one stat: the read saw only the header)."""
     offset, length = record["pixel_data_offset"], record["pixel_data_length"]
-    if record.get("transfer_syntax_uid") == _DEFLATED:
-        return  # the offset is in the inflated data set, not in the file
     if offset is not None and length != _UNDEFINED_LENGTH:
         size = os.stat(path).st_size
         if offset + length > size:
