@@ -271,8 +271,6 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
         return ("failed", exc)
 
 
-
-
 def _check_pixel_data(path: str, record: dict[str, Any]) -> None:
     """Native Pixel Data must lie in the file (one stat: the read saw only the header)."""
     offset, length = record["pixel_data_offset"], record["pixel_data_length"]
