@@ -57,6 +57,19 @@ def test_sqlite_and_parquet_rows_are_identical(mixed: Path, tmp_path: Path) -> N
         assert [tuple(r) for r in db.execute(sql)] == con.execute(sql).fetchall(), view
 
 
+def test_patients_view_keys_patients_as_the_model_does(mixed: Path, tmp_path: Path) -> None:
+    """One PatientID under two issuers is two patients, in the view as in the Collection."""
+    tree = mixed / "tree"
+    build(tree, tmp_path / "i.sqlite", engine="serial")
+    db = sqlite3.connect(tmp_path / "i.sqlite")
+    view = sorted(db.execute("SELECT patient_id, issuer_of_patient_id, studies FROM patients"),
+                  key=repr)
+    model = sorted(((p.patient_id, p.issuer_of_patient_id, len(p.studies))
+                    for p in rawdicom.scan(tree, workers=1).patients), key=repr)
+    assert view == model
+    assert [pid for pid, _, _ in view].count("PAT-1") == 2
+
+
 def test_processes_engine_equals_serial(mixed: Path, tmp_path: Path) -> None:
     build(mixed, tmp_path / "serial", engine="serial", partition_size=50)
     build(mixed, tmp_path / "procs", engine="processes", workers=2, partition_size=50)

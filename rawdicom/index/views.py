@@ -48,14 +48,14 @@ GROUP BY study_instance_uid"""
 
 _PATIENTS = """
 SELECT patient_id,
-       MIN(issuer_of_patient_id) AS issuer_of_patient_id,
+       issuer_of_patient_id,
        COUNT(DISTINCT study_instance_uid) AS studies,
        COUNT(DISTINCT series_instance_uid) AS series,
        COUNT(*) AS instances,
        SUM(size) AS bytes
 FROM instances
 WHERE status = 'ok'{where}
-GROUP BY patient_id"""
+GROUP BY patient_id, issuer_of_patient_id"""
 
 
 def view_statements(where: str = "") -> list[str]:
