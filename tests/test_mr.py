@@ -306,6 +306,20 @@ def test_mosaic_without_any_count_stays_2d(tmp_path):
     assert stack.geometry.shape == (1, 24, 24)
 
 
+def test_mosaic_with_undecodable_geometry_values_stays_whole(tmp_path):
+    """A Pixel Spacing or Spacing Between Slices that is no number (DS '0.5 mm' stays text,
+    with a warning) leaves the mosaic uncut instead of raising a bare ValueError."""
+    paths, _ = write_mosaics(tmp_path / "in", count=9)
+    for path in paths:
+        ds = rawdicom.read(path)
+        ds.set("PixelSpacing", b"0.5 mm\\0.5 ", "DS")
+        rawdicom.write(ds, path)
+    [stack] = stacks_of(tmp_path / "in")  # scan keeps the reader's warning in problems
+    first = stack.instances[0]
+    assert "0.5 mm" in first.pixel_spacing
+    assert first.get("mosaic_tile") is None  # not cut: no usable spacing
+
+
 def test_mosaic_time_series_and_diffusion(tmp_path):
     paths, _ = write_mosaics(tmp_path / "in", count=9, volumes=7, diffusion=dwi_scheme())
     [stack] = stacks_of(tmp_path / "in")

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .geometry import Diagnostic, numpy
 from .instance import Instance
-from .stacks import POSITION_TOLERANCE, Stack, _identity, _reasons, normal
+from .stacks import POSITION_TOLERANCE, Stack, _floats, _identity, _reasons, normal
 from . import diffusion, mosaic
 from .volume import Volume, _output_dtype, _rescale
 
@@ -235,16 +235,19 @@ class MRStack(Stack):
 
 # ---------------------------------------------------------------- regrouping
 
+def _depth(inst: Instance, n: Sequence[float]) -> float:
+    """Position along ``n``; infinite without a usable Image Position (Patient)."""
+    position = _floats(inst.get("image_position_patient"), 3)
+    return sum(a * b for a, b in zip(position, n)) if position else math.inf
+
+
 def _positions(images: Sequence[Instance], n: Sequence[float], tolerance: float
                ) -> list[list[Instance]]:
     """Images grouped by position along ``n`` (within ``tolerance``), in depth order."""
-    def depth(i: Instance) -> float:
-        p = i.get("image_position_patient")
-        return sum(float(a) * b for a, b in zip(p, n)) if p else math.inf
-    ordered = sorted(images, key=lambda i: (depth(i), _identity(i)))
+    ordered = sorted(images, key=lambda i: (_depth(i, n), _identity(i)))
     groups: list[list[Instance]] = []
     for inst in ordered:
-        if groups and abs(depth(inst) - depth(groups[-1][0])) <= tolerance:
+        if groups and abs(_depth(inst, n) - _depth(groups[-1][0], n)) <= tolerance:
             groups[-1].append(inst)
         else:
             groups.append([inst])
@@ -347,9 +350,7 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
         return _with(stack, diag)
     first = cut[0][0]
     n = normal(dict(stack.key)["image_orientation_patient"])
-    volumes = [sorted(v, key=lambda i: sum(float(a) * b for a, b in
-                                           zip(i.get("image_position_patient"), n)))
-               for v in cut]
+    volumes = [sorted(v, key=lambda i: _depth(i, n)) for v in cut]
     key = tuple((name, (first.rows, first.columns) if name == "rows_columns" else value)
                 for name, value in stack.key)
     stack = Stack(stack.instances, key, stack.reason)

@@ -37,6 +37,7 @@ from typing import Any, Sequence
 
 from ..errors import DicomError
 from .instance import Instance
+from .stacks import _floats
 
 __all__ = ["MosaicSlice", "is_mosaic", "expand", "read_tiles", "protocol_check",
            "NO_COUNT"]
@@ -75,6 +76,12 @@ def series_protocol(path: str) -> dict[str, Any] | None:
         return header.protocol() if header is not None else None
     except (DicomError, OSError):
         return None
+
+
+def _number(value: Any) -> float | None:
+    """A positive finite number, or None (absent, or a value that did not decode)."""
+    values = _floats([value], 1)
+    return values[0] if values and values[0] > 0 else None
 
 
 def _vec(values: Any) -> tuple[float, float, float] | None:
@@ -143,20 +150,20 @@ def expand(inst: Instance) -> list[Instance]:
     if not count or count < 1 or not isinstance(rows, int) or not isinstance(columns, int):
         return [inst]
     grid = math.ceil(math.sqrt(count))
-    orientation = inst.get("image_orientation_patient")
-    position = inst.get("image_position_patient")
-    spacing = inst.get("pixel_spacing")
-    if rows % grid or columns % grid or not orientation or not position or not spacing \
-            or len(orientation) != 6 or len(position) != 3 or len(spacing) != 2:
+    # Values that did not decode (a DS that is no number stays text) leave the mosaic whole.
+    orientation = _floats(inst.get("image_orientation_patient"), 6)
+    position = _floats(inst.get("image_position_patient"), 3)
+    spacing = _floats(inst.get("pixel_spacing"), 2)
+    if rows % grid or columns % grid or not orientation or not position or not spacing:
         return [inst]
     tile_rows, tile_columns = rows // grid, columns // grid
-    r, c = [float(v) for v in orientation[:3]], [float(v) for v in orientation[3:]]
-    row_spacing, column_spacing = float(spacing[0]), float(spacing[1])
+    r, c = orientation[:3], orientation[3:]
+    row_spacing, column_spacing = spacing
     shift_r = (columns - tile_columns) / 2 * column_spacing  # along the row direction
     shift_c = (rows - tile_rows) / 2 * row_spacing  # along the column direction
-    origin = [float(p) + r[i] * shift_r + c[i] * shift_c for i, p in enumerate(position)]
+    origin = [p + r[i] * shift_r + c[i] * shift_c for i, p in enumerate(position)]
     normal = _vec(inst.get("csa_slice_normal") or ())
-    step = inst.get("spacing_between_slices")
+    step = _number(inst.get("spacing_between_slices"))
     if normal is None or not step:
         protocol = protocol or series_protocol(str(inst.get("path")))
     if normal is None and protocol:
@@ -168,7 +175,7 @@ def expand(inst: Instance) -> list[Instance]:
         positions = protocol_positions(protocol)
         if len(positions) > 1:
             step = math.dist(positions[0], positions[1])
-    step = float(step or inst.get("slice_thickness") or 1.0)
+    step = step or _number(inst.get("slice_thickness")) or 1.0
     return [MosaicSlice(inst.record, {
         "image_position_patient": [origin[i] + k * step * normal[i] for i in range(3)],
         "rows": tile_rows, "columns": tile_columns, "mosaic_tile": k, "mosaic_grid": grid,
