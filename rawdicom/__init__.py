@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from .dataset import Dataset, Element
-from .dicomjson import from_json, to_json
 from .errors import (DicomError, DicomWarning, LimitExceededError, MalformedElementError,
                      NotDicomError, PixelDataError, TruncatedError,
                      UnsupportedTransferSyntaxError, ValueDecodeError)
@@ -42,6 +41,8 @@ _LAZY = {
     "to_uint8": "rawdicom.pixels.voi",
     "histogram": "rawdicom.pixels.histogram",
     "format_histogram": "rawdicom.pixels.histogram",
+    "to_json": "rawdicom.dicomjson",
+    "from_json": "rawdicom.dicomjson",
     "scan": "rawdicom.model.scan",
     "Collection": "rawdicom.model.hierarchy",
     "read_dicomdir": "rawdicom.model.dicomdir",

@@ -74,3 +74,14 @@ def test_a_plain_checkout_runs_without_installing(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert module.returncode == 0, module.stderr
     assert "(0010,0020) PatientID" in module.stdout
+
+
+def test_import_loads_only_the_format_layer():
+    """The layers above the reader (JSON, model, index, vendor, command line) load on first
+    use: `import rawdicom` stays as cheap as reading one file needs."""
+    code = ("import sys, rawdicom; print(' '.join(sorted(m for m in sys.modules "
+            "if m.startswith(('rawdicom.dicomjson', 'rawdicom.model', 'rawdicom.index', "
+            "'rawdicom.vendor', 'rawdicom.cli', 'rawdicom.pixels')))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
