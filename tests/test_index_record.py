@@ -143,6 +143,50 @@ def test_derived_geometry_and_stack_key(tmp_path: Path) -> None:
     assert record(str(localizer))["stack_key"] != row["stack_key"]
 
 
+def test_stack_key_inputs_are_what_the_hard_keys_read() -> None:
+    """stack_key is memoized on HARD_KEY_INPUTS: every key the model's hard keys read must be
+    among them, or two rows differing in an unlisted key would share a memoized key."""
+    from rawdicom.model.instance import Instance
+    from rawdicom.model.stacks import _HARD, HARD_KEY_INPUTS
+
+    class Recording(Instance):
+        __slots__ = ("names",)
+
+        def get(self, name, default=None):  # type: ignore[no-untyped-def]
+            self.names.add(name)
+            return super().get(name, default)
+
+    inst = Recording({"image_position_patient": [0.0, 0.0, 0.0],
+                      "image_orientation_patient": [1.0, 0, 0, 0, 1, 0]})
+    inst.names = set()
+    for _, value_of in _HARD:
+        value_of(inst)
+    assert inst.names and inst.names <= set(HARD_KEY_INPUTS)
+
+
+def test_stack_key_memo_equals_computing_it() -> None:
+    """Memoized or not, the key is the one computed from the row: rows that differ in one
+    input each (and in position only, which enters as present or missing)."""
+    import importlib
+    record_module = importlib.import_module("rawdicom.index.record")
+
+    base = {"frame_of_reference_uid": "1.2", "image_position_patient": [0.0, 0.0, 0.0],
+            "image_orientation_patient": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0], "rows": 4,
+            "columns": 4, "image_type": ["ORIGINAL", "PRIMARY"], "echo_numbers": [1],
+            "echo_time": 2.5, "pixel_spacing": [0.5, 0.5]}
+    variants = [base, {**base, "image_position_patient": [0.0, 0.0, 5.0]},
+                {**base, "image_position_patient": None}, {**base, "echo_time": 5.0},
+                {**base, "rows": 8}, {**base, "image_type": ["DERIVED"]},
+                {**base, "pixel_spacing": [0.5, 0.6]}, {**base, "coil": "H1"},
+                {**base, "image_orientation_patient": [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]}]
+    computed = []
+    for row in variants:
+        record_module._STACK_KEYS.clear()
+        computed.append(record_module.stack_key(row))
+    assert [record_module.stack_key(row) for row in variants] == computed  # from the memo
+    assert computed[1] == computed[0] and len(set(computed)) == len(variants) - 1
+
+
 def test_frames_rows(tmp_path: Path) -> None:
     path = enhanced_ct(tmp_path / "e.dcm", axial_positions(4, spacing=1.5), stack_ids="AABB")
     row = record(str(path))

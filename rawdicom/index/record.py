@@ -20,7 +20,7 @@ from ..errors import (DicomError, MalformedElementError, NotDicomError, Truncate
 from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS
 from ..model.instance import Instance
 from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
-from ..model.stacks import _HARD, _floats, _format, normal
+from ..model.stacks import _HARD, HARD_KEY_INPUTS, _floats, _format, normal
 from .header import open_source, read_header
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
 
@@ -73,15 +73,52 @@ def error_row(path: str | None, exc: BaseException, tags: Iterable[str] | None =
     return _failed(row, exc)
 
 
-def _derived(orientation: Any, position: Any) -> tuple[Any, ...]:
-    """(normal_x, normal_y, normal_z, slice_position): the unit slice normal (row cosines x
-    column cosines) and Image Position (Patient) projected on it, as the model orders a
-    stack (``rawdicom.model.stacks.normal``)."""
+# Memos of pure functions of header values that a series repeats in every file (the
+# orientation, the stack key's inputs): the same result as computing it, per process,
+# bounded. They make no row depend on what was indexed before it.
+_MEMO_SIZE = 4096
+_NORMALS: dict[Any, tuple[float, float, float] | None] = {}
+_STACK_KEYS: dict[tuple[Any, ...], str] = {}
+_STACK_KEY_INPUTS = tuple(k for k in HARD_KEY_INPUTS if k != "image_position_patient") + (
+    "pixel_spacing",)
+
+
+def _memo(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def _frozen(value: Any) -> Any:
+    """A row value as a dict key (a row's lists hold plain scalars)."""
+    return tuple(value) if type(value) is list else value
+
+
+def _normal(orientation: Any) -> tuple[float, float, float] | None:
+    """The unit slice normal (row cosines x column cosines) of an orientation, as the model
+    orders a stack (``rawdicom.model.stacks.normal``); None without a usable orientation."""
+    key = _frozen(orientation)
+    try:
+        return _NORMALS[key]
+    except KeyError:
+        pass
+    except TypeError:  # not hashable: not a value of a row
+        return None
     cosines = _floats(orientation, 6)
-    if cosines is None:
-        return None, None, None, None
-    n = tuple(v + 0.0 for v in normal(cosines))  # no -0.0: keys and rows compare as text too
-    if not any(n):
+    n = None
+    if cosines is not None:
+        n = tuple(v + 0.0 for v in normal(cosines))  # no -0.0: keys and rows compare as text
+        if not any(n):
+            n = None
+    return _memo(_NORMALS, key, n)
+
+
+def _derived(orientation: Any, position: Any) -> tuple[Any, ...]:
+    """(normal_x, normal_y, normal_z, slice_position): the unit slice normal and Image
+    Position (Patient) projected on it."""
+    n = _normal(orientation)
+    if n is None:
         return None, None, None, None
     p = _floats(position, 3)
     along = p[0] * n[0] + p[1] * n[1] + p[2] * n[2] if p is not None else None
@@ -99,12 +136,25 @@ def stack_key(row: dict[str, Any]) -> str:
     orientation and pixel spacing rounded (to 3 and 4 decimals) where the model compares
     them within a tolerance. Rows with one key are candidates for one stack in SQL
     (``GROUP BY series_instance_uid, stack_key``); :func:`rawdicom.index.check_series`
-    gives the model's exact split."""
+    gives the model's exact split.
+
+    A function of ``HARD_KEY_INPUTS`` alone (the position only as present or not), so it
+    is computed once per distinct set of those values: once per stack, not per file.
+    """
+    try:
+        memo = (_floats(row.get("image_position_patient"), 3) is not None,
+                *[_frozen(row.get(k)) for k in _STACK_KEY_INPUTS])
+        return _STACK_KEYS[memo]
+    except KeyError:
+        pass
+    except TypeError:  # a value no dict can hold: computed, not memoized
+        memo = None
     inst = Instance(row)
     parts = [_format(value(inst)) for _, value in _HARD]
     parts.append(_rounded(row.get("pixel_spacing"), 4))
     parts.append(_rounded(row.get("image_orientation_patient"), 3))
-    return "|".join(parts)
+    key = "|".join(parts)
+    return key if memo is None else _memo(_STACK_KEYS, memo, key)
 
 
 def _frame_rows(file_row: dict[str, Any], frames: list[dict[str, Any]],
@@ -174,7 +224,8 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     row["warnings"] = header.warnings + [str(w.message) for w in caught]
     problems.extend(rec["problems"])
     for key, value in values.items():
-        row[key] = convert(key, kinds[key], value, problems)
+        if value is not None:
+            row[key] = convert(key, kinds[key], value, problems)
     row["transfer_syntax_uid"] = rec["transfer_syntax_uid"]
     row["pixel_data_offset"] = rec["pixel_data_offset"]
     row["pixel_data_length"] = rec["pixel_data_length"]

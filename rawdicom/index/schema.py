@@ -134,8 +134,13 @@ def convert(name: str, kind: str, value: Any, problems: list[str]) -> Any:
     backslash, as DICOM writes them; in a numeric one, the first is kept."""
     if value is None:
         return None
-    if type(value) is _EXACT.get(kind):  # the common case: already the column's type
+    exact = _EXACT.get(kind)
+    if type(value) is exact:  # the common case: already the column's type
         return value
+    if exact is None and type(value) is list:  # a list column: the same, item by item
+        exact = _EXACT[kind[5:]]
+        if all(type(v) is exact for v in value):
+            return value
     try:
         if kind.startswith("list_"):
             base = kind[5:]
