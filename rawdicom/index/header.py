@@ -184,19 +184,19 @@ def read_header(src: LocalFile | RemoteFile | BytesFile, tags: Iterable[Any],
     file gave (an error in a prefix may only be the prefix's end: the next range is read).
     """
     tags = tuple(tags)
-    buf = bytearray()
+    buf = b""
     want = first
     while True:
         if src.size is not None:
             want = min(want, src.size)
         asked = want - len(buf)
         chunk = src.read(len(buf), asked)
-        buf += chunk
+        buf = buf + chunk if buf else chunk  # (the first prefix, the usual case: no copy)
         complete = len(chunk) < asked or (src.size is not None and len(buf) >= src.size)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                ds = read(bytes(buf), tags=tags)
+                ds = read(buf, tags=tags)
             except DicomError as exc:
                 if complete:
                     return None, len(buf), exc

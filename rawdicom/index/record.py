@@ -28,8 +28,11 @@ __all__ = ["record", "status_of", "error_row"]
 
 _UNDEFINED = 0xFFFFFFFF
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
-_KEEP = tuple(snake_case(k) for k in FIELDS if k not in PHI)
-# What the reader says when the data really ends early (in a complete read).
+# The default columns taken from the instance record: (name, kind, Python type of a
+# value that needs no conversion, or None for a list column).
+_FROM_RECORD = frozenset(snake_case(k) for k in FIELDS if k not in PHI)
+_KEEP = tuple((name, kind, {"text": str, "int": int, "float": float}.get(kind))
+              for name, kind in instance_columns() if name in _FROM_RECORD)
 
 
 @functools.lru_cache(maxsize=64)
@@ -214,16 +217,20 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rec = instance_record(ds, row["path"])
-        values = {key: rec[key] for key in _KEEP}
+        extras = {}
         for keyword in extra:
             key = snake_case(keyword)
             try:
-                values[key] = rec[key] if key in rec else ds.get(keyword)
+                extras[key] = rec[key] if key in rec else ds.get(keyword)
             except DicomError as exc:
                 problems.append(f"{keyword}: {exc}")
     row["warnings"] = header.warnings + [str(w.message) for w in caught]
     problems.extend(rec["problems"])
-    for key, value in values.items():
+    for key, kind, exact in _KEEP:
+        value = rec[key]
+        if value is not None:  # most values are already of their column's type
+            row[key] = value if type(value) is exact else convert(key, kind, value, problems)
+    for key, value in extras.items():
         if value is not None:
             row[key] = convert(key, kinds[key], value, problems)
     row["transfer_syntax_uid"] = rec["transfer_syntax_uid"]
