@@ -144,24 +144,25 @@ def vendor_fields(ds: Any, image_type: Any, problems: list[str]) -> dict[str, An
             continue
         element = tag & 0xFFFF
         if 0x10 <= element <= 0xFF:
-            try:
-                creators[group, element] = _text(bytes(ds[tag].raw))
-            except DicomError:
-                continue
+            creator = ds._creator(tag)  # from its bytes, no Element built (one per file)
+            if creator is not None:
+                creators[group, element] = creator
         elif element >= 0x1000 and (group, element & 0xFF) in _BY_GROUP_ELEMENT:
             candidates.append(tag)
     if not candidates:
         return out
+    mosaic_type = "MOSAIC" in [str(t).upper() for t in (image_type or [])]
     found: dict[str, Any] = {}
     for tag in candidates:
         group, element = tag >> 16, tag & 0xFFFF
         creator, name, vr = _BY_GROUP_ELEMENT[group, element & 0xFF]
+        if name == "csa_image" and not mosaic_type:
+            continue  # read for mosaics only (kilobytes that every Siemens file carries)
         if creators.get((group, element >> 8)) == creator:
             found[name] = _decode(ds, tag, vr, problems)
     mosaic = _numbers(found.get("siemens_mosaic"), 1)
     out["mosaic_images"] = int(mosaic[0]) if mosaic and mosaic[0] >= 1 else None
-    types = [str(t).upper() for t in (image_type or [])]
-    if "MOSAIC" in types and found.get("csa_image"):
+    if mosaic_type and found.get("csa_image"):
         _csa(found["csa_image"], out, found, problems)
     siemens_b = _numbers(found.get("siemens_b"), 1)
     siemens_g = _numbers(found.get("siemens_gradient"), 3)
