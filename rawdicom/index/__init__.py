@@ -21,18 +21,21 @@ __all__ = ["record", "build", "Summary", "connect", "read_rows", "check_series",
            "INSTANCE_COLUMNS", "FRAME_COLUMNS"]
 
 
-def connect(out: str, database: str = ":memory:") -> Any:
-    """A DuckDB connection with the views of the Parquet index at ``out`` (extra ``index``)."""
+def connect(out: str, database: str = ":memory:",
+            storage_options: dict[str, Any] | None = None) -> Any:
+    """A DuckDB connection with the views of the Parquet index at ``out`` (a folder or an
+    fsspec URL; extra ``index``)."""
     from .parquet import connect as _connect
-    return _connect(out, database)
+    return _connect(out, database, storage_options)
 
 
-def read_rows(out: str, table: str = "instances") -> list[dict[str, Any]]:
-    """The rows of an index (an SQLite file or a Parquet folder), ordered by path; removed
-    files are left out. ``table``: ``instances`` or ``frames``."""
+def read_rows(out: str, table: str = "instances",
+              storage_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of an index (an SQLite file, a Parquet folder or URL), ordered by path;
+    removed files are left out. ``table``: ``instances`` or ``frames``."""
     from .engines import _is_sqlite
     if _is_sqlite(out):
         from .sqlite import read_sqlite
         return read_sqlite(out, table)
     from .parquet import read_parquet
-    return read_parquet(out, table)
+    return read_parquet(out, table, storage_options)

@@ -24,6 +24,7 @@ from .listing import Entry, list_source
 from .record import error_row, record
 from .schema import extra_keywords
 from .sqlite import SQLiteSink
+from .storage import is_url
 
 __all__ = ["build", "Summary", "index_partition"]
 
@@ -89,23 +90,25 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def _safe_record(entry: Entry, tags: tuple[str, ...]) -> dict[str, Any]:
+def _safe_record(entry: Entry, tags: tuple[str, ...],
+                 storage_options: dict[str, Any] | None) -> dict[str, Any]:
     try:
-        return record(entry.path, tags=tags, info=entry.info)
+        return record(entry.path, tags=tags, info=entry.info, storage_options=storage_options)
     except Exception as exc:  # a defect of rawdicom: still exactly one row for the file
         return error_row(entry.path, exc, tags)
 
 
 def index_partition(partition: int, entries: Sequence[Entry], tags: tuple[str, ...],
-                    parquet_out: str | None
+                    parquet_out: str | None, storage_options: dict[str, Any] | None = None
                     ) -> tuple[int, list[dict[str, Any]] | None, Counter, int]:
     """Index one partition: ``(partition, rows or None when written to Parquet here,
-    status counts, header bytes)``. Module-level, so that it pickles to any worker."""
-    rows = [_safe_record(entry, tags) for entry in entries]
+    status counts, header bytes)``. Module-level, so that it pickles to any worker;
+    ``storage_options`` (fsspec's) serve both the files' URLs and a Parquet URL."""
+    rows = [_safe_record(entry, tags, storage_options) for entry in entries]
     statuses = Counter(r["status"] for r in rows)
     header_bytes = sum(r["header_bytes"] or 0 for r in rows)
     if parquet_out is not None:
-        parquet.write_partition(parquet_out, partition, rows, tags)
+        parquet.write_partition(parquet_out, partition, rows, tags, storage_options)
         return partition, None, statuses, header_bytes
     return partition, rows, statuses, header_bytes
 
@@ -122,17 +125,19 @@ def _listing_digest(entries: list[Entry], tags: tuple[str, ...], partition_size:
 
 
 Task = tuple[int, list[Entry]]
-Runner = Callable[[list[Task], tuple[str, ...], "str | None"], Iterable[tuple]]
+Options = "dict[str, Any] | None"
+Runner = Callable[[list[Task], tuple[str, ...], "str | None", Options], Iterable[tuple]]
 
 
 def _serial(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,
-            **_: Any) -> Iterable[tuple]:
+            storage_options: dict[str, Any] | None, **_: Any) -> Iterable[tuple]:
     for partition, entries in tasks:
-        yield index_partition(partition, entries, tags, parquet_out)
+        yield index_partition(partition, entries, tags, parquet_out, storage_options)
 
 
-def _processes(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None, *,
-               workers: int | None = None, **_: Any) -> Iterable[tuple]:
+def _processes(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,
+               storage_options: dict[str, Any] | None, *, workers: int | None = None,
+               **_: Any) -> Iterable[tuple]:
     import concurrent.futures
     import multiprocessing
     # forkserver/spawn, not fork: the caller may hold threads (a Dask client, a GUI).
@@ -140,13 +145,15 @@ def _processes(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=workers or os.cpu_count() or 1,
             mp_context=multiprocessing.get_context(method)) as pool:
-        futures = [pool.submit(index_partition, p, e, tags, parquet_out) for p, e in tasks]
+        futures = [pool.submit(index_partition, p, e, tags, parquet_out, storage_options)
+                   for p, e in tasks]
         for future in concurrent.futures.as_completed(futures):
             yield future.result()
 
 
-def _dask(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None, *,
-          client: Any = None, **_: Any) -> Iterable[tuple]:
+def _dask(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,
+          storage_options: dict[str, Any] | None, *, client: Any = None, **_: Any
+          ) -> Iterable[tuple]:
     try:
         import distributed
     except ImportError as exc:
@@ -161,7 +168,7 @@ def _dask(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None, *,
     try:
         token = hashlib.sha256(repr((parquet_out, tags, [t[0] for t in tasks],
                                      [t[1][:1] for t in tasks])).encode()).hexdigest()[:16]
-        futures = [client.submit(index_partition, p, e, tags, parquet_out,
+        futures = [client.submit(index_partition, p, e, tags, parquet_out, storage_options,
                                  key=f"rawdicom-index-{token}-{p}", retries=2)
                    for p, e in tasks]
         for future in distributed.as_completed(futures):
@@ -179,26 +186,33 @@ _RUNNERS: dict[str, Runner] = {"serial": _serial, "processes": _processes, "dask
 
 def build(source: Any, out: str, *, engine: str = "processes", client: Any = None,
           workers: int | None = None, tags: Iterable[str] | None = None,
-          partition_size: int = 500, progress: bool | None = None) -> Summary:
+          partition_size: int = 500, progress: bool | None = None,
+          storage_options: dict[str, Any] | None = None) -> Summary:
     """Index ``source`` (a folder, a list of paths or URLs, a glob, an fsspec URL) into
-    ``out``: an SQLite file (``.sqlite``, ``.sqlite3``, ``.db``) or a Parquet folder.
+    ``out``: an SQLite file (``.sqlite``, ``.sqlite3``, ``.db``; local) or a Parquet
+    folder (local, or any fsspec URL: ``s3://bucket/index``, where the workers write).
 
     SQLite is incremental: files whose path, size and mtime match their row are not read
     again, rows of files no longer listed are marked removed, and an interrupted build
     resumes. A Parquet folder is rebuilt, except that a re-run over the same listing after
     an interruption keeps the partitions already written. Every listed file gives exactly
     one row. ``progress``: a status line on stderr (default: when stderr is a terminal).
+    ``storage_options``: fsspec's options (credentials, ``endpoint_url``, ...) for the
+    source's and ``out``'s URLs, on every worker.
     """
     if engine not in _RUNNERS:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     start = time.perf_counter()
     extra = extra_keywords(tags)
-    entries = list_source(source)
+    entries = list_source(source, storage_options)
     out = os.fspath(out)
     unchanged = removed = 0
     sink: SQLiteSink | None = None
     parquet_out: str | None = None
     if _is_sqlite(out):
+        if is_url(out):
+            raise ValueError(f"{out}: an SQLite index is a local file; for a URL, write "
+                             "Parquet (an out without .sqlite/.db)")
         sink = SQLiteSink(out, extra)
         known = sink.known()
         listed = {e.path for e in entries}
@@ -214,7 +228,7 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
         digest = _listing_digest(entries, extra, partition_size)
         tasks = [(i // partition_size, entries[i:i + partition_size])
                  for i in range(0, len(entries), partition_size)]
-        resumed = parquet.prepare(out, digest, len(tasks))
+        resumed = parquet.prepare(out, digest, len(tasks), storage_options)
         unchanged = sum(len(e) for p, e in tasks if p in resumed)
         tasks = [(p, e) for p, e in tasks if p not in resumed]
     statuses: Counter = Counter()
@@ -224,7 +238,8 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
         engine = "serial"  # one partition: starting a pool would cost more than it saves
     try:
         for _, rows, counts, nbytes in _RUNNERS[engine](tasks, extra, parquet_out,
-                                                          workers=workers, client=client):
+                                                          storage_options, workers=workers,
+                                                          client=client):
             if sink is not None:
                 sink.write(rows)
             statuses.update(counts)
@@ -235,6 +250,6 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
         if sink is not None:
             sink.close()
     if parquet_out is not None:
-        parquet.write_manifest(out, extra, digest, len(entries))
+        parquet.write_manifest(out, extra, digest, len(entries), storage_options)
     return Summary(len(entries), statuses, unchanged, removed, header_bytes,
                    time.perf_counter() - start, out)

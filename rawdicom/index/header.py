@@ -67,14 +67,15 @@ class RemoteFile:
     """An fsspec object read by explicit byte ranges; ``info`` (from a listing) saves the
     metadata request."""
 
-    def __init__(self, url: str, info: dict[str, Any] | None = None) -> None:
+    def __init__(self, url: str, info: dict[str, Any] | None = None,
+                 storage_options: dict[str, Any] | None = None) -> None:
         try:
             import fsspec
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("reading URLs needs fsspec: pip install 'rawdicom[remote]'") from exc
         self.path = url
         try:
-            self._fs, self._key = fsspec.core.url_to_fs(url)
+            self._fs, self._key = fsspec.core.url_to_fs(url, **(storage_options or {}))
             if not info or info.get("size") is None:
                 info = self._fs.info(self._key)
         except OSError:
@@ -141,16 +142,18 @@ def _mtime(info: dict[str, Any]) -> float | None:
     return None
 
 
-def open_source(source: Any, info: dict[str, Any] | None = None
+def open_source(source: Any, info: dict[str, Any] | None = None,
+                storage_options: dict[str, Any] | None = None
                 ) -> LocalFile | RemoteFile | BytesFile:
-    """A path, a ``file://`` or other fsspec URL, or bytes, opened for range reads."""
+    """A path, a ``file://`` or other fsspec URL (``storage_options`` go to fsspec), or
+    bytes, opened for range reads."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return BytesFile(source)
     path = os.fspath(source)
     if path.startswith("file://"):
         path = path[len("file://"):]
     elif "://" in path:
-        return RemoteFile(path, info)
+        return RemoteFile(path, info, storage_options)
     return LocalFile(path)
 
 

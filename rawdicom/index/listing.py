@@ -57,12 +57,12 @@ def _walk(folder: str) -> list[Entry]:
     return out
 
 
-def _remote(url: str) -> list[Entry]:
+def _remote(url: str, storage_options: dict[str, Any] | None) -> list[Entry]:
     try:
         import fsspec
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("indexing URLs needs fsspec: pip install 'rawdicom[remote]'") from exc
-    fs, key = fsspec.core.url_to_fs(url)
+    fs, key = fsspec.core.url_to_fs(url, **(storage_options or {}))
     if globmod.has_magic(key):
         found = fs.glob(key, detail=True)
     elif fs.isdir(key):
@@ -78,14 +78,15 @@ def _remote(url: str) -> list[Entry]:
     return out
 
 
-def list_source(source: str | os.PathLike[str] | Iterable[Any]) -> list[Entry]:
-    """The files of ``source``, sorted by path."""
+def list_source(source: str | os.PathLike[str] | Iterable[Any],
+                storage_options: dict[str, Any] | None = None) -> list[Entry]:
+    """The files of ``source``, sorted by path; ``storage_options`` go to fsspec for a URL."""
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if text.startswith("file://"):
             text = text[len("file://"):]
         if "://" in text:
-            entries = _remote(text)
+            entries = _remote(text, storage_options)
         elif globmod.has_magic(text):
             entries = [_local(p) for p in globmod.glob(text, recursive=True)
                        if not os.path.isdir(p)]

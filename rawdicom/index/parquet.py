@@ -6,20 +6,21 @@ comes from :mod:`rawdicom.index.schema`, never inferred from the data, so no two
 differ (a partition of unreadable files has the same columns as any other). A partition
 file is named by its partition id and written to a temporary name first, then renamed:
 writing a partition twice (a retried Dask task) leaves one file with the same rows.
+``OUT`` is a local folder or any fsspec URL (:mod:`rawdicom.index.storage`): on a cluster,
+a bucket the workers write their partitions to.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from typing import Any
 
 from .schema import FRAME_COLUMNS, instance_columns
+from .storage import Folder
 from .views import view_statements
 
-__all__ = ["arrow_schema", "write_partition", "partition_done", "prepare", "write_manifest",
-           "read_parquet", "connect"]
+__all__ = ["arrow_schema", "write_partition", "prepare", "write_manifest", "read_parquet",
+           "connect"]
 
 
 def _pyarrow() -> Any:
@@ -40,108 +41,112 @@ def arrow_schema(columns: tuple[tuple[str, str], ...]) -> Any:
                       for name, kind in columns])
 
 
-def _part(out: str, table: str, partition: int) -> str:
-    return os.path.join(out, table, f"part-{partition:06d}.parquet")
-
-
-def _write_atomic(pa: Any, table: Any, path: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-    try:
-        pa.parquet.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+def _part(folder: Folder, table: str, partition: int) -> str:
+    return folder.join(table, f"part-{partition:06d}.parquet")
 
 
 def write_partition(out: str, partition: int, rows: list[dict[str, Any]],
-                    extra: tuple[str, ...] = ()) -> None:
+                    extra: tuple[str, ...] = (), storage_options: dict[str, Any] | None = None
+                    ) -> None:
     """Write one partition's instances and frames (frames first: a partition counts as done
     once its instances file exists)."""
     pa = _pyarrow()
+    folder = Folder(out, storage_options)
     columns = instance_columns(extra)
     frames = [f for r in rows for f in (r.get("frames") or ())]
     for table, cols, data in (("frames", FRAME_COLUMNS, frames),
                               ("instances", columns, rows)):
         schema = arrow_schema(cols)
         arrays = {name: [r.get(name) for r in data] for name, _ in cols}
-        _write_atomic(pa, pa.table(arrays, schema=schema), _part(out, table, partition))
+        arrow_table = pa.table(arrays, schema=schema)
+        folder.write_atomic(_part(folder, table, partition),
+                            lambda f, t=arrow_table: pa.parquet.write_table(t, f))
 
 
-def partition_done(out: str, partition: int) -> bool:
-    """Whether a partition was written whole (by this run or an interrupted one)."""
-    return os.path.exists(_part(out, "instances", partition))
+def _done(folder: Folder, partitions: int) -> set[int]:
+    """The partitions written whole (by this run or an interrupted one): those whose
+    instances file exists, from one listing of the folder."""
+    names = set(folder.names(folder.join("instances")))
+    return {p for p in range(partitions) if f"part-{p:06d}.parquet" in names}
 
 
-def _manifest_path(out: str) -> str:
-    return os.path.join(out, "_index.json")
+def _manifest_path(folder: Folder) -> str:
+    return folder.join("_index.json")
 
 
-def _write_json(path: str, data: dict[str, Any]) -> None:
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-    os.replace(tmp, path)
+def _write_json(folder: Folder, path: str, data: dict[str, Any]) -> None:
+    text = json.dumps(data).encode("utf-8")
+    folder.write_atomic(path, lambda f: f.write(text))
 
 
-def prepare(out: str, digest: str, partitions: int) -> set[int]:
+def prepare(out: str, digest: str, partitions: int,
+            storage_options: dict[str, Any] | None = None) -> set[int]:
     """Get ``out`` ready for a build over a listing of fingerprint ``digest``: the partitions
     already written by an earlier run over the same listing (kept), or none, after removing
     the partition files of another listing (so no stale rows survive)."""
-    path = _manifest_path(out)
+    folder = Folder(out, storage_options)
+    path = _manifest_path(folder)
     found: dict[str, Any] = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
+    if folder.exists(path):
+        with folder.open(path) as f:
             found = json.load(f)
     if found.get("listing") == digest:
-        return {p for p in range(partitions) if partition_done(out, p)}
+        return _done(folder, partitions)
     for table in ("instances", "frames"):
-        folder = os.path.join(out, table)
-        if os.path.isdir(folder):
-            for name in os.listdir(folder):
-                if name.startswith("part-"):
-                    os.remove(os.path.join(folder, name))
-    os.makedirs(out, exist_ok=True)
-    _write_json(path, {"listing": digest, "complete": False})
+        for name in folder.names(folder.join(table)):
+            if name.startswith("part-"):
+                folder.remove(folder.join(table, name))
+    folder.makedirs(folder.root)
+    _write_json(folder, path, {"listing": digest, "complete": False})
     return set()
 
 
-def write_manifest(out: str, extra: tuple[str, ...], digest: str, files: int) -> None:
+def write_manifest(out: str, extra: tuple[str, ...], digest: str, files: int,
+                   storage_options: dict[str, Any] | None = None) -> None:
     """``_index.json`` once every partition is written: the listing's fingerprint, the
     columns and the number of files. Temporary files of writers killed mid-write (a lost
-    worker: no ``finally`` runs) are removed; their partitions were written again."""
+    worker: no cleanup runs) are removed; their partitions were written again."""
+    folder = Folder(out, storage_options)
     for table in ("instances", "frames"):
-        folder = os.path.join(out, table)
-        for name in os.listdir(folder) if os.path.isdir(folder) else ():
+        for name in folder.names(folder.join(table)):
             if ".tmp-" in name:
-                os.remove(os.path.join(folder, name))
-    _write_json(_manifest_path(out), {"listing": digest, "complete": True, "files": files,
-                                      "columns": instance_columns(extra)})
+                folder.remove(folder.join(table, name))
+    _write_json(folder, _manifest_path(folder), {"listing": digest, "complete": True,
+                                                 "files": files,
+                                                 "columns": instance_columns(extra)})
 
 
-def read_parquet(out: str, table: str = "instances") -> list[dict[str, Any]]:
+def read_parquet(out: str, table: str = "instances",
+                 storage_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The rows of ``table`` as dicts, ordered by path (and frame)."""
     pa = _pyarrow()
-    folder = os.path.join(out, table)
-    parts = sorted(f for f in os.listdir(folder) if f.endswith(".parquet"))
-    rows = [r for f in parts for r in pa.parquet.read_table(os.path.join(folder, f)).to_pylist()]
+    folder = Folder(out, storage_options)
+    rows = []
+    for name in folder.names(folder.join(table)):
+        if name.endswith(".parquet"):
+            with folder.open(folder.join(table, name)) as f:
+                rows += pa.parquet.read_table(f).to_pylist()
     key = (lambda r: r["path"] or "") if table == "instances" else \
         (lambda r: (r["path"] or "", r["frame_index"]))
     return sorted(rows, key=key)
 
 
-def connect(out: str, database: str = ":memory:") -> Any:
+def connect(out: str, database: str = ":memory:",
+            storage_options: dict[str, Any] | None = None) -> Any:
     """A DuckDB connection with ``instances`` and ``frames`` views over the Parquet index at
-    ``out``, and the ``series``, ``studies``, ``patients`` views."""
+    ``out`` (a folder or an fsspec URL, whose file system is registered with DuckDB), and
+    the ``series``, ``studies``, ``patients`` views."""
     try:
         import duckdb
     except ImportError as exc:
         raise ImportError("rawdicom.index.connect needs duckdb: pip install 'rawdicom[index]'"
                           ) from exc
+    folder = Folder(out, storage_options)
     con = duckdb.connect(database)
+    if folder.fs is not None:
+        con.register_filesystem(folder.fs)
     for table in ("instances", "frames"):
-        pattern = os.path.join(out, table, "*.parquet").replace("'", "''")
+        pattern = folder.url(folder.join(table, "*.parquet")).replace("'", "''")
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{pattern}')")
     for statement in view_statements():
         con.execute(statement)

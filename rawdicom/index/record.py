@@ -181,7 +181,8 @@ def _frame_rows(file_row: dict[str, Any], frames: list[dict[str, Any]],
 
 
 def record(source: Any, *, tags: Iterable[str] | None = None,
-           info: dict[str, Any] | None = None) -> dict[str, Any]:
+           info: dict[str, Any] | None = None,
+           storage_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The index row of one file: a path, an fsspec URL (``s3://``, ``https://``,
     ``file://``) or the bytes of a file.
 
@@ -191,7 +192,8 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     anything but ``ok`` the ``error_*`` columns say why and where. ``tags=`` adds columns:
     any DICOM keywords, e.g. ``tags=rawdicom.index.PHI`` for the patient's name, birth date
     and the other attributes left out by default. ``info`` is what a listing already knows
-    of the file (fsspec info: size, ETag), saving a request.
+    of the file (fsspec info: size, ETag), saving a request; ``storage_options`` go to
+    fsspec for a URL (credentials, ``endpoint_url``, ...).
     """
     extra = extra_keywords(tags)
     names, kinds = _layout(extra)
@@ -201,7 +203,7 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     problems: list[str] = []
     row["problems"], row["warnings"] = problems, []
     try:
-        src = open_source(source, info)
+        src = open_source(source, info, storage_options)
     except OSError as exc:
         return _failed(row, exc)
     try:
