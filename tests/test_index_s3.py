@@ -120,3 +120,21 @@ def test_duckdb_over_the_bucket(s3: dict[str, Any]) -> None:
 def test_sqlite_at_a_url_is_refused(s3: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="SQLite index is a local file"):
         build("s3://src/ct", "s3://out/i.sqlite", storage_options=s3["options"])
+
+
+def test_command_line_with_fsspec_environment(s3: dict[str, Any]) -> None:
+    """``rawdicom index s3://... s3://...``: the storage options from fsspec's environment
+    variables (FSSPEC_S3_<OPTION>), in a subprocess."""
+    import os
+    import subprocess
+    import sys
+    options = s3["options"]
+    env = {**os.environ, "FSSPEC_S3_ENDPOINT_URL": options["endpoint_url"],
+           "FSSPEC_S3_KEY": options["key"], "FSSPEC_S3_SECRET": options["secret"],
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-m", "rawdicom", "index", "s3://src/ct",
+                           "s3://out/cli", "--engine", "serial"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr  # one truncated file: an error to report
+    assert "22 files listed, 22 indexed (1 not_dicom, 20 ok, 1 truncated)" in done.stdout
+    assert len(read_rows("s3://out/cli", storage_options=options)) == 22
