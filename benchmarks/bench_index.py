@@ -267,6 +267,36 @@ def bench_remote(folder: Path, n: int) -> None:
           f"(header + {ours - header:.0f}; target <= header + 65536)")
     print(f"  pydicom via fsspec:    {theirs:9.0f} bytes/file, {their_requests:.1f} GET/file "
           f"({theirs / ours:.1f}x rawdicom)")
+    bench_latency(folder, names)
+
+
+def bench_latency(folder: Path, names: list[str], delay: float = 0.02) -> None:
+    """files/s when every GET waits ``delay`` seconds (object storage: 20-50 ms): one read
+    at a time (pydicom's loop, rawdicom with threads=1) against rawdicom's overlapping reads
+    (threads=REMOTE_THREADS), one process each."""
+    import fsspec
+
+    from http_range_server import RangeServer
+    from rawdicom.index.engines import REMOTE_THREADS
+    n = len(names)
+    print(f"remote, {n} files, every GET waiting {delay * 1000:.0f} ms, one process:")
+    with RangeServer(str(folder), delay=delay) as server:
+        urls = [f"{server.url}/{name}" for name in names]
+
+        def pydicom_loop() -> None:
+            for url in urls:
+                with fsspec.open(url, "rb") as f:
+                    pydicom.dcmread(f, stop_before_pixels=True)
+        one = timed("pydicom loop via fsspec", n, pydicom_loop)
+        with tempfile.TemporaryDirectory() as out:
+            timed("rawdicom build, threads=1", n,
+                  lambda: index.build(urls, f"{out}/a", engine="serial", threads=1,
+                                      progress=False))
+            many = timed(f"rawdicom build, threads={REMOTE_THREADS}", n,
+                         lambda: index.build(urls, f"{out}/b", engine="serial",
+                                             threads=REMOTE_THREADS, progress=False))
+        print(f"  threads={REMOTE_THREADS} / pydicom loop: {many / one:.1f}x "
+              f"({server.max_in_flight} GETs in flight at most)")
 
 
 def main() -> None:

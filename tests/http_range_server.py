@@ -1,5 +1,7 @@
 """A local HTTP server that honours Range requests and counts the body bytes it sends per
-path: the remote storage of the index tests and benchmark (127.0.0.1, a thread)."""
+path: the remote storage of the index tests and benchmark (127.0.0.1, a thread per
+request). ``delay`` makes every GET wait that long, as object storage does (tens of
+milliseconds); ``max_in_flight`` is the most GETs it was serving at once."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import http.server
 import os
 import re
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -37,6 +40,18 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         path = self._file()
         if path is None:
             return super().do_GET()  # directory listings, 404
+        server = self.server
+        with server.lock:
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        try:
+            time.sleep(server.delay)
+            self._send_range(path)
+        finally:
+            with server.lock:
+                server.in_flight -= 1
+
+    def _send_range(self, path: str) -> None:
         size = os.path.getsize(path)
         start, end = 0, size
         match = _RANGE.match(self.headers.get("Range", ""))
@@ -63,7 +78,9 @@ class RangeServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
         self.sent: Counter = Counter()
         self.requests: Counter = Counter()

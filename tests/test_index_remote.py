@@ -4,6 +4,7 @@ local files."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,67 @@ def test_build_from_an_http_folder_url(served: tuple, tmp_path: Path,
     summary = build(f"{server.url}/", str(tmp_path / "i.sqlite"), engine="serial", progress=True)
     assert summary.files == len(list(root.iterdir())) == summary.indexed
     assert "6/6 files" in capsys.readouterr().err  # the progress line
+
+
+def test_threads_overlap_requests_and_keep_each_files_warnings(tmp_path: Path) -> None:
+    """threads=8 over a server that makes each GET wait: several GETs in flight at once, and
+    the same rows as one thread, each file's warnings (and so its status) in its own row.
+    Half the files are cut inside their header, so that their reader warns as the clean
+    ones are read."""
+    root = tmp_path / "files"
+    root.mkdir()
+    for i in range(24):
+        buffer = io.BytesIO()
+        rawdicom.write(ct_slice(k=i, position=(0, 0, i)), buffer)
+        data = buffer.getvalue()
+        (root / f"f{i:02d}.dcm").write_bytes(data[:700] if i % 2 else data)
+    with RangeServer(str(root), delay=0.02) as server:
+        urls = [f"{server.url}/f{i:02d}.dcm" for i in range(24)]
+        build(urls, str(tmp_path / "one"), engine="serial", threads=1, partition_size=24)
+        assert server.max_in_flight == 1
+        build(urls, str(tmp_path / "eight"), engine="serial", threads=8, partition_size=24)
+        assert server.max_in_flight > 1
+    one, eight = read_rows(str(tmp_path / "one")), read_rows(str(tmp_path / "eight"))
+    assert [r["status"] for r in one] == ["ok", "truncated"] * 12
+    assert all(r["warnings"] for r in one[1::2]) and not any(r["warnings"] for r in one[::2])
+    assert eight == one
+
+
+def test_captured_warnings_take_turns_across_threads() -> None:
+    """Two threads capturing with overlapping, not nested, spans: each list holds its own
+    thread's warning, and the process's warning machinery is as it was after both.
+    (catch_warnings alone: the first thread's warning lands in the second's list, the
+    second's in neither, and the first's list stays installed for every later warning.)"""
+    import threading
+    import warnings
+
+    from rawdicom.index.header import captured_warnings
+    before = (warnings._showwarnmsg_impl, warnings.showwarning,  # type: ignore[attr-defined]
+              list(warnings.filters))
+    first_inside, second_inside, first_done = (threading.Event() for _ in range(3))
+    lists: dict[str, list] = {}
+
+    def first() -> None:
+        with captured_warnings() as caught:
+            first_inside.set()
+            second_inside.wait(0.3)  # (with turns taken, the second is not inside yet)
+            warnings.warn("first", UserWarning)
+        first_done.set()
+        lists["first"] = [str(w.message) for w in caught]
+
+    def second() -> None:
+        first_inside.wait()
+        with captured_warnings() as caught:
+            second_inside.set()
+            first_done.wait(2)
+            warnings.warn("second", UserWarning)
+        lists["second"] = [str(w.message) for w in caught]
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert lists == {"first": ["first"], "second": ["second"]}
+    assert (warnings._showwarnmsg_impl, warnings.showwarning,  # type: ignore[attr-defined]
+            list(warnings.filters)) == before

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from typing import Any, Iterable
 
 from .. import dictionary
@@ -21,7 +20,7 @@ from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS
 from ..model.instance import Instance
 from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
 from ..model.stacks import _HARD, HARD_KEY_INPUTS, _floats, _format, normal
-from .header import open_source, read_header
+from .header import captured_warnings, open_source, read_header
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
 
 __all__ = ["record", "status_of", "error_row"]
@@ -216,8 +215,7 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     if header is None:
         return _failed(row, error)
     ds = header.dataset
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with captured_warnings() as caught:  # (values decoded here may warn too)
         rec = instance_record(ds, row["path"])
         extras = {}
         for keyword in extra:
