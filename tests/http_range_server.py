@@ -102,3 +102,10 @@ class RangeServer(http.server.ThreadingHTTPServer):
     def __exit__(self, *exc: Any) -> None:
         self.shutdown()
         self.server_close()
+
+
+if __name__ == "__main__":  # python tests/http_range_server.py ROOT [DELAY]: until killed
+    import sys
+    with RangeServer(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 0.0) as served:
+        print(served.url, flush=True)
+        threading.Event().wait()
