@@ -222,3 +222,13 @@ def test_bad_input_gives_rows(tmp_path: Path) -> None:
     assert gone["status"] == "unreadable" and gone["error_class"] == "FileNotFoundError"
     folder = record(str(tmp_path))
     assert folder["status"] == "unreadable"
+
+
+@pytest.mark.parametrize("kind, value", [
+    ("float", float("nan")), ("float", float("inf")), ("int", 2**64),
+    ("list_float", [1.0, float("nan")]), ("list_int", [1, -2**70])])
+def test_values_no_column_can_compare_are_null(kind: str, value: object) -> None:
+    """NaN (never equal to itself: rows would not compare) and integers past 64 bits are
+    stored as null with a note, also when already of the column's Python type."""
+    problems: list[str] = []
+    assert convert("c", kind, value, problems) is None and problems

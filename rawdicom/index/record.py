@@ -27,11 +27,9 @@ __all__ = ["record", "status_of", "error_row"]
 
 _UNDEFINED = 0xFFFFFFFF
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
-# The default columns taken from the instance record: (name, kind, Python type of a
-# value that needs no conversion, or None for a list column).
+# The default columns taken from the instance record: (name, kind).
 _FROM_RECORD = frozenset(snake_case(k) for k in FIELDS if k not in PHI)
-_KEEP = tuple((name, kind, {"text": str, "int": int, "float": float}.get(kind))
-              for name, kind in instance_columns() if name in _FROM_RECORD)
+_KEEP = tuple((name, kind) for name, kind in instance_columns() if name in _FROM_RECORD)
 
 
 @functools.lru_cache(maxsize=64)
@@ -226,10 +224,11 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
                 problems.append(f"{keyword}: {exc}")
     row["warnings"] = header.warnings + [str(w.message) for w in caught]
     problems.extend(rec["problems"])
-    for key, kind, exact in _KEEP:
+    for key, kind in _KEEP:
         value = rec[key]
-        if value is not None:  # most values are already of their column's type
-            row[key] = value if type(value) is exact else convert(key, kind, value, problems)
+        if value is not None:  # (text, most of them, needs no conversion)
+            row[key] = value if kind == "text" and type(value) is str else \
+                convert(key, kind, value, problems)
     for key, value in extras.items():
         if value is not None:
             row[key] = convert(key, kinds[key], value, problems)

@@ -125,22 +125,32 @@ def _scalar(value: Any, base: str) -> Any:
     return number
 
 
-_EXACT = {"text": str, "int": int, "float": float}
+def _fits(kind: str, value: Any) -> bool:
+    """Whether ``value`` is already what column ``kind`` holds: no conversion needed (the
+    common case: a record's values are plain already)."""
+    kind_of = type(value)
+    if kind_of is str:
+        return kind == "text"
+    if kind_of is float:
+        return kind == "float" and math.isfinite(value)
+    if kind_of is int:
+        return kind == "int" and -2**63 <= value < 2**63
+    if kind_of is list:
+        if kind == "list_text":
+            return all(type(v) is str for v in value)
+        if kind == "list_float":
+            return all(type(v) is float and math.isfinite(v) for v in value)
+        if kind == "list_int":
+            return all(type(v) is int and -2**63 <= v < 2**63 for v in value)
+    return False
 
 
 def convert(name: str, kind: str, value: Any, problems: list[str]) -> Any:
     """``value`` as column ``name`` of ``kind``; None (and a note in ``problems``) when it
     does not fit. Several values in a single-valued text column are joined with a
     backslash, as DICOM writes them; in a numeric one, the first is kept."""
-    if value is None:
-        return None
-    exact = _EXACT.get(kind)
-    if type(value) is exact:  # the common case: already the column's type
+    if value is None or _fits(kind, value):
         return value
-    if exact is None and type(value) is list:  # a list column: the same, item by item
-        exact = _EXACT[kind[5:]]
-        if all(type(v) is exact for v in value):
-            return value
     try:
         if kind.startswith("list_"):
             base = kind[5:]
