@@ -13,38 +13,19 @@ read-ahead, each request is exactly the range wanted. Local files are read with 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-import warnings
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from ..dataset import Dataset
 from ..errors import DicomError
 from ..reader import read
+from ..warning_capture import captured_warnings
 
-__all__ = ["PREFIX", "Header", "LocalFile", "RemoteFile", "BytesFile", "open_source", "read_header",
-           "captured_warnings"]
+__all__ = ["PREFIX", "Header", "LocalFile", "RemoteFile", "BytesFile", "open_source", "read_header"]
 
 PREFIX = 64 * 1024
 _PIXEL_DATA = 0x7FE00010
 _PIXEL_TAG_TEXT = "(7FE0,0010)"
-
-
-# warnings.catch_warnings swaps process-wide state (the filters, showwarning): two threads
-# inside it at once restore each other's, so a file's warnings land in another file's row,
-# or in no row at all from then on. Rows made in threads (a Dask worker's threads, the
-# threads that overlap remote reads) take turns here; bytes are fetched outside it, so
-# their requests still overlap.
-_CAPTURING = threading.Lock()
-
-
-@contextlib.contextmanager
-def captured_warnings() -> Iterator[list[warnings.WarningMessage]]:
-    """Every warning raised inside, recorded in the list yielded (one thread at a time)."""
-    with _CAPTURING, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield caught
 
 
 class LocalFile:

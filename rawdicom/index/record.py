@@ -20,7 +20,8 @@ from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS
 from ..model.instance import Instance
 from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
 from ..model.stacks import _HARD, HARD_KEY_INPUTS, _floats, _format, normal
-from .header import captured_warnings, open_source, read_header
+from ..warning_capture import captured_warnings
+from .header import open_source, read_header
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
 
 __all__ = ["record", "status_of", "error_row"]

@@ -42,6 +42,7 @@ from ..dictionary import keyword_for, parse_tag
 from ..errors import (DicomError, DicomWarning, MalformedElementError, NotDicomError,
                       TruncatedError)
 from ..reader import read
+from ..warning_capture import captured_warnings
 from .hierarchy import Collection
 from .record import HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, _value, instance_record, snake_case
 
@@ -232,8 +233,7 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
     elements), else a MalformedElementError.
     """
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DicomWarning)
+        with captured_warnings() as caught:  # (this file's warnings only, in any thread)
             ds = read(path, tags=wanted)
             meta = ds.file_meta
             if meta is not None and _MEDIA_STORAGE_SOP_CLASS in meta._elements and \
