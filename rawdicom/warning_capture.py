@@ -6,6 +6,11 @@ swapping process-wide state (the filters and the function that shows a warning),
 threads inside it at once restore each other's state: one file's warnings land in another
 file's record, and a dead list can stay installed for every warning after. Here the
 captures take turns (a lock); the caller keeps its I/O outside, so reads still overlap.
+
+Only the reader's own warnings (:class:`~rawdicom.DicomWarning`) belong to the file: any
+other warning caught meanwhile (another library's, or one that another thread raised in
+that time: a Dask worker runs many) is issued again by :func:`dicom_messages`, as if it
+had never been caught.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import threading
 import warnings
 from typing import Iterator
 
-__all__ = ["captured_warnings"]
+from .errors import DicomWarning
+
+__all__ = ["captured_warnings", "dicom_messages"]
 
 _CAPTURING = threading.RLock()  # (re-entrant: a capture inside a capture is no deadlock)
 
@@ -26,3 +33,15 @@ def captured_warnings() -> Iterator[list[warnings.WarningMessage]]:
     with _CAPTURING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield caught
+
+
+def dicom_messages(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The texts of the DicomWarnings among ``caught``, in order; every other warning is
+    issued again (call it after the capture has ended)."""
+    texts = []
+    for w in caught:
+        if issubclass(w.category, DicomWarning):
+            texts.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return texts

@@ -66,3 +66,32 @@ def test_scan_reads_in_threads_keep_each_files_outcome(tmp_path) -> None:  # typ
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         threaded = list(pool.map(read_one, paths))
     assert threaded == serial
+
+
+def test_other_warnings_are_not_the_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A warning that is not the reader's (another library's, another thread's) raised
+    while a file is read goes on to the caller, and not into the file's row."""
+    import importlib
+    import io
+
+    import rawdicom
+    from rawdicom.index import record
+    from series_builders import ct_slice
+    record_module = importlib.import_module("rawdicom.index.record")  # (the package's
+    buffer = io.BytesIO()                                                # record is the function)
+    rawdicom.write(ct_slice(), buffer)
+    original = record_module.instance_record
+
+    def noisy(*args, **kw):  # type: ignore[no-untyped-def]
+        warnings.warn("someone else's", RuntimeWarning)
+        return original(*args, **kw)
+
+    record_module.instance_record = noisy
+    try:
+        with warnings.catch_warnings(record=True) as outside:
+            warnings.simplefilter("always")
+            row = record(buffer.getvalue())
+    finally:
+        record_module.instance_record = original
+    assert row["status"] == "ok" and row["warnings"] == []
+    assert [str(w.message) for w in outside] == ["someone else's"]

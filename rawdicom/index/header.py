@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from ..dataset import Dataset
 from ..errors import DicomError
 from ..reader import read
-from ..warning_capture import captured_warnings
+from ..warning_capture import captured_warnings, dicom_messages
 
 __all__ = ["PREFIX", "Header", "LocalFile", "RemoteFile", "BytesFile", "open_source", "read_header"]
 
@@ -196,16 +196,18 @@ def read_header(src: LocalFile | RemoteFile | BytesFile, tags: Iterable[Any],
         chunk = src.read(len(buf), asked)
         buf = buf + chunk if buf else chunk  # (the first prefix, the usual case: no copy)
         complete = len(chunk) < asked or (src.size is not None and len(buf) >= src.size)
+        ds: Dataset | None = None
+        error: DicomError | None = None
         with captured_warnings() as caught:
             try:
                 ds = read(buf, tags=tags)
             except DicomError as exc:
-                if complete:
-                    return None, len(buf), exc
-                ds = None
+                error = exc
+        messages = dicom_messages(caught)
+        if ds is None and complete:
+            return None, len(buf), error
         if ds is not None and (complete or _reached_pixels(ds, len(buf))):
             # In a prefix, Pixel Data's value is cut by the prefix, not by the file.
-            texts = [str(w.message) for w in caught
-                     if complete or _PIXEL_TAG_TEXT not in str(w.message)]
+            texts = [m for m in messages if complete or _PIXEL_TAG_TEXT not in m]
             return Header(ds, len(buf), complete, texts), len(buf), None
         want = max(2 * len(buf), first)

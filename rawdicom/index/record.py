@@ -20,7 +20,7 @@ from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS
 from ..model.instance import Instance
 from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
 from ..model.stacks import _HARD, HARD_KEY_INPUTS, _floats, _format, normal
-from ..warning_capture import captured_warnings
+from ..warning_capture import captured_warnings, dicom_messages
 from .header import open_source, read_header
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
 
@@ -223,7 +223,7 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
                 extras[key] = rec[key] if key in rec else ds.get(keyword)
             except DicomError as exc:
                 problems.append(f"{keyword}: {exc}")
-    row["warnings"] = header.warnings + [str(w.message) for w in caught]
+    row["warnings"] = header.warnings + dicom_messages(caught)
     problems.extend(rec["problems"])
     for key, kind in _KEEP:
         value = rec[key]

@@ -35,14 +35,13 @@ import contextlib
 import gc
 import os
 import stat
-import warnings
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from ..dictionary import keyword_for, parse_tag
-from ..errors import (DicomError, DicomWarning, MalformedElementError, NotDicomError,
+from ..errors import (DicomError, MalformedElementError, NotDicomError,
                       TruncatedError)
 from ..reader import read
-from ..warning_capture import captured_warnings
+from ..warning_capture import captured_warnings, dicom_messages
 from .hierarchy import Collection
 from .record import HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, _value, instance_record, snake_case
 
@@ -245,7 +244,7 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
             record = instance_record(ds, path)
             if extra:
                 _add_extra(record, ds, extra)
-        notes = [str(w.message) for w in caught if issubclass(w.category, DicomWarning)]
+        notes = dicom_messages(caught)
         for note in notes:
             if any(mark in note for mark in TRUNCATION_MARKS):
                 raise TruncatedError(f"the file ends inside its header ({note})")
@@ -257,10 +256,6 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
             raise MalformedElementError("no SOP Class, SOP Instance, Study or Series Instance "
                                         "UID: not an instance")
         record["problems"].extend(f"warning: {note}" for note in notes)
-        for warning in caught:  # anything else is not ours to swallow
-            if not issubclass(warning.category, DicomWarning):
-                warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                       warning.lineno)
         return ("record", record)
     except NotDicomError:
         return ("skipped", None)
