@@ -5,7 +5,9 @@ and decide from them whether the file is truncated. ``warnings.catch_warnings`` 
 swapping process-wide state (the filters and the function that shows a warning), so two
 threads inside it at once restore each other's state: one file's warnings land in another
 file's record, and a dead list can stay installed for every warning after. Here the
-captures take turns (a lock); the caller keeps its I/O outside, so reads still overlap.
+captures take turns (a lock). The index fetches a file's bytes outside its captures, so
+remote reads still overlap; scan reads its local file inside one (a scan run in threads
+takes turns; scan's own parallelism is processes).
 
 Only the reader's own warnings (:class:`~rawdicom.DicomWarning`) belong to the file: any
 other warning caught meanwhile (another library's, or one that another thread raised in

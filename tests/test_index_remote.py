@@ -80,9 +80,9 @@ def test_build_from_an_http_folder_url(served: tuple, tmp_path: Path,
 
 def test_threads_overlap_requests_and_keep_each_files_warnings(tmp_path: Path) -> None:
     """threads=8 over a server that makes each GET wait: several GETs in flight at once, and
-    the same rows as one thread, each file's warnings (and so its status) in its own row.
-    Half the files are cut inside their header, so that their reader warns as the clean
-    ones are read."""
+    the same rows as one thread. Half the files are cut inside their header, so that their
+    reader warns as the clean ones are read. (This rarely hits the race of two captures at
+    once: tests/test_warning_capture.py forces it.)"""
     root = tmp_path / "files"
     root.mkdir()
     for i in range(24):

@@ -139,8 +139,8 @@ def _listing_digest(entries: list[Entry], tags: tuple[str, ...], partition_size:
 
 
 Task = tuple[int, list[Entry]]
-Options = "dict[str, Any] | None"
-Runner = Callable[[list[Task], tuple[str, ...], "str | None", Options], Iterable[tuple]]
+# (tasks, tags, parquet_out, storage_options, *, workers=, client=, threads=)
+Runner = Callable[..., Iterable[tuple]]
 
 
 def _serial(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,

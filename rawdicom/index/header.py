@@ -20,6 +20,7 @@ from ..dataset import Dataset
 from ..errors import DicomError
 from ..reader import read
 from ..warning_capture import captured_warnings, dicom_messages
+from .storage import is_url
 
 __all__ = ["PREFIX", "Header", "LocalFile", "RemoteFile", "BytesFile", "open_source", "read_header"]
 
@@ -150,11 +151,9 @@ def open_source(source: Any, info: dict[str, Any] | None = None,
     if isinstance(source, (bytes, bytearray, memoryview)):
         return BytesFile(source)
     path = os.fspath(source)
-    if path.startswith("file://"):
-        path = path[len("file://"):]
-    elif "://" in path:
+    if is_url(path):
         return RemoteFile(path, info, storage_options)
-    return LocalFile(path)
+    return LocalFile(path[len("file://"):] if path.startswith("file://") else path)
 
 
 class Header:

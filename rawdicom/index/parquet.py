@@ -41,8 +41,12 @@ def arrow_schema(columns: tuple[tuple[str, str], ...]) -> Any:
                       for name, kind in columns])
 
 
+def _part_name(partition: int) -> str:
+    return f"part-{partition:06d}.parquet"
+
+
 def _part(folder: Folder, table: str, partition: int) -> str:
-    return folder.join(table, f"part-{partition:06d}.parquet")
+    return folder.join(table, _part_name(partition))
 
 
 def write_partition(out: str, partition: int, rows: list[dict[str, Any]],
@@ -67,7 +71,7 @@ def _done(folder: Folder, partitions: int) -> set[int]:
     """The partitions written whole (by this run or an interrupted one): those whose
     instances file exists, from one listing of the folder."""
     names = set(folder.names(folder.join("instances")))
-    return {p for p in range(partitions) if f"part-{p:06d}.parquet" in names}
+    return {p for p in range(partitions) if _part_name(p) in names}
 
 
 def _manifest_path(folder: Folder) -> str:

@@ -37,6 +37,8 @@ _TEXT_VRS = frozenset(("AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST
                        "UI", "UR", "UT"))
 _INT_VRS = frozenset(("IS", "SL", "SS", "SV", "UL", "US", "UV", "AT", "US or SS"))
 _FLOAT_VRS = frozenset(("DS", "FL", "FD"))
+# What an int column holds: a signed 64-bit integer (SQLite's INTEGER, Arrow's int64).
+_INT64_LOW, _INT64_END = -2**63, 2**63
 
 # The file columns: where the file is and what became of it.
 _FILE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -116,7 +118,7 @@ def _scalar(value: Any, base: str) -> Any:
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(value)
         number = int(value)
-        if not -2**63 <= number < 2**63:
+        if not _INT64_LOW <= number < _INT64_END:
             raise ValueError(value)  # past a 64-bit column
         return number
     number = float(value)
@@ -134,14 +136,14 @@ def _fits(kind: str, value: Any) -> bool:
     if kind_of is float:
         return kind == "float" and math.isfinite(value)
     if kind_of is int:
-        return kind == "int" and -2**63 <= value < 2**63
+        return kind == "int" and _INT64_LOW <= value < _INT64_END
     if kind_of is list:
         if kind == "list_text":
             return all(type(v) is str for v in value)
         if kind == "list_float":
             return all(type(v) is float and math.isfinite(v) for v in value)
         if kind == "list_int":
-            return all(type(v) is int and -2**63 <= v < 2**63 for v in value)
+            return all(type(v) is int and _INT64_LOW <= v < _INT64_END for v in value)
     return False
 
 
