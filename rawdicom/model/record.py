@@ -24,7 +24,7 @@ from ..values import decode_value
 from ..vendor.fields import VENDOR_KEYS, VENDOR_TAGS, vendor_fields
 
 __all__ = ["IDENTIFIER_FIELDS", "FIELDS", "LIST_FIELDS", "FRAME_FIELDS", "RECORD_TAGS", "HEADER_TAGS", "snake_case",
-           "instance_record", "frame_records", "record_fields"]
+           "instance_record", "plain_value", "frame_records", "record_fields"]
 
 # The attributes every instance record carries, by keyword. Order is the column order.
 FIELDS: tuple[str, ...] = (
@@ -140,7 +140,8 @@ def _cacheable(vr: str, raw: bytes, value: Any) -> bool:
     return size is not None and len(raw) % size == 0
 
 
-def _value(ds: Dataset, keyword: Any, problems: list[str], as_list: bool | None = None) -> Any:
+def plain_value(ds: Dataset, keyword: Any, problems: list[str], as_list: bool | None = None
+                ) -> Any:
     """One attribute of ``ds`` (keyword or tag) as plain data; a value that does not decode
     is None plus a note."""
     try:
@@ -223,7 +224,7 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
                 cache.clear()
             cache[raw] = (vr, little, value[:] if type(value) is list else value)
     for tag, key, as_list in others:
-        record[key] = _value(ds, tag, problems, as_list)
+        record[key] = plain_value(ds, tag, problems, as_list)
     record.update(vendor_fields(ds, record["image_type"], problems))  # see vendor/fields.py
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
     pixel = ds[_PIXEL_DATA] if _PIXEL_DATA in ds else None
@@ -255,7 +256,7 @@ def _group_values(group: Dataset, out: dict[str, Any], problems: list[str], dept
         for item in items[:1]:  # each functional-group macro holds exactly one item
             for keyword in FRAME_FIELDS:
                 if keyword in item:
-                    out[_KEYS[keyword]] = _value(item, keyword, problems)
+                    out[_KEYS[keyword]] = plain_value(item, keyword, problems)
             if depth > 1:
                 _group_values(item, out, problems, depth - 1)
 

@@ -28,18 +28,36 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
 from .geometry import NOT_COMPARED, Diagnostic, Geometry, numpy
+from .header_values import rescale
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .instance import Instance
-    from .stacks import Stack
 
-__all__ = ["Volume", "stack_volume", "series_volume"]
+__all__ = ["Volume", "stack_volume", "series_volume", "stored_dtype", "output_dtype",
+           "mask_high_bits", "is_native_frame"]
+
+class StackLike(Protocol):
+    """What a volume needs of a stack (``stacks.Stack``, which sits above this module)."""
+
+    instances: list["Instance"]
+    reason: str
+
+    @property
+    def geometry(self) -> Geometry: ...
+
+    @property
+    def regular(self) -> bool: ...
+
+    def volume(self, hounsfield: bool = True, resample: bool = False, **kw: Any) -> "Volume": ...
+
+    def __len__(self) -> int: ...
+
 
 _NATIVE_LITTLE_ENDIAN = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"))
 _PIXEL_DATA = 0x7FE00010
@@ -110,19 +128,9 @@ class Volume:
 
 # ---------------------------------------------------------------- the output type
 
-def _rescale(inst: "Instance", hounsfield: bool) -> tuple[float, float]:
-    if not hounsfield:
-        return 1.0, 0.0
-    slope, intercept = inst.get("rescale_slope", 1.0), inst.get("rescale_intercept", 0.0)
-    for value in (slope, intercept):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) \
-                or not math.isfinite(value):
-            raise PixelDataError(f"Rescale Slope {slope!r} / Intercept {intercept!r} of "
-                                 f"{inst.get('path')} are not finite numbers")
-    return float(slope), float(intercept)
-
-
-def _stored_dtype(inst: "Instance") -> "np.dtype":
+def stored_dtype(inst: "Instance") -> "np.dtype":
+    """The little-endian numpy type of an image's stored values (Bits Allocated, Pixel
+    Representation); PixelDataError for what no grayscale volume holds."""
     np = numpy()
     bits, signed = inst.get("bits_allocated"), inst.get("pixel_representation", 0)
     if bits not in (8, 16, 32) or signed not in (0, 1):
@@ -142,11 +150,11 @@ def _stored_range(bits: Any, dtype: "np.dtype", path: Any) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
-def _output_dtype(instances: Sequence["Instance"], hounsfield: bool) -> "np.dtype":
+def output_dtype(instances: Sequence["Instance"], hounsfield: bool) -> "np.dtype":
     """The smallest dtype that holds every rescaled value exactly, float32 if none does."""
     np = numpy()
     lo, hi, stored = math.inf, -math.inf, set()
-    kinds = {(_rescale(i, hounsfield), _stored_dtype(i), i.get("bits_stored")): i.get("path")
+    kinds = {(rescale(i, hounsfield), stored_dtype(i), i.get("bits_stored")): i.get("path")
              for i in instances}
     for ((slope, intercept), dtype, bits), path in kinds.items():
         a, b = _stored_range(bits, dtype, path)
@@ -166,7 +174,7 @@ def _output_dtype(instances: Sequence["Instance"], hounsfield: bool) -> "np.dtyp
 
 # ---------------------------------------------------------------- reading slices
 
-def _mask(arr: "np.ndarray", bits_stored: int) -> None:
+def mask_high_bits(arr: "np.ndarray", bits_stored: int) -> None:
     """Clear (unsigned) or sign-extend (signed) the bits above Bits Stored, in place."""
     np = numpy()
     shift = arr.dtype.itemsize * 8 - bits_stored
@@ -182,7 +190,7 @@ def _mask(arr: "np.ndarray", bits_stored: int) -> None:
     np.right_shift(arr, shift, out=arr)
 
 
-def _native(inst: "Instance") -> bool:
+def is_native_frame(inst: "Instance") -> bool:
     """Whether the frame's bytes are the stored values at a known offset of the file."""
     offset, length = inst.get("pixel_data_offset"), inst.get("pixel_data_length")
     if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
@@ -190,7 +198,7 @@ def _native(inst: "Instance") -> bool:
             or not isinstance(length, int) or length == _UNDEFINED):
         return False
     try:
-        size = _stored_dtype(inst).itemsize
+        size = stored_dtype(inst).itemsize
     except PixelDataError:
         return False
     counts = (inst.get("number_of_frames", 1), inst.get("rows"), inst.get("columns"))
@@ -212,7 +220,7 @@ class _Writer:
         if stored.shape != target.shape:
             raise PixelDataError(f"{inst.get('path')}: pixels of shape {stored.shape}, "
                                  f"Rows x Columns {target.shape}", tag=_PIXEL_DATA)
-        slope, intercept = _rescale(inst, self.hounsfield)
+        slope, intercept = rescale(inst, self.hounsfield)
         if stored.dtype.kind == "f" and target.dtype.kind != "f":
             raise PixelDataError(f"{inst.get('path')}: float pixel data in a volume of "
                                  f"Bits Allocated {inst.get('bits_allocated')} integers")
@@ -246,12 +254,12 @@ def _modular(value: float, dtype: "np.dtype") -> Any:
     return dtype.type(v)
 
 
-def _read_native(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
+def _readis_native_frame(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
     """Native little endian frames: straight from the file into the volume where possible."""
     np = numpy()
     with open(path, "rb", buffering=0) as f:
         for slot, inst in jobs:
-            dtype = _stored_dtype(inst)
+            dtype = stored_dtype(inst)
             target = writer.out[slot]
             direct = (target.dtype.kind in "iu" and target.dtype.itemsize == dtype.itemsize
                       and (dtype.isnative or dtype.itemsize == 1))
@@ -268,9 +276,9 @@ def _read_native(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer)
                                          f"{frame_bytes} bytes", offset=offset + got,
                                          tag=_PIXEL_DATA)
                 got += n
-            _mask(buffer, inst.get("bits_stored") or dtype.itemsize * 8)
+            mask_high_bits(buffer, inst.get("bits_stored") or dtype.itemsize * 8)
             if direct:
-                _Writer.rescale_in_place(target, *_rescale(inst, writer.hounsfield))
+                _Writer.rescale_in_place(target, *rescale(inst, writer.hounsfield))
             else:
                 writer.store(slot, buffer, inst)
 
@@ -314,7 +322,7 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
     failed: dict[str, Failure] = {}
     tasks: list[tuple[str, list[tuple[int, "Instance"]], Any]] = []
     for path, jobs in by_file.items():
-        native = all(_native(inst) for _, inst in jobs)
+        native = all(is_native_frame(inst) for _, inst in jobs)
         if native or len(jobs) == 1 or workers == 1:
             tasks.append((path, jobs, None))
             continue
@@ -332,8 +340,8 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
         try:
             if ds is not None:
                 _decode(ds, jobs, writer)
-            elif all(_native(inst) for _, inst in jobs):
-                _read_native(path, jobs, writer)
+            elif all(is_native_frame(inst) for _, inst in jobs):
+                _readis_native_frame(path, jobs, writer)
             else:
                 _decode(rawdicom.read(path), jobs, writer)
         except (DicomError, OSError) as exc:
@@ -350,7 +358,7 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
 
 # ---------------------------------------------------------------- volumes
 
-def _check(stack: "Stack") -> Geometry:
+def _check(stack: StackLike) -> Geometry:
     geometry = stack.geometry
     samples = {inst.get("samples_per_pixel", 1) for inst in stack.instances}
     if samples != {1}:
@@ -381,7 +389,7 @@ def _unreadable(failures: list[Failure], slot_of: dict[int, int], stacklevel: in
     return diags
 
 
-def _compare_duplicates(stack: "Stack", geometry: Geometry, out: "np.ndarray",
+def _compare_duplicates(stack: StackLike, geometry: Geometry, out: "np.ndarray",
                         hounsfield: bool, threads: int | None) -> list[Diagnostic]:
     """Duplicate-position diagnostics with their pixels compared to the slice used."""
     np = numpy()
@@ -414,7 +422,7 @@ def _compare_duplicates(stack: "Stack", geometry: Geometry, out: "np.ndarray",
     return diags
 
 
-def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = False,
+def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = False,
                  threads: int | None = None, fill_value: float | None = None) -> Volume:
     """The volume of one stack.
 
@@ -436,7 +444,7 @@ def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = Fa
                              if d.kind in ("non_uniform_spacing", "in_plane_drift"))
         raise ValueError(f"the stack is no regular grid ({blocking}); "
                          "volume(resample=True) interpolates it onto one")
-    dtype = _output_dtype(stack.instances, hounsfield)
+    dtype = output_dtype(stack.instances, hounsfield)
     out = np.empty(geometry.shape, dtype=dtype)
     fill = _fill_for(dtype, fill_value)
     firsts: dict[int, int] = {}
@@ -490,7 +498,7 @@ def _in_plane(slice_: "np.ndarray", rows: float, columns: float, fill: float) ->
     return _shift(_shift(slice_, rows, 0, fill), columns, 1, fill)
 
 
-def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: int | None,
+def _resampled(stack: StackLike, geometry: Geometry, hounsfield: bool, threads: int | None,
                fill_value: float | None) -> Volume:
     """Interpolate the stack onto an orthogonal grid (normal, column and row cosines).
 
@@ -556,7 +564,7 @@ def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: in
                   stack.instances[0].get("frame_of_reference_uid"), (), fill, geometry)
 
 
-def series_volume(stacks: Sequence["Stack"], **kw: Any) -> Volume:
+def series_volume(stacks: Sequence[StackLike], **kw: Any) -> Volume:
     """The volume of a series' largest regular stack; a warning names the stacks left out.
 
     ``kw`` goes to :func:`stack_volume`. Without a regular stack the largest one is used
