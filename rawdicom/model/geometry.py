@@ -223,6 +223,7 @@ def stack_geometry(instances: Sequence["Instance"], *,
     row_spacing, column_spacing = _pixel_spacing(instances, diags)
     positions = np.array([finite_floats(inst.get("image_position_patient"), 3)
                           for inst in instances])
+    _vendor_positions(instances, positions, (r, c, n), (row_spacing, column_spacing), tol, diags)
     depths = positions @ n
     if np.any(np.diff(depths) < -tol):
         raise ValueError("the images are not ordered along their normal: use split_stacks")
@@ -289,6 +290,34 @@ def stack_geometry(instances: Sequence["Instance"], *,
                     float(column_spacing)), tuple(float(v) for v in positions[0]),
                     direction, affine, slice_index, positions, depths, tuple(diags),
                     regular and not (BLOCKING & {x.kind for x in diags}), tilted)
+
+
+def _vendor_positions(instances: Sequence["Instance"], positions: Any, axes: tuple[Any, Any, Any],
+                      spacing: tuple[float, float], tol: float, diags: list[Diagnostic]) -> None:
+    """A ``vendor_position_mismatch`` diagnostic where a vendor's own per-frame position
+    (Philips' private legacy sequence: ``vendor_image_position_patient``) is more than
+    ``tol`` from the standard one. The standard's stays the position: this only says so."""
+    np = numpy()
+    found = [(k, finite_floats(inst.get("vendor_image_position_patient"), 3))
+             for k, inst in enumerate(instances)]
+    found = [(k, v) for k, v in found if v is not None]
+    if not found:
+        return
+    offsets = np.array([v for _, v in found]) - positions[[k for k, _ in found]]
+    apart = np.linalg.norm(offsets, axis=1)
+    if float(apart.max()) <= tol:
+        return
+    worst = int(np.argmax(apart))
+    r, c, n = axes
+    row_spacing, column_spacing = spacing
+    along = (float(offsets[worst] @ r) / column_spacing, float(offsets[worst] @ c) / row_spacing,
+             float(offsets[worst] @ n))
+    diags.append(Diagnostic(
+        "vendor_position_mismatch", tuple(k for (k, _), d in zip(found, apart) if d > tol),
+        float(apart.max()), tol,
+        f"the vendor's private per-frame Image Position (Patient) is up to {apart.max():.3f} mm "
+        f"from the standard Plane Position Sequence's ({along[0]:+.2f} columns, "
+        f"{along[1]:+.2f} rows, {along[2]:+.3f} mm along the normal); the standard's is used"))
 
 
 def _grid(d: Any, firsts: list[int], instances: Sequence["Instance"], tol: float,
