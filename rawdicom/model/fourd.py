@@ -49,7 +49,7 @@ VOLUME_KEYS = frozenset(("temporal_position", "diffusion_b_value",
                          "diffusion_gradient_orientation", "acquisition_number", "trigger_time"))
 _LABELS = (("acquisition_number", ("acquisition_number", "frame_acquisition_number")),
            ("temporal_position", ("temporal_position_identifier", "temporal_position_index")),
-           ("trigger_time", ("trigger_time", "trigger_delay_time")),
+           ("trigger_time", ("trigger_time", "nominal_cardiac_trigger_delay_time")),
            ("acquisition_time", ("acquisition_time", "frame_acquisition_date_time")))
 
 
@@ -71,7 +71,8 @@ def acquisition_order(inst: Instance) -> tuple[Any, ...]:
     return (_number(inst.get("acquisition_number", inst.get("frame_acquisition_number"))),
             _number(inst.get("temporal_position_identifier",
                              inst.get("temporal_position_index"))),
-            _number(inst.get("trigger_time", inst.get("trigger_delay_time"))),
+            _number(inst.get("trigger_time",
+                             inst.get("nominal_cardiac_trigger_delay_time"))),
             _number(inst.get("acquisition_time", inst.get("frame_acquisition_date_time"))),
             # enhanced frames: Dimension Index Values, whose order is the Dimension Index
             # Sequence's (PS3.3 C.7.6.17): the dimensions in the order the file declares

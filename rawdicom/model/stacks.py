@@ -7,13 +7,14 @@ that must agree for two images to be neighbours in one array, and each
 :class:`Stack` says in ``reason`` which key and which values set it apart from the others
 (dcm2niix prints why it refuses to stack two images; so does this, as data).
 
-Keys always split (*hard* keys): Frame of Reference, Rows/Columns, Image Type (Frame Type
-for enhanced frames), Pixel Spacing and Image Orientation (Patient) within a tolerance,
-Echo Numbers / Echo Time / Effective Echo Time, Temporal Position, Stack ID, diffusion b
-value and direction, and whether the image has a position at all. Acquisition Number and
-Trigger Time (*soft* keys) split a group only where the group repeats a position with
-different values of them: some CT scanners number every rotation as its own acquisition
-inside one contiguous volume, and splitting those would cut the volume into slabs.
+Keys always split (*hard* keys): Series Number, Frame of Reference, Rows/Columns, Image
+Type (Frame Type for enhanced frames), Pixel Spacing and Image Orientation (Patient) within
+a tolerance, Echo Numbers / Echo Time / Effective Echo Time, Temporal Position, Stack ID,
+diffusion b value and direction, and whether the image has a position at all. Acquisition
+Number and Trigger Time (*soft* keys) split a group only where the group repeats a position
+with different values of them: some CT scanners number every rotation as its own
+acquisition inside one contiguous volume, and splitting those would cut the volume into
+slabs.
 
 Inside a stack the images are ordered by Image Position (Patient) projected on the slice
 normal (row cosines x column cosines) — never by Instance Number, Slice Location or file
@@ -66,6 +67,9 @@ def _has_geometry(inst: Instance) -> bool:
 
 # Hard keys: (name, value of one instance). Values must be hashable and comparable to None.
 _HARD: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
+    # files that share a Series Instance UID but not a Series Number are not one acquisition
+    # (dcm2niix keeps them apart too: dcm_qa_12bit's three files share every UID)
+    ("series_number", lambda i: i.get("series_number")),
     ("frame_of_reference_uid", lambda i: i.get("frame_of_reference_uid")),
     ("geometry", lambda i: "present" if _has_geometry(i) else "missing"),
     ("rows_columns", lambda i: (i.get("rows"), i.get("columns"))),
@@ -87,7 +91,7 @@ _HARD: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
 # function of the hard keys on these values (``rawdicom.index.record.stack_key``). Image
 # Position (Patient) enters only as present or not ("geometry"). Tested against _HARD.
 HARD_KEY_INPUTS: tuple[str, ...] = (
-    "frame_of_reference_uid", "image_position_patient", "image_orientation_patient", "rows",
+    "series_number", "frame_of_reference_uid", "image_position_patient", "image_orientation_patient", "rows",
     "columns", "frame_type", "image_type", "echo_numbers", "echo_time", "effective_echo_time",
     "temporal_position_identifier", "temporal_position_index", "stack_id",
     "diffusion_b_value", "diffusion_gradient_orientation", "vendor_image_kind", "coil",
@@ -100,7 +104,8 @@ _CLOSE: tuple[tuple[str, str, int], ...] = (
 # Soft keys: split only where they tell repeated positions apart.
 _SOFT: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
     ("acquisition_number", lambda i: i.get("acquisition_number")),
-    ("trigger_time", lambda i: i.get("trigger_time", i.get("trigger_delay_time"))),
+    ("trigger_time",
+     lambda i: i.get("trigger_time", i.get("nominal_cardiac_trigger_delay_time"))),
 )
 
 
