@@ -79,8 +79,8 @@ def scaling(instances: Sequence[Any]) -> tuple[str, float | None, float | None]:
     NIfTI header's float32 holds exactly (stored integers, ``scl_slope``/``scl_inter``);
     ``("float", None, None)`` otherwise (rescaled values in float32)."""
     import numpy as np
-    from ..model.volume import _rescale
-    pairs = {_rescale(i, True) for i in instances}
+    from ..model.header_values import rescale
+    pairs = {rescale(i, True) for i in instances}
     if all(s.is_integer() and b.is_integer() for s, b in pairs):
         return "modality", None, None
     if len(pairs) == 1:
