@@ -105,11 +105,11 @@ class Volume4D(Volume):
         except ImportError as exc:
             raise ImportError("Volume.to_nifti needs nibabel: pip install rawdicom[nifti]"
                               ) from exc
-        if self.array.ndim == 3:
+        if self.array.ndim == (4 if self.colour else 3):
             out = Volume.to_nifti(self, path)
         else:
             affine = self.affine_ras[:, [2, 1, 0, 3]]
-            image = nibabel.Nifti1Image(self.array.transpose(3, 2, 1, 0), affine)
+            image = nibabel.Nifti1Image(self.nifti_array(), affine)
             image.header.set_xyzt_units("mm", "sec")
             if self.repetition_time:  # pixdim[4], in the unit just set: seconds (dcm2niix too)
                 image.header.set_zooms(image.header.get_zooms()[:3]
@@ -211,7 +211,7 @@ class MRStack(Stack):
             diagnostics += [d for d in vol.diagnostics if d not in diagnostics]
         return Volume4D(out, first.affine, first.spacing, first.origin, first.direction,
                         diagnostics + self.extra_diagnostics, first.frame_of_reference_uid,
-                        first.filled_slices, first.fill_value, first.geometry,
+                        first.filled_slices, first.fill_value, first.geometry, first.colour,
                         labels=labels, b_values=list(b_values), gradients=list(gradients),
                         repetition_time=self._repetition_time())
 

@@ -60,6 +60,9 @@ class StackLike(Protocol):
 
 
 _NATIVE_LITTLE_ENDIAN = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"))
+_PALETTE = "PALETTE COLOR"
+_COLOUR = frozenset(("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
+                     "YBR_ICT", "YBR_RCT", _PALETTE))
 _PIXEL_DATA = 0x7FE00010
 _UNDEFINED = 0xFFFFFFFF
 
@@ -74,6 +77,8 @@ class Volume:
     diagnostics, duplicates resolved by comparing their pixels, unreadable files, a
     resampling. filled_slices: slices no image filled (missing or unreadable), holding
     ``fill_value``. geometry: the header geometry of the stack the volume came from.
+    colour: True for a series of colour images (RGB, YBR_*, PALETTE COLOR): the array is
+    then (slices, rows, columns, 3), RGB, as pydicom gives each image.
     """
 
     array: "np.ndarray"
@@ -86,6 +91,7 @@ class Volume:
     filled_slices: tuple[int, ...]
     fill_value: float
     geometry: Geometry
+    colour: bool = False
 
     @property
     def affine_ras(self) -> "np.ndarray":
@@ -108,6 +114,8 @@ class Volume:
         array is written transposed (a view: no copy) and the affine's columns permuted
         the same way. The sform holds the affine (code 1, scanner); the qform too unless
         the affine is sheared (gantry tilt), which a quaternion cannot express (code 0).
+        A colour volume is written as RGB24 (NIfTI's 8 bits per sample: 16-bit samples
+        are scaled to 8 bits, v * 255 / 65535 rounded).
         """
         try:
             import nibabel
@@ -116,7 +124,7 @@ class Volume:
                               ) from exc
         np = numpy()
         affine = self.affine_ras[:, [2, 1, 0, 3]]
-        image = nibabel.Nifti1Image(self.array.transpose(2, 1, 0), affine)
+        image = nibabel.Nifti1Image(self.nifti_array(), affine)
         image.header.set_xyzt_units("mm")
         image.set_sform(affine, code=1)
         columns = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
@@ -124,6 +132,23 @@ class Volume:
         image.set_qform(affine if orthogonal else None, code=1 if orthogonal else 0)
         nibabel.save(image, os.fspath(path))
         return Path(path)
+
+    def nifti_array(self) -> "np.ndarray":
+        """The array as NIfTI lays it out: axes reversed (column, row, slice[, volume]); a
+        colour volume's samples as one RGB24 value per voxel."""
+        data = _rgb24(self.array) if self.colour else self.array
+        return data.transpose(tuple(reversed(range(data.ndim))))
+
+
+def _rgb24(array: "np.ndarray") -> "np.ndarray":
+    """(..., 3) RGB samples as NIfTI RGB24 values (nibabel's structured R, G, B dtype)."""
+    np = numpy()
+    if array.dtype == np.uint16:
+        array = ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ValueError(f"NIfTI RGB24 holds 8-bit samples, not {array.dtype}")
+    rgb = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
+    return np.ascontiguousarray(array).view(rgb)[..., 0]
 
 
 # ---------------------------------------------------------------- the output type
@@ -190,10 +215,17 @@ def mask_high_bits(arr: "np.ndarray", bits_stored: int) -> None:
     np.right_shift(arr, shift, out=arr)
 
 
+def is_colour(inst: "Instance") -> bool:
+    """Whether an image is in colour: RGB or YBR samples, or PALETTE COLOR indices."""
+    photometric = inst.get("photometric_interpretation")
+    return (isinstance(photometric, str) and photometric.strip().upper() in _COLOUR) \
+        or inst.get("samples_per_pixel", 1) == 3
+
+
 def is_native_frame(inst: "Instance") -> bool:
     """Whether the frame's bytes are the stored values at a known offset of the file."""
     offset, length = inst.get("pixel_data_offset"), inst.get("pixel_data_length")
-    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
+    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN or is_colour(inst)
             or inst.get("samples_per_pixel", 1) != 1 or not isinstance(offset, int)
             or not isinstance(length, int) or length == _UNDEFINED):
         return False
@@ -208,11 +240,12 @@ def is_native_frame(inst: "Instance") -> bool:
 
 
 class _Writer:
-    """Puts stored values into a slice of the output, rescaled."""
+    """Puts stored values into a slice of the output, rescaled (colour: as decoded)."""
 
-    def __init__(self, out: "np.ndarray", hounsfield: bool) -> None:
+    def __init__(self, out: "np.ndarray", hounsfield: bool, colour: bool = False) -> None:
         self.out = out
         self.hounsfield = hounsfield
+        self.colour = colour
 
     def store(self, slot: int, stored: "np.ndarray", inst: "Instance") -> None:
         np = numpy()
@@ -220,6 +253,9 @@ class _Writer:
         if stored.shape != target.shape:
             raise PixelDataError(f"{inst.get('path')}: pixels of shape {stored.shape}, "
                                  f"Rows x Columns {target.shape}", tag=_PIXEL_DATA)
+        if self.colour:  # RGB from the pixel layer; colour images have no rescale
+            target[...] = stored
+            return
         slope, intercept = rescale(inst, self.hounsfield)
         if stored.dtype.kind == "f" and target.dtype.kind != "f":
             raise PixelDataError(f"{inst.get('path')}: float pixel data in a volume of "
@@ -285,9 +321,19 @@ def _readis_native_frame(path: str, jobs: list[tuple[int, "Instance"]], writer: 
 
 def _decode(ds: Any, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
     """Any other transfer syntax: each frame of the dataset decoded once, by the pixel layer."""
-    import rawdicom
     for slot, inst in jobs:
-        writer.store(slot, rawdicom.pixel_array(ds, frame=inst.frame), inst)
+        writer.store(slot, _decoded(ds, inst), inst)
+
+
+def _decoded(ds: Any, inst: "Instance") -> "np.ndarray":
+    """One frame from the pixel layer: stored values, RGB for YBR, PALETTE COLOR looked up."""
+    import rawdicom
+    from rawdicom.pixels import apply_palette
+    frame = rawdicom.pixel_array(ds, frame=inst.frame)
+    photometric = inst.get("photometric_interpretation")
+    if isinstance(photometric, str) and photometric.strip().upper() == _PALETTE:
+        return apply_palette(ds, frame)
+    return frame
 
 
 Failure = tuple[str, list[int], Exception]
@@ -317,7 +363,7 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
     by_file: dict[str, list[tuple[int, "Instance"]]] = {}
     for slot, inst in slots:
         by_file.setdefault(str(inst.path), []).append((slot, inst))
-    writer = _Writer(out, hounsfield)
+    writer = _Writer(out, hounsfield, colour=out.ndim == 4)
     workers = min(threads or os.cpu_count() or 1, 8)
     failed: dict[str, Failure] = {}
     tasks: list[tuple[str, list[tuple[int, "Instance"]], Any]] = []
@@ -358,15 +404,28 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
 
 # ---------------------------------------------------------------- volumes
 
-def _check(stack: StackLike) -> Geometry:
+def _check(stack: StackLike) -> tuple[Geometry, bool]:
+    """The stack's geometry, and whether its images are in colour (all, or none)."""
     geometry = stack.geometry
+    colour = {is_colour(inst) for inst in stack.instances}
+    if len(colour) > 1:
+        raise ValueError("the stack mixes colour and grayscale images")
     samples = {inst.get("samples_per_pixel", 1) for inst in stack.instances}
-    if samples != {1}:
-        raise ValueError(f"volumes are built from grayscale images; Samples per Pixel {samples}")
+    if samples - {1, 3} or (colour == {False} and samples != {1}):
+        raise ValueError(f"volumes are built from grayscale or colour images; Samples per "
+                         f"Pixel {samples}")
     if min(geometry.shape[1:]) < 1:
         raise PixelDataError(f"{stack.instances[0].get('path')}: Rows x Columns "
                              f"{geometry.shape[1]} x {geometry.shape[2]}")
-    return geometry
+    return geometry, colour == {True}
+
+
+def _colour_dtype(stack: StackLike) -> "np.dtype":
+    """The type of a colour stack's RGB samples: its first image's, decoded (a palette's
+    entries may be 8 or 16 bits whatever Bits Allocated says)."""
+    import rawdicom
+    first = stack.instances[0]
+    return _decoded(rawdicom.read(str(first.path)), first).dtype
 
 
 def _fill_for(dtype: "np.dtype", fill_value: float | None) -> float:
@@ -432,21 +491,28 @@ def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = 
         slices; without it such irregular stacks (non-uniform spacing, drift) raise
         ValueError, and tilted ones keep a sheared affine. threads: files read at once
         (default: the cores, at most 8). fill_value: for slices no image fills (default
-        NaN for float volumes, the type's minimum for integer ones).
+        NaN for float volumes, the type's minimum for integer ones, 0 for colour).
+
+    A stack of colour images (RGB, YBR_*, PALETTE COLOR) gives a colour Volume: (slices,
+    rows, columns, 3) RGB, each image as the pixel layer decodes it (YBR converted,
+    palette indices looked up), without rescale; it is not resampled.
     """
     np = numpy()
-    geometry = _check(stack)
+    geometry, colour = _check(stack)
     needs_resample = (not geometry.regular or geometry.tilted or bool(geometry.missing_slices))
     if resample and needs_resample:
+        if colour:
+            raise ValueError("colour volumes are not resampled: the stack needs it ("
+                             + ", ".join(sorted(geometry.kinds())) + ")")
         return _resampled(stack, geometry, hounsfield, threads, fill_value)
     if not geometry.regular:
         blocking = "; ".join(str(d) for d in geometry.diagnostics
                              if d.kind in ("non_uniform_spacing", "in_plane_drift"))
         raise ValueError(f"the stack is no regular grid ({blocking}); "
                          "volume(resample=True) interpolates it onto one")
-    dtype = output_dtype(stack.instances, hounsfield)
-    out = np.empty(geometry.shape, dtype=dtype)
-    fill = _fill_for(dtype, fill_value)
+    dtype = _colour_dtype(stack) if colour else output_dtype(stack.instances, hounsfield)
+    out = np.empty(geometry.shape + ((3,) if colour else ()), dtype=dtype)
+    fill = (fill_value or 0) if colour else _fill_for(dtype, fill_value)
     firsts: dict[int, int] = {}
     for k, slot in enumerate(geometry.slice_index):
         firsts.setdefault(slot, k)
@@ -462,7 +528,7 @@ def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = 
     return Volume(out, geometry.affine.copy(), geometry.spacing, geometry.origin,
                   geometry.direction.copy(), diagnostics,
                   stack.instances[0].get("frame_of_reference_uid"), tuple(sorted(filled)),
-                  fill, geometry)
+                  fill, geometry, colour)
 
 
 # ---------------------------------------------------------------- resampling
