@@ -105,11 +105,12 @@ def _refusal(stack: Any, missing: str) -> tuple[str | None, list[Any]]:
     """Why the stack is not converted (None: it is), and its diagnostics."""
     from ..model.fourd import MRStack
     from ..model.geometry import GeometryError
+    from ..model.volume import is_colour
     diags = list(stack.diagnostics)
     if isinstance(stack, MRStack) and not stack.volumes:
         return "missing images: " + "; ".join(str(d) for d in diags), diags
     samples = {i.get("samples_per_pixel", 1) for i in stack.instances}
-    if samples != {1}:
+    if samples != {1} or any(is_colour(i) for i in stack.instances):  # RGB24: not written yet
         return f"colour (Samples per Pixel {sorted(samples)}): not a grayscale volume", diags
     if _is_localizer(stack):
         return "a localizer (Image Type LOCALIZER)", diags
