@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
-from .geometry import NOT_COMPARED, Diagnostic, Geometry, numpy
+from .geometry import NOT_COMPARED, Diagnostic, Geometry, GeometryError, numpy
 from .header_values import rescale
 
 if TYPE_CHECKING:
@@ -408,12 +408,13 @@ def _check(stack: StackLike) -> tuple[Geometry, bool]:
     """The stack's geometry, and whether its images are in colour (all, or none)."""
     geometry = stack.geometry
     colour = {is_colour(inst) for inst in stack.instances}
-    if len(colour) > 1:
-        raise ValueError("the stack mixes colour and grayscale images")
     samples = {inst.get("samples_per_pixel", 1) for inst in stack.instances}
+    if len(colour) > 1:
+        raise PixelDataError(f"{stack.instances[0].get('path')}: the stack mixes colour and "
+                             "grayscale images")
     if samples - {1, 3} or (colour == {False} and samples != {1}):
-        raise ValueError(f"volumes are built from grayscale or colour images; Samples per "
-                         f"Pixel {samples}")
+        raise PixelDataError(f"{stack.instances[0].get('path')}: volumes are built from "
+                             f"grayscale or colour images; Samples per Pixel {samples}")
     if min(geometry.shape[1:]) < 1:
         raise PixelDataError(f"{stack.instances[0].get('path')}: Rows x Columns "
                              f"{geometry.shape[1]} x {geometry.shape[2]}")
@@ -489,9 +490,9 @@ def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = 
         False keeps the stored values. resample: interpolate onto an orthogonal, uniform
         grid (float32) when the stack is tilted, non-uniform, drifting or has missing
         slices; without it such irregular stacks (non-uniform spacing, drift) raise
-        ValueError, and tilted ones keep a sheared affine. threads: files read at once
-        (default: the cores, at most 8). fill_value: for slices no image fills (default
-        NaN for float volumes, the type's minimum for integer ones, 0 for colour).
+        GeometryError (a ValueError), and tilted ones keep a sheared affine. threads: files
+        read at once (default: the cores, at most 8). fill_value: for slices no image fills
+        (default NaN for float volumes, the type's minimum for integer ones, 0 for colour).
 
     A stack of colour images (RGB, YBR_*, PALETTE COLOR) gives a colour Volume: (slices,
     rows, columns, 3) RGB, each image as the pixel layer decodes it (YBR converted,
@@ -502,14 +503,14 @@ def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = 
     needs_resample = (not geometry.regular or geometry.tilted or bool(geometry.missing_slices))
     if resample and needs_resample:
         if colour:
-            raise ValueError("colour volumes are not resampled: the stack needs it ("
-                             + ", ".join(sorted(geometry.kinds())) + ")")
+            raise GeometryError("colour volumes are not resampled: the stack needs it ("
+                                + ", ".join(sorted(geometry.kinds())) + ")")
         return _resampled(stack, geometry, hounsfield, threads, fill_value)
     if not geometry.regular:
         blocking = "; ".join(str(d) for d in geometry.diagnostics
                              if d.kind in ("non_uniform_spacing", "in_plane_drift"))
-        raise ValueError(f"the stack is no regular grid ({blocking}); "
-                         "volume(resample=True) interpolates it onto one")
+        raise GeometryError(f"the stack is no regular grid ({blocking}); "
+                            "volume(resample=True) interpolates it onto one")
     dtype = _colour_dtype(stack) if colour else output_dtype(stack.instances, hounsfield)
     out = np.empty(geometry.shape + ((3,) if colour else ()), dtype=dtype)
     fill = (fill_value or 0) if colour else _fill_for(dtype, fill_value)
@@ -585,7 +586,7 @@ def _resampled(stack: StackLike, geometry: Geometry, hounsfield: bool, threads: 
     bad = {slot for _, slots, _ in failures for slot in slots}
     keep = [j for j in range(len(order)) if j not in bad]
     if not keep:
-        raise ValueError("no slice of the stack could be read")
+        raise PixelDataError("no slice of the stack could be read")
     depths = geometry.depths[[order[j] for j in keep]]
     positions = geometry.positions[[order[j] for j in keep]]
     n, c, r = geometry.direction[:, 0], geometry.direction[:, 1], geometry.direction[:, 2]
@@ -637,7 +638,7 @@ def series_volume(stacks: Sequence[StackLike], **kw: Any) -> Volume:
     (which needs ``resample=True``).
     """
     if not stacks:
-        raise ValueError("the series has no images")
+        raise GeometryError("the series has no images")
     chosen = next((s for s in stacks if s.regular), stacks[0])
     left = [s for s in stacks if s is not chosen]
     if left:
