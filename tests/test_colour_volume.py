@@ -140,5 +140,24 @@ def test_colour_and_grayscale_are_never_one_volume(tmp_path):
                     rows=ROWS, columns=COLUMNS, modality="OT", series_number=7)
     write(tmp_path / "in", datasets + [gray])
     [stack] = stacks_of(tmp_path / "in")  # nothing in the split keys tells them apart
-    with pytest.raises(ValueError, match="mixes colour and grayscale"):
+    with pytest.raises(rawdicom.DicomError, match="mixes colour and grayscale"):
         stack.volume()
+
+
+@pytest.mark.parametrize("command", ["volume", "hist"])
+def test_the_commands_on_a_colour_series(tmp_path, command):
+    import subprocess
+    import sys
+    write(tmp_path / "in", [colour_slice(k) for k in range(SLICES)])
+    root = Path(__file__).resolve().parents[1]
+    args = [str(tmp_path / "in")] + ([str(tmp_path / "rgb.nii")] if command == "volume" else [])
+    result = subprocess.run([sys.executable, "-m", "rawdicom", command, *args], cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in result.stderr
+    if command == "volume":
+        assert result.returncode == 0, result.stderr
+        assert f"{SLICES} x {ROWS} x {COLUMNS} x 3 (slices, rows, columns, RGB)" in result.stdout
+        image = nibabel.load(tmp_path / "rgb.nii")
+        assert image.shape == (COLUMNS, ROWS, SLICES) and image.get_data_dtype().names
+    else:  # a histogram of grey values: refused in one line
+        assert result.returncode == 1 and "colour images" in result.stderr
