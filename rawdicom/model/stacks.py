@@ -94,7 +94,8 @@ HARD_KEY_INPUTS: tuple[str, ...] = (
     "series_number", "frame_of_reference_uid", "image_position_patient",
     "image_orientation_patient", "rows", "columns", "frame_type", "image_type", "echo_numbers",
     "echo_time", "effective_echo_time", "temporal_position_identifier",
-    "temporal_position_index", "stack_id", "diffusion_b_value", "diffusion_gradient_orientation", "vendor_image_kind", "coil",
+    "temporal_position_index", "stack_id", "diffusion_b_value", "diffusion_gradient_orientation",
+    "vendor_image_kind", "coil",
 )
 # Keys compared within a tolerance: (name, value, number of values).
 _CLOSE: tuple[tuple[str, str, int], ...] = (
