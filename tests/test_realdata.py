@@ -251,3 +251,25 @@ def test_every_set_is_there() -> None:
             pytest.fail("../shared/realdata is missing, and CI is set")
         pytest.skip("../shared/realdata is not beside the repository")
     assert {p.parent.parent.name for p in _refs()} == set(SETS)
+
+
+@pytest.mark.skipif(REALDATA is None, reason="../shared/realdata is not beside the repository")
+@pytest.mark.parametrize("set_name", SETS)
+def test_every_stack_gives_a_volume_or_says_why(set_name: str) -> None:
+    """The series without a Ref too (XA61's TRACEW, the Phoenix reports): a volume, or a
+    refusal that is a DicomError or a ValueError (GeometryError) naming why."""
+    refused = {}
+    for candidates in _candidates(set_name).values():
+        for candidate in candidates:
+            try:
+                volume = candidate.volume
+            except (ValueError, rawdicom.DicomError) as exc:
+                refused[candidate.label] = str(exc)
+                continue
+            shape = volume.array.shape[:-1] if volume.colour else volume.array.shape
+            assert volume.array.size and shape[-3:] == volume.geometry.shape
+    assert all(refused.values()), refused
+    if set_name == "dcm_qa_xa60":  # the two PhoenixZIPReport series: no image geometry
+        assert sorted(refused) == [k for k in sorted(refused) if "PhoenixZIPReport" in k]
+    else:
+        assert not refused, refused
