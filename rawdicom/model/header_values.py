@@ -67,9 +67,12 @@ def rescale(inst: Any, hounsfield: bool) -> tuple[float, float]:
     if not hounsfield:
         return 1.0, 0.0
     slope, intercept = inst.get("rescale_slope", 1.0), inst.get("rescale_intercept", 0.0)
-    for value in (slope, intercept):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) \
-                or not math.isfinite(value):
-            raise PixelDataError(f"Rescale Slope {slope!r} / Intercept {intercept!r} of "
-                                 f"{inst.get('path')} are not finite numbers")
-    return float(slope), float(intercept)
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                  for v in (slope, intercept))
+    values = finite_floats([slope, intercept], 2) if numbers else None  # 400 digits: None
+    if values is None:
+        shown = [v if len(str(v)) <= 40 else f"{str(v)[:20]}... ({len(str(v))} characters)"
+                 for v in (slope, intercept)]
+        raise PixelDataError(f"Rescale Slope {shown[0]!r} / Intercept {shown[1]!r} of "
+                             f"{inst.get('path')} are not finite numbers")
+    return values[0], values[1]
