@@ -13,16 +13,16 @@ Frames:
   in its logical frame (frequency X, phase Y, slice Z; GE's statement, quoted in dcm2niix's
   GE notes), whose signs GE documents nowhere. The field's convention is dcm2niix's
   (``geCorrectBvecs``, from Xiangrui Li's dicm2nii, and the FSL pipelines built on its
-  ``.bvec``), defined only for Patient Position (0018,5100) HFS. With In-plane Phase Encoding
-  Direction COL and axial slices (the normal's largest component along z) it is
-  LPS = −X·row − Y·column + Z·normal (normal = row × column cosines), which the ``.bvec``
-  of real GE DWI series agree with. Sagittal and coronal slices and ROW phase encoding
-  get dcm2niix's per-plane signs (:data:`_GE_SIGNS`; with ROW, X lies along the column and
-  Y along the row), which its authors mark as untested: such a stack says so in a
-  ``gradient_frame_untested`` diagnostic. Any other Patient Position (or none) has no
-  documented transform: the gradient is None and the stack says ``gradient_frame_unknown``
-  (:func:`frame_diagnostics`). All of it measured against dcm2niix in
-  tests/test_mr_dcm2niix.py.
+  ``.bvec``), defined only for Patient Position (0018,5100) HFS. With In-plane Phase
+  Encoding Direction COL and axial slices (the normal's largest component along z) it is LPS
+  = −X·row − Y·column + Z·normal (normal = row × column cosines), which the reference
+  ``.bvec`` of the real GE DWI series of issue 21 agree with. Sagittal and coronal slices
+  and ROW phase encoding get dcm2niix's per-plane signs (:data:`_GE_SIGNS`; with ROW, X lies
+  along the column and Y along the row), which its authors mark as untested: such a stack
+  says so in a ``gradient_frame_untested`` diagnostic. Any other Patient Position (or none)
+  has no documented transform: the gradient is None and the stack says
+  ``gradient_frame_unknown`` (:func:`frame_diagnostics`). All of it measured against
+  dcm2niix in tests/test_mr_dcm2niix.py.
 * image: components along the volume's (column, row, slice) index axes, i.e. the dot
   products with the row cosines, the column cosines and the slice direction.
 
@@ -45,7 +45,7 @@ __all__ = ["b_value", "gradient_lps", "ge_frame_note", "frame_diagnostics", "ima
 
 #: dcm2niix's signs of GE's (X, Y, Z) for head-first-supine series, by phase encoding
 #: direction and slice plane (the axis of the normal's largest component). Measured with
-#: dcm2niix v1.0.2022 on generated files (tests/test_mr_dcm2niix.py); the axial COL entry is
+#: dcm2niix v1.0.20220720 on generated files (tests/test_mr_dcm2niix.py); the axial COL entry is
 #: the one validated on real data by dcm2niix's and dicm2nii's authors.
 _GE_SIGNS = {
     ("COL", "axial"): (-1, -1, 1), ("COL", "sagittal"): (1, 1, -1),
