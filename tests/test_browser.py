@@ -188,7 +188,8 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     probes = [[64, 64], [10, 64], [0, 0], [40, 50]]
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"ct": str(EXAMPLE), "study": str(STUDY), "probes": probes,
-                                "more": list(map(str, more)), "bad": list(map(str, bad))}))
+                                "more": list(map(str, more)), "bad": list(map(str, bad)),
+                                "drop": "/rawdicom/examples/ct_phantom.dcm"}))
     shots = tmp_path / "shots"
     shots.mkdir()
 
@@ -336,6 +337,12 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert huge["state"] == "error" or huge["message"], huge
     assert page["after"]["state"] == "done"
     assert_pixels(page["after"], EXAMPLE)
+
+    # -- a file dropped on the page
+    dropped = page["dropped"]
+    assert dropped["state"] == "done", dropped["status"]
+    assert dropped["image"]["path"] == "/data/ct_phantom.dcm"
+    assert_pixels(dropped, EXAMPLE)
 
     # -- the presets are the library's
     app = (BROWSER_DIR / "app.js").read_text()

@@ -105,8 +105,13 @@ async function fromDrop(items) {
       }
     }
   };
-  const entries = [...items].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
-  for (const entry of entries) await walk(entry, "");
+  // Entries (files and folders) where the browser gives them, else the files themselves.
+  const dropped = [...items].filter((item) => item.kind === "file")
+    .map((item) => [item.webkitGetAsEntry?.(), item.getAsFile()]);
+  for (const [entry, file] of dropped) {
+    if (entry) await walk(entry, "");
+    else if (file) out.push({ name: file.name, file });
+  }
   return out;
 }
 

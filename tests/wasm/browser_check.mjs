@@ -3,7 +3,7 @@
 //
 //   node tests/wasm/browser_check.mjs URL SHOTS_DIR PLAN.json
 //
-// PLAN: {ct, study, more: [file...], bad: [file...]}.
+// PLAN: {ct, study, probes: [[column, row]...], more: [file...], bad: [file...], drop: URL}.
 // 1. opens `ct` with the file picker: the first image (its time), the window, the canvas
 //    (RGB, base64), the value under the cursor at a few pixels;
 // 2. drags on the image: the new window and canvas;
@@ -14,7 +14,8 @@
 //    down arrow (then a screenshot SHOTS_DIR/browser-ct.png, timings hidden) and two turns
 //    of the wheel: the image shown after each;
 // 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
-//    `ct` again (the page goes on).
+//    `ct` again (the page goes on);
+// 6. drops the file at URL `drop` (fetched by the page) on the page.
 // Prints one JSON object; CHROMIUM (env) names the browser, /usr/bin/chromium by default.
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -186,6 +187,20 @@ try {
     for (const file of plan.bad ?? []) result.bad.push({ file, ...(await pick(page, "#file", file)) });
     // The page still answers after them.
     result.after = await pick(page, "#file", ctFile);
+
+    // 6. a file dropped on the page (fetched from the server, dropped as a File)
+    if (plan.drop) {
+      await page.evaluate(() => { document.body.dataset.state = "picking"; });
+      await page.evaluate(async (url) => {
+        const blob = await (await fetch(url)).blob();
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([blob], url.split("/").pop()));
+        document.body.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer,
+          bubbles: true, cancelable: true }));
+      }, plan.drop);
+      await settled(page);
+      result.dropped = await page.evaluate(pageState);
+    }
   } else {
     await page.screenshot({ path: path.join(shots, "browser-failed.png"), fullPage: true });
   }
