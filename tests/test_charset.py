@@ -393,3 +393,24 @@ def test_bytes_that_are_no_shift_jis_are_replaced_as_pydicom():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom's own warning about the same bytes
         assert oracle(raw, ("ISO_IR 13",), "LO", ours)
+
+
+def test_shift_jis_trail_bytes_that_look_like_delimiters_as_pydicom():
+    """A Shift-JIS trail byte 0x5C (表 is 95 5C, ソ is 83 5C) is half a character, not a
+    value separator: whole files read by rawdicom and by pydicom 3 give the same values."""
+    import io
+
+    import pydicom
+
+    import rawdicom
+    from builders import element, part10, txt
+    values = {"PatientName": (0x00100010, "PN", b"\x95\x5c^\x83\x5c ", "表^ソ"),
+              "StudyDescription": (0x00081030, "LO", b"\x95\x5c\x8eR", "表山"),
+              "StudyComments": (0x00324000, "LT", b"\x95\x5c\x8eR", "表山")}
+    body = element(0x00080005, "CS", txt("ISO_IR 13")) + b"".join(
+        element(tag, vr, raw) for tag, vr, raw, _ in sorted(values.values()))
+    data = part10(body)
+    ours = rawdicom.read(data)
+    theirs = pydicom.dcmread(io.BytesIO(data), force=True)
+    for keyword, (*_, text) in values.items():
+        assert str(getattr(ours, keyword)) == str(theirs.get(keyword)) == text

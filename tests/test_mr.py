@@ -550,3 +550,16 @@ def test_diffusion_numbers_of_400_digits(tmp_path, vendor):
         return
     assert inst.get("vendor_b_value") is None
     assert any("out of range" in p for p in inst.record["problems"]), inst.record["problems"]
+
+
+def test_csa_element_of_another_vr_is_read_as_bytes():
+    """(0029,1010) under its creator but written as LO: its bytes are parsed (and found to be
+    no CSA header: a problem in the record), never a TypeError from parsing a str."""
+    from builders import element, part10, txt
+    from rawdicom.vendor.fields import vendor_fields
+    body = (element(0x00290010, "LO", txt("SIEMENS CSA HEADER"))
+            + element(0x00291010, "LO", txt("not a header")))
+    problems: list[str] = []
+    out = vendor_fields(rawdicom.read(part10(body)), ["ORIGINAL", "PRIMARY", "MOSAIC"], problems)
+    assert out["mosaic_images"] is None
+    assert problems and problems[0].startswith("CSA image header")

@@ -118,10 +118,10 @@ def _decode(ds: Any, tag: int, vr_default: str, problems: list[str]) -> Any:
     gives none (implicit VR without a private dictionary entry, UN)."""
     element = ds[tag]
     try:
+        if vr_default == "OB":  # the CSA header: little endian bytes whatever the VR says
+            return bytes(element.raw)
         vr = element.vr
         if vr in ("UN", "OB", "??") or not vr:
-            if vr_default == "OB":
-                return bytes(element.raw)
             return decode_value(vr_default, bytes(element.raw), ds._ctx.little_endian, ())
         return element.value
     except (DicomError, ValueError) as exc:
