@@ -293,6 +293,22 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     # Slice order: along the normal of the tilted slices, every step the same 3 mm.
     positions = np.array([s["position"] for s in page["scrolled"]])
     assert np.allclose(np.linalg.norm(np.diff(positions, axis=0), axis=1), 3.0, atol=1e-3)
+    # The explain listing of a deflated file: the meta group, then the data set's elements
+    # with offsets in the inflated bytes, their bytes fetched from there.
+    inflated = page["inflated"]
+    shown_path = STUDY / inflated["image"]["path"].removeprefix("/data/study/")
+    deflated = explain(shown_path.read_bytes())
+    name = next(e for e in deflated.entries if e.tag == 0x00100010)
+    assert name.parts[0].space == "inflated"
+    sel = inflated["selection"]
+    assert (sel["start"], sel["end"], sel["space"]) == (name.start, name.end, "inflated")
+    roles = {offset: part.role for part in name.parts for offset in range(part.start, part.end)}
+    assert dict(inflated["highlighted"]) == roles
+    assert inflated["headings"] == [
+        "File Meta Information, group 0002: always explicit VR little endian",
+        "Data set: Deflated Explicit VR Little Endian, offsets (ⁱ) in the inflated bytes"]
+    assert [row[1] for row in inflated["entries"]] == [e.title for e in deflated.entries]
+
     wheeled = page["wheeled"]
     assert wheeled["index"] == 7 and wheeled["slice"].startswith("Image 8 / 40")
     assert_pixels(wheeled, STUDY / rel(stack[7]["path"]))
