@@ -182,11 +182,14 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     more = [monochrome1(tmp_path), pydicom_file("examples_rgb_color.dcm"),
             pydicom_file("examples_jpeg2k.dcm"),
             # JPEG Baseline: YBR_FULL (the usual), and RGB with no colour transform
-            pydicom_file("SC_rgb_jpeg_dcmtk.dcm"), pydicom_file("SC_jpeg_no_color_transform.dcm")]
+            pydicom_file("SC_rgb_jpeg_dcmtk.dcm"), pydicom_file("SC_jpeg_no_color_transform.dcm"),
+            # a cine loop: 30 frames, no positions
+            pydicom_file("examples_ybr_color.dcm")]
     probes = [[64, 64], [10, 64], [0, 0], [40, 50]]
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"ct": str(EXAMPLE), "study": str(STUDY), "probes": probes,
-                                "more": list(map(str, more)), "bad": list(map(str, bad))}))
+                                "more": list(map(str, more)), "bad": list(map(str, bad)),
+                                "drop": "/rawdicom/examples/ct_phantom.dcm"}))
     shots = tmp_path / "shots"
     shots.mkdir()
 
@@ -290,13 +293,29 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     # Slice order: along the normal of the tilted slices, every step the same 3 mm.
     positions = np.array([s["position"] for s in page["scrolled"]])
     assert np.allclose(np.linalg.norm(np.diff(positions, axis=0), axis=1), 3.0, atol=1e-3)
+    # The explain listing of a deflated file: the meta group, then the data set's elements
+    # with offsets in the inflated bytes, their bytes fetched from there.
+    inflated = page["inflated"]
+    shown_path = STUDY / inflated["image"]["path"].removeprefix("/data/study/")
+    deflated = explain(shown_path.read_bytes())
+    name = next(e for e in deflated.entries if e.tag == 0x00100010)
+    assert name.parts[0].space == "inflated"
+    sel = inflated["selection"]
+    assert (sel["start"], sel["end"], sel["space"]) == (name.start, name.end, "inflated")
+    roles = {offset: part.role for part in name.parts for offset in range(part.start, part.end)}
+    assert dict(inflated["highlighted"]) == roles
+    assert inflated["headings"] == [
+        "File Meta Information, group 0002: always explicit VR little endian",
+        "Data set: Deflated Explicit VR Little Endian, offsets (ⁱ) in the inflated bytes"]
+    assert [row[1] for row in inflated["entries"]] == [e.title for e in deflated.entries]
+
     wheeled = page["wheeled"]
     assert wheeled["index"] == 7 and wheeled["slice"].startswith("Image 8 / 40")
     assert_pixels(wheeled, STUDY / rel(stack[7]["path"]))
 
     # -- MONOCHROME1 the other way round; colour as colour; JPEG Baseline decoded by the
     # browser; JPEG 2000 named in one line
-    mono1, rgb, j2k, *jpegs = page["more"]
+    mono1, rgb, j2k, *jpegs, cine = page["more"]
     assert mono1["state"] == "done" and mono1["image"]["photometric"] == "MONOCHROME1"
     assert_pixels(mono1, more[0])
     assert (canvas(mono1)[..., 0] + canvas(ct)[..., 0] == 255).all()
@@ -316,6 +335,12 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
         assert [row[1] for row in jpeg["entries"] if row[1].startswith(("Basic", "Frag"))] == [
             "Basic Offset Table", "Fragment 1"]
 
+    assert cine["state"] == "done", cine["status"]
+    assert cine["stackLength"] == 30 and cine["slice"] == "Image 1 / 30 · frame 1 of 30"
+    decoded = rawdicom.pixel_array(rawdicom.read(more[-1]), frame=0).astype(int)
+    difference = np.abs(canvas(cine).astype(int) - decoded)
+    assert difference.max() <= 2 and difference.mean() < 0.5
+
     # -- files that are not good DICOM: the library's one line, and the page goes on
     notes, truncated, huge, deep = page["bad"]
     assert notes["state"] == "error"
@@ -328,6 +353,12 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert huge["state"] == "error" or huge["message"], huge
     assert page["after"]["state"] == "done"
     assert_pixels(page["after"], EXAMPLE)
+
+    # -- a file dropped on the page
+    dropped = page["dropped"]
+    assert dropped["state"] == "done", dropped["status"]
+    assert dropped["image"]["path"] == "/data/ct_phantom.dcm"
+    assert_pixels(dropped, EXAMPLE)
 
     # -- the presets are the library's
     app = (BROWSER_DIR / "app.js").read_text()

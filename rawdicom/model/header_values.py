@@ -57,8 +57,9 @@ def unit_vector(value: Any) -> tuple[float, float, float] | None:
     out = finite_floats(value, 3)
     if out is None:
         return None
-    length = math.sqrt(sum(v * v for v in out))
-    return (out[0] / length, out[1] / length, out[2] / length) if length > 1e-6 else None
+    length = math.hypot(*out)  # inf for components near the largest float: no direction
+    return (out[0] / length, out[1] / length, out[2] / length) if 1e-6 < length < math.inf \
+        else None
 
 
 def rescale(inst: Any, hounsfield: bool) -> tuple[float, float]:
