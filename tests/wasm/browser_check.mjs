@@ -64,7 +64,7 @@ const pageState = () => {
     firstImageMs: v.firstImageMs,
     image: v.image && { path: v.image.path, rows: v.image.rows, columns: v.image.columns,
       photometric: v.image.photometric, error: v.image.error ?? null,
-      no_image: v.image.no_image ?? null, position: v.image.position },
+      no_image: v.image.no_image ?? null, position: v.image.position, frame: v.image.frame },
     window: v.window && { center: v.window.center, width: v.window.width,
       function: v.window.function, name: v.window.name },
     canvas: { width: canvas.width, height: canvas.height, rgb },
