@@ -22,10 +22,8 @@ import fuzz_pipeline as fp  # noqa: E402
 pytest.importorskip("numpy")
 
 SEED = 2024
-CASES = 25
-# Case 12 (Rows multi-valued: a TypeError in geometry.stack_geometry) is fixed on branch
-# i21-frames (header_values.scalar_int); it joins the set when that branch lands.
-SKIP = {12}
+CASES = 24
+SKIP: set[int] = set()
 # from_json's errors become one ValueError subclass on branch i20-json-cli; until it lands
 # hostile JSON gives plain ValueErrors and TypeErrors, so json_hostile is not in the CI set.
 CI_OPS = [op for op in fp.OPERATIONS if op != "json_hostile"]

@@ -631,12 +631,19 @@ def op_explain(folder: Path, out: Path, errors: list[BaseException]) -> None:
                 pass
 
 
+def op_convert(folder: Path, out: Path, errors: list[BaseException]) -> None:
+    from rawdicom.convert import convert
+    report = convert(folder, out / "nifti", engine="serial")
+    str(report)
+
+
 OPERATIONS: dict[str, Callable[[Path, Path, list[BaseException]], None]] = {
     "scan": op_scan, "scan_processes": op_scan_processes, "stacks": op_stacks,
     "volume": op_volume, "volume_resample": op_volume_resample, "to_nifti": op_to_nifti,
     "index_record": op_index_record, "index_sqlite": op_index_sqlite,
     "index_parquet": op_index_parquet, "json": op_json, "json_hostile": op_json_hostile,
     "dicomdir": op_dicomdir, "organize": op_organize, "explain": op_explain,
+    "convert": op_convert,
 }
 # Operations run on a sample of the cases only (they cost more than the others).
 SAMPLED = {"scan_processes": 0.1, "index_parquet": 0.5}
@@ -665,6 +672,7 @@ CLI: dict[str, Callable[[Path, Path], list[str]]] = {
     "volume": lambda d, o: ["volume", str(d), str(o / "v.nii.gz")],
     "volume_resample": lambda d, o: ["volume", "--resample", str(d), str(o / "r.nii.gz")],
     "organize": lambda d, o: ["organize", str(d), str(o / "organized")],
+    "convert": lambda d, o: ["convert", str(d), str(o / "nifti")],
     "index": lambda d, o: ["index", "--engine", "serial", str(d), str(o / "i.sqlite")],
     "tag": lambda d, o: ["tag", Path(_first_file(d)).name[:12]],
 }
@@ -697,7 +705,7 @@ def _watch_opens(roots: tuple[str, ...], outside: list[str]) -> None:
             path = os.path.realpath(os.fsdecode(args[0]))
         except Exception:  # noqa: BLE001
             return
-        if not (path + "/").startswith(roots) and len(outside) < 10:
+        if not (path + "/").startswith(roots) and os.path.exists(path) and len(outside) < 10:
             outside.append(path)
     sys.addaudithook(hook)
 
@@ -862,6 +870,7 @@ def run(*, seed: int, start: int, count: int, ops: list[str], cli: list[str],
     import rawdicom.explain  # noqa: F401
     import rawdicom.model.organize  # noqa: F401
     import rawdicom.model.dicomdir  # noqa: F401
+    import rawdicom.convert  # noqa: F401
     for optional in ("nibabel", "pyarrow", "sqlite3"):
         try:
             __import__(optional)

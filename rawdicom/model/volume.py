@@ -279,7 +279,14 @@ def _decode(ds: Any, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> Non
     """Any other transfer syntax: each frame of the dataset decoded once, by the pixel layer."""
     import rawdicom
     for slot, inst in jobs:
-        writer.store(slot, rawdicom.pixel_array(ds, frame=inst.frame), inst)
+        try:
+            stored = rawdicom.pixel_array(ds, frame=inst.frame)
+        except IndexError:  # the frame comes from a per-frame item the pixels lack
+            raise PixelDataError(f"{inst.get('path')}: frame {inst.frame} of "
+                                 f"{len(inst.record.get('frames') or ())} per-frame items, but "
+                                 f"Number of Frames is {inst.record.get('number_of_frames')!r}",
+                                 tag=_PIXEL_DATA) from None
+        writer.store(slot, stored, inst)
 
 
 Failure = tuple[str, list[int], Exception]
@@ -438,6 +445,11 @@ def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = Fa
         raise GeometryError(f"the stack is no regular grid ({blocking}); "
                             "volume(resample=True) interpolates it onto one")
     dtype = _output_dtype(stack.instances, hounsfield)
+    from .allocation import check_bytes, check_grid, check_held
+    check_held(stack.instances)
+    check_grid(geometry.shape[0], len(set(geometry.slice_index)),
+               dtype.itemsize * geometry.shape[1] * geometry.shape[2], str(stack.instances[0].path))
+    check_bytes(geometry.shape, dtype.itemsize, str(stack.instances[0].path))
     out = np.empty(geometry.shape, dtype=dtype)
     fill = _fill_for(dtype, fill_value)
     firsts: dict[int, int] = {}
@@ -505,6 +517,10 @@ def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: in
     for k, slot in enumerate(geometry.slice_index):
         firsts.setdefault(slot, k)
     order = list(firsts.values())  # the first image at each distinct position
+    from .allocation import check_bytes, check_grid, check_held
+    where = str(stack.instances[0].path)
+    check_held(stack.instances)
+    check_bytes((len(order), *geometry.shape[1:]), 4, where)
     source = np.empty((len(order), *geometry.shape[1:]), dtype=np.float32)
     failures = _fill_slots(list(enumerate(stack.instances[k] for k in order)), source,
                            hounsfield, threads)
@@ -526,6 +542,9 @@ def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: in
         step = float((depths[-1] - depths[0]) / (count - 1))
     else:
         count, step = 1, geometry.spacing[0]
+    check_grid(count, len(keep), 4 * geometry.shape[1] * geometry.shape[2],
+               f"{where}: the resampled grid")
+    check_bytes((count, *geometry.shape[1:]), 4, f"{where}: the resampled grid")
     out = np.empty((count, *geometry.shape[1:]), dtype=np.float32)
     for t in range(count):
         z = depths[0] + t * step
