@@ -134,6 +134,7 @@ def test_a_command_traceback_or_odd_status_is_a_defect(tmp_path, monkeypatch) ->
     assert fp.cli_outcome("x", 3, "rawdicom: unexpected KeyError; rerun with --debug")[
         "outcome"] == "defect"
     assert fp.cli_outcome("x", 1, "rawdicom: a.dcm: not a DICOM file")["outcome"] == "error"
+    assert fp.cli_outcome("x", 0, "FUZZ-OUTSIDE /etc/shadow\n")["kind"] == "outside"
     folder, out = _folder(tmp_path)
     monkeypatch.setitem(fp.CLI, "probe", lambda d, o: ["--no-such-option"])
     assert fp.run_cli("probe", folder, out, timeout=60, memory=0)["outcome"] == "error"
@@ -142,3 +143,7 @@ def test_a_command_traceback_or_odd_status_is_a_defect(tmp_path, monkeypatch) ->
     (folder / "a.dcm").unlink()
     monkeypatch.setitem(fp.CLI, "probe", lambda d, o: ["tree", str(d)])
     assert fp.run_cli("probe", folder, out, timeout=60, memory=0)["outcome"] == "ok"
+    readme = Path(fp.__file__).resolve().parents[1] / "README.md"
+    monkeypatch.setitem(fp.CLI, "probe", lambda d, o: ["explain", str(readme)])
+    result = fp.run_cli("probe", folder, out, timeout=60, memory=0)
+    assert result["kind"] == "outside" and "README.md" in result["detail"]
