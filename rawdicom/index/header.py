@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from ..dataset import Dataset
 from ..errors import DicomError
 from ..reader import read
+from ..regular_file import open_regular
 from ..warning_capture import captured_warnings, dicom_messages
 from .storage import is_url
 
@@ -34,7 +35,7 @@ class LocalFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self._fd = open_regular(path)  # (a FIFO or a device: NotRegularFileError)
         try:
             st = os.fstat(self._fd)
         except OSError:

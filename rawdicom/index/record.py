@@ -14,8 +14,8 @@ import os
 from typing import Any, Iterable
 
 from .. import dictionary
-from ..errors import (DicomError, MalformedElementError, NotDicomError, TruncatedError, UnsupportedTransferSyntaxError,
-                      format_tag)
+from ..errors import (DicomError, MalformedElementError, NotDicomError, NotRegularFileError,
+                      TruncatedError, UnsupportedTransferSyntaxError, format_tag)
 from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS
 from ..model.instance import Instance
 from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
@@ -202,7 +202,7 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     row["problems"], row["warnings"] = problems, []
     try:
         src = open_source(source, info, storage_options)
-    except OSError as exc:
+    except (OSError, NotRegularFileError) as exc:  # (a FIFO, socket or device: not_dicom)
         return _failed(row, exc)
     try:
         row["size"], row["mtime"], row["etag"] = src.size, src.mtime, src.etag

@@ -4,7 +4,10 @@
 attributes only: never the pixel data), turns each into an instance record and hands the
 records to :class:`~rawdicom.model.hierarchy.Collection`. A file that is not DICOM goes to
 ``.skipped``, a file whose bytes are wrong or that cannot be read (permissions, vanished
-since it was listed) to ``.failed``; a scan never stops at one bad file.
+since it was listed) to ``.failed``; so do a FIFO, a socket or a device (a
+NotRegularFileError, "not a regular file": never opened, see ``rawdicom.regular_file``) and
+a folder that cannot be listed (its PermissionError: never silently left out). A scan
+never stops at one bad file.
 
 Walking a folder:
 
@@ -38,7 +41,7 @@ import stat
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from ..dictionary import keyword_for, parse_tag
-from ..errors import (DicomError, MalformedElementError, NotDicomError,
+from ..errors import (DicomError, MalformedElementError, NotDicomError, NotRegularFileError,
                       TruncatedError)
 from ..reader import read
 from ..warning_capture import captured_warnings, dicom_messages
@@ -163,8 +166,9 @@ def _walk(root: str, root_stat: os.stat_result, seen_dirs: set[tuple[int, int]]
         try:
             with os.scandir(folder) as it:
                 entries = list(it)
-        except OSError:
-            continue  # an unreadable folder holds nothing we can list
+        except OSError:  # listed itself: reading it reports why (rawdicom.regular_file)
+            yield folder, folder
+            continue
         for entry in entries:
             try:
                 if entry.is_dir():  # follows symbolic links
@@ -257,6 +261,8 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
                                         "UID: not an instance")
         record["problems"].extend(f"warning: {note}" for note in notes)
         return ("record", record)
+    except NotRegularFileError as exc:  # a FIFO, socket or device: reported, not skipped
+        return ("failed", (type(exc), exc.reason, None, None))
     except NotDicomError:
         return ("skipped", None)
     except DicomError as exc:
