@@ -134,7 +134,7 @@ def _is_sqlite(out: str) -> bool:
 def _listing_digest(entries: list[Entry], tags: tuple[str, ...], partition_size: int) -> str:
     h = hashlib.sha256(repr((tags, partition_size)).encode())
     for e in entries:
-        h.update(f"{e.path}\0{e.size}\0{e.mtime}\n".encode())
+        h.update(f"{e.path}\0{e.size}\0{e.mtime}\n".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 

@@ -678,7 +678,11 @@ class _Manifest:
                "reason": _join(entry.reason, note), "kind": entry.kind, "sha256": entry.sha256,
                "size": entry.size, "sop_instance_uid": entry.sop_instance_uid,
                "planned": list(entry.planned), "keys": list(entry.keys)}
-        self.file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        line = json.dumps(row, ensure_ascii=False)
+        if not line.isascii() and not _is_text(line):
+            # A name that is not UTF-8 (a lone surrogate): written \udcxx, read back as it was.
+            line = json.dumps(row)
+        self.file.write(line + "\n")
         self.file.flush()
 
     def sync(self) -> None:
@@ -686,6 +690,15 @@ class _Manifest:
 
     def close(self) -> None:
         self.file.close()
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` encodes to UTF-8 (no lone surrogate from a file name)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_manifest(path: str) -> list[dict[str, Any]]:
