@@ -13,13 +13,14 @@ The Collection itself comes from the referenced files' own headers (read as
 check them against: where a directory record disagrees with its file (another
 SOPInstanceUID, SeriesInstanceUID, StudyInstanceUID or PatientID), the instance record's
 ``problems`` says so, and the file's own values are used. The record's
-``referenced_file_id`` is the file ID the DICOMDIR gives (a scan leaves it None). A Referenced File ID is
-resolved inside the DICOMDIR's folder only: an absolute one, or one with an empty, ``.``
-or ``..`` component or a path separator inside a component, is refused and reported in
-``.failed`` with the file ID as written; so is one whose real path (symbolic links
-resolved, in any component) leaves the DICOMDIR's folder, and one that is not text (a
-number); a referenced file that is missing is reported there too. Components are matched case-insensitively when the exact name does not exist
-(media written in upper case, mounted in lower case).
+``referenced_file_id`` is the file ID the DICOMDIR gives (a scan leaves it None). A
+Referenced File ID is resolved inside the DICOMDIR's folder only: an absolute one, or one
+with an empty, ``.`` or ``..`` component or a path separator inside a component, is refused
+and reported in ``.failed`` with the file ID as written; so is one whose real path
+(symbolic links resolved, in any component) leaves the DICOMDIR's folder, and one that is
+not text (a number); a referenced file that is missing is reported there too. Components
+are matched case-insensitively when the exact name does not exist (media written in upper
+case, mounted in lower case).
 """
 
 from __future__ import annotations
@@ -134,9 +135,9 @@ def directory_files(path: str | os.PathLike[str]
                 if value:
                     asserted[key] = value
             file_id = record.get(_FILE_ID)
-            if file_id or file_id == 0:
-                components = [file_id] if not isinstance(file_id, (list, tuple)) else \
-                    list(file_id)
+            if file_id is not None and file_id != "" and file_id != []:
+                # (text, a list of text; a number when the VR is wrong: refused below)
+                components = list(file_id) if isinstance(file_id, list) else [file_id]
                 uid = _text(record.get(_SOP_INSTANCE_IN_FILE))
                 wanted = dict(asserted, sop_instance_uid=uid) if uid else asserted
                 problem = _refusal(components)
