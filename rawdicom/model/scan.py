@@ -318,10 +318,11 @@ def overrun_text_element(ds: Any, data: Any = None) -> MalformedElementError | N
     was read from, when its values may run past them (a header prefix); else each
     element's own bytes. Only elements the read kept are looked at.
     """
-    for element in ds:
-        length = element.length
+    for tag, stored in ds._elements.items():  # (lengths without making Elements: per file)
+        length = stored[1] if type(stored) is tuple else stored.length
         if length < 1024 or length == _UNDEFINED_LENGTH:
             continue
+        element = ds[tag]
         limit = _TEXT_LIMITS.get(element.vr)
         if limit is None or length <= 4 * limit:
             continue
