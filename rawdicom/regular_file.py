@@ -25,7 +25,7 @@ import stat
 
 from .errors import NotRegularFileError
 
-__all__ = ["open_regular", "check_regular"]
+__all__ = ["open_regular", "open_regular_stat", "check_regular"]
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
@@ -62,11 +62,17 @@ def open_regular(path: str | os.PathLike[str]) -> int:
     Raises NotRegularFileError for a FIFO, socket or device, an OSError for a folder
     (why it cannot be listed, else IsADirectoryError) or a path that cannot be opened.
     """
+    return open_regular_stat(path)[0]
+
+
+def open_regular_stat(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    """:func:`open_regular`, with the ``fstat`` of the descriptor (size, mtime)."""
     check_regular(os.stat(path).st_mode, path)
     fd = os.open(path, _FLAGS)
     try:
-        check_regular(os.fstat(fd).st_mode, path)
+        st = os.fstat(fd)
+        check_regular(st.st_mode, path)
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, st

@@ -22,7 +22,7 @@ from ..dataset import Dataset
 from ..errors import DicomError
 from ..model.scan import overrun_text_element
 from ..reader import read
-from ..regular_file import open_regular
+from ..regular_file import open_regular_stat
 from ..warning_capture import captured_warnings, dicom_messages
 from .storage import is_url
 
@@ -38,12 +38,7 @@ class LocalFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd = open_regular(path)  # (a FIFO or a device: NotRegularFileError)
-        try:
-            st = os.fstat(self._fd)
-        except OSError:
-            os.close(self._fd)
-            raise
+        self._fd, st = open_regular_stat(path)  # (a FIFO or a device: NotRegularFileError)
         self.size: int | None = st.st_size
         self.mtime: float | None = st.st_mtime
         self.etag: str | None = None

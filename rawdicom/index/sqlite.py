@@ -31,15 +31,27 @@ def _sql_type(kind: str) -> str:
 def _encode(kind: str, value: Any) -> Any:
     if value is not None and kind.startswith("list_"):
         return json.dumps(value)  # (ASCII: a lone surrogate is written \udcxx)
-    if kind == "text" and type(value) is str and not value.isascii():
-        return storable_text(value)  # (text SQLite's binding accepts)
     return value
 
 
-def _row_values(columns: list[tuple[str, str]], row: dict[str, Any]) -> list[Any]:
-    """The values of ``row`` as stored, in the order of ``columns`` (the path lossless)."""
-    return [stored_path(row.get(n)) if n == "path" else _encode(k, row.get(n))
-            for n, k in columns]
+def _rows_values(columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]
+                 ) -> list[list[Any]]:
+    """The values of ``rows`` as stored, in the order of ``columns`` (the first is the
+    path: stored lossless, see path_text)."""
+    out = [[_encode(k, r.get(n)) for n, k in columns] for r in rows]
+    for values in out:
+        values[0] = stored_path(values[0])
+    return out
+
+
+def _insert(db: sqlite3.Connection, sql: str, rows: list[list[Any]]) -> None:
+    """``executemany``; rows with text SQLite's binding refuses (a lone surrogate: a
+    file name that is not UTF-8, quoted in an error message) are written again with such
+    characters as ``\\xHH`` (``sql`` replaces rows: the rows written before are kept)."""
+    try:
+        db.executemany(sql, rows)
+    except UnicodeEncodeError:
+        db.executemany(sql, [[storable_text(v) for v in values] for values in rows])
 
 
 def _decode(kind: str, value: Any) -> Any:
@@ -101,12 +113,12 @@ class SQLiteSink:
         with self.db:
             self.db.executemany("DELETE FROM frames WHERE path = ?",
                                 ((stored_path(r["path"]),) for r in rows))
-            self.db.executemany(
-                f"INSERT OR REPLACE INTO instances ({quoted}, removed) VALUES ({marks}, 0)",
-                [_row_values(self.columns, r) for r in rows])
-            self.db.executemany(
-                f"INSERT INTO frames ({fquoted}) VALUES ({fmarks})",
-                [_row_values(FRAME_COLUMNS, f) for r in rows for f in (r.get("frames") or ())])
+            _insert(self.db,
+                    f"INSERT OR REPLACE INTO instances ({quoted}, removed) VALUES ({marks}, 0)",
+                    _rows_values(self.columns, rows))
+            _insert(self.db, f"INSERT OR REPLACE INTO frames ({fquoted}) VALUES ({fmarks})",
+                    _rows_values(list(FRAME_COLUMNS),
+                                 (f for r in rows for f in (r.get("frames") or ()))))
 
     def close(self) -> None:
         self.db.close()
