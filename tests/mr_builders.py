@@ -95,11 +95,13 @@ def diffusion_extra(vendor: str, b: float, g: Sequence[float] | None,
     if vendor == "ge":
         r, c = orientation[:3], orientation[3:]
         nrm = normal_of(orientation)
-        # GE's logical frame with COL phase encoding: (row, -column, normal) components
+        # GE's logical frame (frequency X, phase Y, slice Z) of a head-first-supine series
+        # with COL phase encoding and axial slices, as dcm2niix and real .bvec files read
+        # it: LPS = -X row - Y column + Z normal, so X = -row.g, Y = -column.g, Z = normal.g
         logical = [sum(a * b_ for a, b_ in zip(axis, g)) for axis in (r, c, nrm)]
-        logical[1] = -logical[1]
+        logical[0], logical[1] = -logical[0], -logical[1]
         return {"Manufacturer": "GE MEDICAL SYSTEMS", "InPlanePhaseEncodingDirection": "COL",
-                0x00190010: ("LO", "GEMS_ACQU_01"),
+                "PatientPosition": "HFS", 0x00190010: ("LO", "GEMS_ACQU_01"),
                 0x001910BB: ("DS", f"{logical[0]:.6f}"), 0x001910BC: ("DS", f"{logical[1]:.6f}"),
                 0x001910BD: ("DS", f"{logical[2]:.6f}"),
                 0x00430010: ("LO", "GEMS_PARM_01"),

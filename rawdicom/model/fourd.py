@@ -137,7 +137,8 @@ class MRStack(Stack):
         self.volumes = [list(v) for v in volumes]
         super().__init__([i for v in self.volumes for i in v] if instances is None else instances,
                          key, reason, position_tolerance=position_tolerance, **kw)
-        self.extra_diagnostics = list(diagnostics)
+        self.extra_diagnostics = list(diagnostics) + diffusion.frame_diagnostics(
+            [v[0] for v in self.volumes if v])
 
     def __repr__(self) -> str:
         slices = len(self.volumes[0]) if self.volumes else 0
@@ -351,18 +352,9 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
     cut = [mosaic.expand(inst) for inst in stack.instances]
     failed = next((s[0] for s in cut if not isinstance(s[0], mosaic.MosaicSlice)), None)
     if failed is not None:
-        if failed.get("mosaic_images") is None and not mosaic.series_protocol(
-                str(failed.get("path"))):
-            diag = Diagnostic("mosaic_without_count", tuple(range(len(stack))), None, None,
-                              mosaic.NO_COUNT + ": left 2-D (the count is in neither "
-                              "(0019,xx0A), the CSA image header nor the protocol)")
-        else:
-            diag = Diagnostic("mosaic_not_cut", tuple(range(len(stack))), None, None,
-                              f"mosaic of {failed.get('mosaic_images')} images: Rows x "
-                              f"Columns {failed.get('rows')}x{failed.get('columns')} not "
-                              "divisible into its tile grid, or no position, orientation "
-                              "or pixel spacing: left 2-D")
-        return _with(stack, diag)
+        everything = tuple(range(len(stack)))
+        return _with(stack, mosaic.not_cut(failed, everything),
+                     *mosaic.diagnostics(failed, everything))
     first = cut[0][0]
     n = normal(dict(stack.key)["image_orientation_patient"])
     volumes = [sorted(v, key=lambda i: _depth(i, n)) for v in cut]
@@ -370,7 +362,7 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
                 for name, value in stack.key)
     stack = Stack(stack.instances, key, stack.reason)
     volumes.sort(key=lambda v: acquisition_order(v[0]))
-    diags = []
+    diags = mosaic.diagnostics(first)
     check = mosaic.protocol_check(volumes[0], max(tolerance, 0.5))
     if check:
         diags.append(Diagnostic("mosaic_protocol_mismatch", (), None, tolerance, check))
@@ -386,8 +378,8 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
                    position_tolerance=tolerance)
 
 
-def _with(stack: Stack, diag: Diagnostic) -> Stack:
-    return MRStack([stack.instances], stack.key, stack.reason, diagnostics=[diag],
+def _with(stack: Stack, *diags: Diagnostic) -> Stack:
+    return MRStack([stack.instances], stack.key, stack.reason, diagnostics=diags,
                    position_tolerance=stack.position_tolerance)
 
 
