@@ -232,6 +232,19 @@ def write_mosaics(folder: str | Path, *, count: int = 9, volumes: int = 1,
     return paths, truth
 
 
+def strip_private_creators(paths: Sequence[Path], syntax: str | None = None,
+                           groups: Sequence[int] = (0x0029,)) -> None:
+    """Remove the private creators (gggg,0010-00FF) of ``groups`` and keep the elements they
+    reserved, as anonymisers and old PACS do; each file rewritten in ``syntax`` (implicit VR
+    loses the VRs too), its own by default."""
+    from rawdicom import read
+    for path in paths:
+        ds = read(path)
+        for tag in [t for t in ds.keys() if t >> 16 in groups and 0x10 <= t & 0xFFFF <= 0xFF]:
+            del ds[tag]
+        write(ds, path, transfer_syntax=syntax)
+
+
 # ---------------------------------------------------------------- enhanced MR
 
 def enhanced_mr(path: str | Path, *, slices: int = 3, times: int = 4,
@@ -294,4 +307,5 @@ def enhanced_mr(path: str | Path, *, slices: int = 3, times: int = 4,
 
 
 __all__ = ["write_4d", "write_dwi", "write_mosaics", "enhanced_mr", "diffusion_extra",
+           "strip_private_creators",
            "dwi_scheme", "value", "tile", "positions", "OBLIQUE", "DIRECTIONS"]

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import rawdicom
-from mr_builders import (DIRECTIONS, OBLIQUE, diffusion_extra, dwi_scheme, enhanced_mr, tile,
-                         write_4d, write_dwi, write_mosaics)
+from mr_builders import (DIRECTIONS, OBLIQUE, diffusion_extra, dwi_scheme, enhanced_mr,
+                         strip_private_creators, tile, write_4d, write_dwi, write_mosaics)
 from rawdicom.model.fourd import MRStack, Volume4D
 from rawdicom.vendor.fields import ge_b_value
 
@@ -433,16 +433,6 @@ def test_every_pydicom_mr_file():
 IMPLICIT_LE = "1.2.840.10008.1.2"
 
 
-def _strip_creators(paths, syntax: str | None, groups=(0x0029,)) -> None:
-    """Remove the private creators of ``groups`` (as anonymisers do), keeping their
-    elements; rewritten in ``syntax`` (implicit VR loses the VRs too)."""
-    for path in paths:
-        ds = rawdicom.read(path)
-        for tag in [t for t in ds.keys() if t >> 16 in groups and 0x10 <= t & 0xFFFF <= 0xFF]:
-            del ds[tag]
-        rawdicom.write(ds, path, transfer_syntax=syntax)
-
-
 @pytest.mark.parametrize("syntax", [None, IMPLICIT_LE])
 @pytest.mark.parametrize("count_in", [("csa",), ("protocol",)])
 def test_mosaic_without_csa_creator(tmp_path, syntax, count_in):
@@ -450,7 +440,7 @@ def test_mosaic_without_csa_creator(tmp_path, syntax, count_in):
     are recognised by their content and the mosaic is cut (it stayed 2-D before), with a
     diagnostic saying how; a count that only the protocol gives is said too."""
     paths, truth = write_mosaics(tmp_path / "in", count=9, volumes=3, count_in=count_in)
-    _strip_creators(paths, syntax)
+    strip_private_creators(paths, syntax)
     from rawdicom.model import mosaic
     mosaic.series_header.cache_clear()
     [stack] = stacks_of(tmp_path / "in")

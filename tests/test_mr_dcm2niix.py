@@ -233,3 +233,28 @@ def test_ge_gradients_without_head_first_supine_are_unknown(tmp_path, position):
     assert volume.gradients == [None] * 7
     [diag] = [d for d in stack.diagnostics if d.kind.startswith("gradient_frame")]
     assert diag.kind == "gradient_frame_unknown" and "HFS" in diag.message
+
+
+@pytest.mark.parametrize("syntax", [None, "1.2.840.10008.1.2"])
+def test_mosaic_diffusion_without_csa_creator(tmp_path, syntax):
+    """(0029,0010) stripped as anonymisers do, in explicit and implicit VR: dcm2niix reads
+    the CSA header by its tag, rawdicom by its content; same volumes, b-values, vectors."""
+    from mr_builders import dwi_scheme
+    from mr_builders import strip_private_creators
+    paths, _ = write_mosaics(tmp_path / "in", count=7, volumes=7, diffusion=dwi_scheme())
+    strip_private_creators(paths, syntax)
+    [volume] = check(tmp_path / "in", tmp_path, expect_bvals=True)
+    assert "csa_without_creator" in [d.kind for d in volume.diagnostics]
+
+
+def test_mosaic_count_only_in_the_protocol(tmp_path):
+    """Disagreement: with NumberOfImagesInMosaic in neither (0019,xx0A) nor the CSA image
+    header, dcm2niix leaves each mosaic 2-D ("number of slices not specified"); the series
+    header's protocol says sSliceArray.lSize = 9, so rawdicom cuts 9 slices and says where the
+    count came from."""
+    write_mosaics(tmp_path / "in", count=9, volumes=3, count_in=("protocol",))
+    [result] = run_dcm2niix(tmp_path / "in", tmp_path / "dcm2niix")
+    assert result["image"].shape[:3] == (24, 24, 1)
+    [stack] = rawdicom.scan(tmp_path / "in", workers=1).patients[0].studies[0].series[0].stacks()
+    assert stack.volume().shape == (3, 9, 8, 8)
+    assert [d.kind for d in stack.diagnostics] == ["mosaic_count_from_protocol"]

@@ -21,6 +21,7 @@ import warnings
 from typing import Any
 
 import rawdicom
+from rawdicom import dictionary
 from rawdicom.cli.tree import lines as tree_lines
 from rawdicom.explain import explain
 
@@ -307,9 +308,21 @@ def explained(path: str) -> str:
                         "tag": None if entry.tag is None else f"{entry.tag:08X}",
                         "parts": [[p.start, p.end, p.role, p.meaning, p.space]
                                   for p in entry.parts]})
+    syntax = dictionary.transfer_syntax(_meta_syntax(explanation))
     return json.dumps({"name": os.path.basename(path), "size": len(data), "entries": entries,
+                       "syntax": syntax.name if syntax else None,
                        "total": len(explanation.entries), "problem": explanation.problem,
                        "spaces": sorted(explanation.data)})
+
+
+def _meta_syntax(explanation: Any) -> str:
+    """The Transfer Syntax UID the meta group gives ("" when it gives none)."""
+    for entry in explanation.entries:
+        if entry.tag == 0x00020010 and entry.parts[-1].role == "value":
+            value = entry.parts[-1]
+            return explanation.data[value.space][value.start:value.end].decode(
+                "ascii", "replace").strip("\0 ")
+    return ""
 
 
 _SPACES: dict[str, bytes] = {}  # the byte spaces of the file explained last

@@ -81,8 +81,8 @@ def scaling(instances: Sequence[Any]) -> tuple[str, float | None, float | None]:
     NIfTI header's float32 holds exactly (stored integers, ``scl_slope``/``scl_inter``);
     ``("float", None, None)`` otherwise (rescaled values in float32)."""
     import numpy as np
-    from ..model.volume import _rescale
-    pairs = {_rescale(i, True) for i in instances}
+    from ..model.header_values import rescale
+    pairs = {rescale(i, True) for i in instances}
     if all(s.is_integer() and b.is_integer() for s, b in pairs):
         return "modality", None, None
     if len(pairs) == 1:
@@ -107,11 +107,12 @@ def _refusal(stack: Any, missing: str) -> tuple[str | None, list[Any]]:
     """Why the stack is not converted (None: it is), and its diagnostics."""
     from ..model.fourd import MRStack
     from ..model.geometry import GeometryError
+    from ..model.volume import is_colour
     diags = list(stack.diagnostics)
     if isinstance(stack, MRStack) and not stack.volumes:
         return "missing images: " + "; ".join(str(d) for d in diags), diags
     samples = {i.get("samples_per_pixel", 1) for i in stack.instances}
-    if samples != {1}:
+    if samples != {1} or any(is_colour(i) for i in stack.instances):  # RGB24: not written yet
         return f"colour (Samples per Pixel {sorted(samples)}): not a grayscale volume", diags
     if _is_localizer(stack):
         return "a localizer (Image Type LOCALIZER)", diags
