@@ -290,6 +290,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     expected = viewer_without_numpy(f"open_folder({str(STUDY)!r}, 'study')")
     assert study["tree"] == "\n".join(expected["tree"])
     assert study["tree"].startswith("study: 65 instances\nPatient PHANTOM-001 'Phantom^Jörg'")
+    assert "rawdicom tree FOLDER" in study["treeNote"]  # where the geometry checks are
     assert study["stacks"] == ["Series 1 CT Scout lateral · 1 image",
                                "Series 2 CT Head 3.0 tilted · 40 images",
                                "Series 3 CT Head 5.0 soft · 24 images"]

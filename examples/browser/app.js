@@ -161,6 +161,7 @@ const openFiles = busy(async (files) => {
 
 // -- the tree ---------------------------------------------------------------------------
 function showTree(tree) {
+  $("#tree-note").hidden = !(tree.tree ?? []).some((line) => line.includes("need numpy"));
   $("#tree").textContent = (tree.tree ?? []).concat(
     (tree.failed ?? []).map((line) => `! ${line}`)).join("\n");
   const list = $("#series");

@@ -74,6 +74,7 @@ const pageState = () => {
       ? "" : text("#message"),
     orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
     tree: text("#tree"),
+    treeNote: document.querySelector("#tree-note").hidden ? "" : text("#tree-note"),
     stacks: [...document.querySelectorAll("#series button")].map((b) => b.textContent),
     headings: [...document.querySelectorAll("#entries tbody tr.group")].map((tr) => tr.textContent),
     summary: Object.fromEntries([...document.querySelectorAll("#summary dt")].map(
