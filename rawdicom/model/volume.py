@@ -225,9 +225,9 @@ def is_colour(inst: "Instance") -> bool:
 def is_native_frame(inst: "Instance") -> bool:
     """Whether the frame's bytes are the stored values at a known offset of the file."""
     offset, length = inst.get("pixel_data_offset"), inst.get("pixel_data_length")
-    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN or is_colour(inst)
+    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
             or inst.get("samples_per_pixel", 1) != 1 or not isinstance(offset, int)
-            or not isinstance(length, int) or length == _UNDEFINED):
+            or not isinstance(length, int) or length == _UNDEFINED or is_colour(inst)):
         return False
     try:
         size = stored_dtype(inst).itemsize
