@@ -33,12 +33,11 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rawdicom
 from rawdicom.explain import explain
-
-np = pytest.importorskip("numpy")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_wasm  # noqa: E402  (the wheel builder, corrupt inputs and the skip-or-fail rule)
@@ -226,7 +225,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     ct = page["ct"]
     assert ct["state"] == "done", ct["status"]
     assert ct["window"] == {"center": 40, "width": 80, "function": "LINEAR", "name": "BRAIN"}
-    assert ct["wl"] == "W 80 L 40 (BRAIN)"
+    assert ct["wl"] == "W 80 L 40 (BRAIN)" and ct["tools"]
     assert_pixels(ct, EXAMPLE)
     ds = rawdicom.read(EXAMPLE)
     assert (ct["canvas"]["height"], ct["canvas"]["width"]) == (ds.Rows, ds.Columns)
@@ -337,12 +336,14 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert (canvas(mono1)[..., 0] + canvas(ct)[..., 0] == 255).all()
     assert rgb["state"] == "done", rgb["status"]
     assert np.array_equal(canvas(rgb), rawdicom.pixel_array(rawdicom.read(more[1])))
+    assert not rgb["tools"] and rgb["window"] is None  # no window for colour
     assert j2k["state"] == "done" and j2k["canvas"]["width"] == 0
     assert j2k["message"] == ("JPEG 2000 Image Compression (Lossless Only) "
                               "(1.2.840.10008.1.2.4.90) cannot be decoded in the browser (it "
                               "needs imagecodecs); the command line shows it (rawdicom png FILE)")
     for jpeg, path in zip(jpegs, more[3:]):
         assert jpeg["state"] == "done", jpeg["status"]
+        assert not jpeg["tools"]  # decoded by the browser: 8-bit colour, no window
         decoded = rawdicom.pixel_array(rawdicom.read(path)).astype(int)
         difference = np.abs(canvas(jpeg).astype(int) - decoded)
         # Two JPEG decoders (Chromium's and imagecodecs') may differ by rounding, no more.
