@@ -33,12 +33,11 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rawdicom
 from rawdicom.explain import explain
-
-np = pytest.importorskip("numpy")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_wasm  # noqa: E402  (the wheel builder, corrupt inputs and the skip-or-fail rule)

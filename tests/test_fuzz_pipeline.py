@@ -129,7 +129,8 @@ def test_a_lost_file_is_a_defect(tmp_path, monkeypatch) -> None:
 
 
 def test_a_command_traceback_or_odd_status_is_a_defect(tmp_path, monkeypatch) -> None:
-    trace = 'Traceback (most recent call last):\n  File "x/rawdicom/a.py", line 1, in f\nKeyError: 1'
+    trace = ('Traceback (most recent call last):\n  File "x/rawdicom/a.py", line 1, in f\n'
+             'KeyError: 1')
     assert fp.cli_outcome("x", 1, trace)["outcome"] == "defect"
     assert fp.cli_outcome("x", 3, "rawdicom: unexpected KeyError; rerun with --debug")[
         "outcome"] == "defect"

@@ -95,7 +95,8 @@ async function fromDrop(items) {
   const out = [];
   const walk = async (entry, prefix) => {
     if (entry.isFile) {
-      out.push({ name: prefix + entry.name, file: await new Promise((ok, no) => entry.file(ok, no)) });
+      const file = await new Promise((ok, no) => entry.file(ok, no));
+      out.push({ name: prefix + entry.name, file });
     } else if (entry.isDirectory) {
       const reader = entry.createReader();
       for (;;) {  // readEntries gives the entries in batches
@@ -170,7 +171,8 @@ function showTree(tree) {
   for (const series of view.series) {
     for (const stack of series.stacks) {
       const label = `Series ${series.number ?? "?"} ${series.modality ?? ""} ` +
-        `${series.description ?? ""}` + (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
+        `${series.description ?? ""}` +
+        (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
         ` · ${stack.images.length} image${stack.images.length === 1 ? "" : "s"}`;
       const button = el("button", { type: "button", textContent: label.replace(/\s+/g, " "),
         title: stack.reason });
@@ -602,8 +604,9 @@ function renderHex(chunks, space, selected) {
   box.replaceChildren();
   for (const [n, [base, bytes]] of chunks.entries()) {
     if (n > 0) {
+      const skipped = base - chunks[n - 1][0] - chunks[n - 1][1].length;
       box.append(el("div", { className: "gap",
-        textContent: `… ${(base - chunks[n - 1][0] - chunks[n - 1][1].length).toLocaleString("en")} bytes not shown …` }));
+        textContent: `… ${skipped.toLocaleString("en")} bytes not shown …` }));
     }
     for (let line = 0; line < bytes.length; line += 16) {
       const div = el("div", { className: "line" },

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from . import diffusion, mosaic
 from .geometry import POSITION_TOLERANCE, Diagnostic, Geometry, GeometryError, numpy, \
     stack_geometry
-from .header_values import finite_floats, rescale
+from .header_values import position, rescale
 from .instance import Instance
 from .stacks import Stack, add_regroup, image_identity, normal
 from .volume import Volume, output_dtype
@@ -258,8 +258,8 @@ class MRStack(Stack):
 
 def _depth(inst: Instance, n: Sequence[float]) -> float:
     """Position along ``n``; infinite without a usable Image Position (Patient)."""
-    position = finite_floats(inst.get("image_position_patient"), 3)
-    return sum(a * b for a, b in zip(position, n)) if position else math.inf
+    found = position(inst.get("image_position_patient"))
+    return sum(a * b for a, b in zip(found, n)) if found else math.inf
 
 
 def _positions(images: Sequence[Instance], n: Sequence[float], tolerance: float

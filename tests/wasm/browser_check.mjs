@@ -70,7 +70,8 @@ const pageState = () => {
     canvas: { width: canvas.width, height: canvas.height, rgb },
     probe: text("#probe"), explainNote: text("#explain-note"),
     index: v.index, stackLength: v.stack?.images.length ?? null,
-    slice: text("#slice"), wl: text("#wl"), tools: !document.querySelector("#tools").hidden, message: document.querySelector("#message").hidden
+    slice: text("#slice"), wl: text("#wl"), tools: !document.querySelector("#tools").hidden,
+    message: document.querySelector("#message").hidden
       ? "" : text("#message"),
     orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
     tree: text("#tree"),
@@ -189,9 +190,13 @@ try {
 
     // 5. other files, and files that are not good DICOM
     result.more = [];
-    for (const file of plan.more ?? []) result.more.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.more ?? []) {
+      result.more.push({ file, ...(await pick(page, "#file", file)) });
+    }
     result.bad = [];
-    for (const file of plan.bad ?? []) result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.bad ?? []) {
+      result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    }
     // The page still answers after them.
     result.after = await pick(page, "#file", ctFile);
 
