@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from .dataset import Dataset, Element
-from .errors import (DicomError, DicomWarning, LimitExceededError, MalformedElementError,
-                     NotDicomError, PixelDataError, TruncatedError,
+from .errors import (DicomError, DicomWarning, JSONModelError, LimitExceededError,
+                     MalformedElementError, NotDicomError, PixelDataError, TruncatedError,
                      UnsupportedTransferSyntaxError, ValueDecodeError)
 from .limits import Limits
 from .reader import read
@@ -24,6 +24,7 @@ __all__ = [
     "to_json", "from_json",
     "DicomError", "DicomWarning", "NotDicomError", "TruncatedError", "MalformedElementError",
     "LimitExceededError", "UnsupportedTransferSyntaxError", "ValueDecodeError", "PixelDataError",
+    "JSONModelError",
 ]
 
 # Names served by the pixel layer, imported on first use so that ``import rawdicom``
