@@ -49,6 +49,7 @@ _LAZY = {
     "read_dicomdir": "rawdicom.model.dicomdir",
     "organize": "rawdicom.model.organize",
     "Volume": "rawdicom.model.volume",
+    "convert": "rawdicom.convert",  # a callable subpackage: rawdicom.convert(src, out)
     "index": "rawdicom.index",  # a subpackage: rawdicom.index.build(...) after import rawdicom
 }
 

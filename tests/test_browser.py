@@ -1,12 +1,19 @@
-"""The browser example (examples/browser/) works in a real browser: headless Chromium.
+"""The browser page (examples/browser/) works in a real browser: headless Chromium.
 
 The repository is served on 127.0.0.1 by http.server in a thread (the wheel, built here, from
 a temporary folder under /_build/); tests/wasm/browser_check.mjs drives Debian's chromium with
-playwright-core (pinned in tests/wasm/package.json; no browser download), picks files with the
-page's file input and reports what the page shows.  The listing must equal what the page's own
-Python module (examples/browser/viewer.py) gives under CPython on the same file, and the page
-must fetch nothing from anywhere but this server.  The screenshot goes to
-examples/browser/screenshot.png (shown in the README).
+playwright-core (pinned in tests/wasm/package.json; no browser download) as a person would:
+opens a CT file with the file picker, drags on the image, clicks an element of the explain
+listing and hovers a byte, opens a three-series study with the folder picker and scrolls its
+largest stack with the arrow keys and the wheel, then opens files that are not good DICOM.
+
+What the page shows is checked against CPython on the same files: every canvas pixel against
+``rawdicom.window`` of ``rawdicom.hounsfield`` for the window the page says it shows (the
+page windows in JavaScript: Pyodide's npm package has no numpy); the tree, the stacks and
+their order against ``examples/browser/viewer.py`` run in CPython without numpy (as in
+Pyodide); the listing and the highlighted bytes against ``rawdicom.explain``. The page must
+fetch nothing from anywhere but this server. The screenshots go to docs/ (shown in the
+README); the time to the first image is printed (``-s``), never asserted.
 
 Skipped with the reason when node, tests/wasm/node_modules or chromium is missing, unless the
 environment variable CI is set: then it fails.
@@ -14,10 +21,12 @@ environment variable CI is set: then it fails.
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,15 +35,21 @@ from pathlib import Path
 
 import pytest
 
+import rawdicom
+from rawdicom.explain import explain
+
+np = pytest.importorskip("numpy")
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import test_wasm  # noqa: E402  (the wheel builder and the skip-or-fail rule)
+import test_wasm  # noqa: E402  (the wheel builder, corrupt inputs and the skip-or-fail rule)
 
 REPO = test_wasm.REPO
 BROWSER_DIR = REPO / "examples" / "browser"
 CHECK = test_wasm.WASM_DIR / "browser_check.mjs"
 PLAYWRIGHT = test_wasm.WASM_DIR / "node_modules" / "playwright-core" / "package.json"
 EXAMPLE = REPO / "rawdicom" / "examples" / "ct_phantom.dcm"
-SCREENSHOT = BROWSER_DIR / "screenshot.png"
+STUDY = REPO / "rawdicom" / "examples" / "study"
+DOCS = REPO / "docs"
 
 
 def find_chromium() -> str:
@@ -65,6 +80,7 @@ def server(tmp_path):
                                             "extensions_map": {
                                                 **_Handler.extensions_map,
                                                 ".mjs": "text/javascript",
+                                                ".js": "text/javascript",
                                                 ".wasm": "application/wasm"}})
     httpd = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(REPO)))
@@ -77,17 +93,63 @@ def server(tmp_path):
         httpd.server_close()
 
 
-def cpython_view(path: Path) -> dict:
-    """What viewer.py gives under CPython (with the checkout's rawdicom)."""
-    sys.path.insert(0, str(BROWSER_DIR))
-    try:
-        import viewer
-    finally:
-        sys.path.remove(str(BROWSER_DIR))
-    return json.loads(viewer.describe(path.read_bytes(), path.name))
+def viewer_without_numpy(call: str) -> dict:
+    """A viewer.py function's JSON answer under CPython with numpy hidden, as in Pyodide."""
+    code = ("import sys; sys.modules['numpy'] = None\n"
+            f"sys.path.insert(0, {str(BROWSER_DIR)!r})\n"
+            f"import viewer; print(viewer.{call})")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
-def test_browser_page_lists_a_picked_file(server, tmp_path):
+def windowed(path: Path, window: dict) -> np.ndarray:
+    """What rawdicom gives for the page's window: hounsfield, then window (MONOCHROME1: the
+    output range reversed)."""
+    ds = rawdicom.read(path)
+    out = (255, 0) if ds.PhotometricInterpretation == "MONOCHROME1" else (0, 255)
+    return rawdicom.window(rawdicom.hounsfield(ds), window["center"], window["width"],
+                           window["function"], out_range=out)
+
+
+def canvas(shown: dict) -> np.ndarray:
+    c = shown["canvas"]
+    red = np.frombuffer(base64.b64decode(c["red"]), dtype=np.uint8)
+    return red.reshape(c["height"], c["width"])
+
+
+def assert_pixels(shown: dict, path: Path) -> None:
+    page = canvas(shown)
+    expected = windowed(path, shown["window"])
+    assert page.shape == expected.shape
+    differ = np.argwhere(page != expected)
+    assert not len(differ), (f"{len(differ)} pixels differ from rawdicom.window, first "
+                             f"{differ[:5].tolist()}: page {page[tuple(differ[0])]}, "
+                             f"rawdicom {expected[tuple(differ[0])]}")
+    # Chosen points too, so that a failure names a pixel: centre, a corner, inside the skull.
+    for y, x in ((page.shape[0] // 2, page.shape[1] // 2), (0, 0), (page.shape[0] // 2, 10)):
+        assert page[y, x] == expected[y, x], (y, x)
+    assert len(np.unique(page)) > 2, "an image of one or two grey levels shows nothing"
+
+
+def hostile_files(tmp_path: Path) -> list[Path]:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a DICOM file\n")
+    data = EXAMPLE.read_bytes()
+    truncated = tmp_path / "truncated.dcm"
+    truncated.write_bytes(data[:700])
+    huge = tmp_path / "huge-length.dcm"
+    huge.write_bytes(test_wasm.part10(
+        test_wasm.element(0x00100010, b"PN", b"Doe^John")
+        + test_wasm.element(0x7FE00010, b"OB", b"\0" * 16, length=0xFFFFFFF0)))
+    deep = tmp_path / "deep.dcm"
+    deep.write_bytes(test_wasm.part10(test_wasm.element(0x00100010, b"PN", b"Doe^John")
+                                      + test_wasm.nested_undefined(10_000)))
+    return [notes, truncated, huge, deep]
+
+
+def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     node = test_wasm.require_node()
     if not PLAYWRIGHT.exists():
         test_wasm.unavailable("playwright-core is missing: run `cd tests/wasm && npm ci`")
@@ -96,13 +158,14 @@ def test_browser_page_lists_a_picked_file(server, tmp_path):
 
     whl = test_wasm.build_wheel(tmp_path / "build")
     shutil.copy(whl, build_dir / whl.name)
-    not_dicom = tmp_path / "notes.txt"
-    not_dicom.write_text("not a DICOM file\n")
+    bad = hostile_files(tmp_path)
+    shots = tmp_path / "shots"
+    shots.mkdir()
 
     url = f"{base}/examples/browser/index.html?wheel=/_build/{whl.name}"
-    shot = tmp_path / "screenshot.png"
-    proc = subprocess.run([node, str(CHECK), url, str(shot), str(EXAMPLE), str(not_dicom)],
-                          capture_output=True, text=True, timeout=180, cwd=test_wasm.WASM_DIR,
+    proc = subprocess.run([node, str(CHECK), url, str(shots), str(EXAMPLE), str(STUDY),
+                           *map(str, bad)],
+                          capture_output=True, text=True, timeout=600, cwd=test_wasm.WASM_DIR,
                           env={**os.environ, "CHROMIUM": chromium})
     assert proc.returncode == 0, f"browser_check failed:\n{proc.stderr[-4000:]}"
     page = json.loads(proc.stdout)
@@ -114,32 +177,100 @@ def test_browser_page_lists_a_picked_file(server, tmp_path):
     errors = [line for line in page["console"] if line.startswith(("error", "pageerror"))]
     assert not errors, errors
 
-    shown, bad = page["files"]
-    assert shown["state"] == "done", shown["status"]
-    assert shown["status"].startswith("ct_phantom.dcm: ")
-    summary = shown["summary"]
-    assert summary["Patient"] == "Phantom^Jörg (PHANTOM-001)"
-    assert summary["Modality"] == "CT"
-    assert summary["Transfer syntax"] == "Explicit VR Little Endian"
-    assert summary["Size"].startswith(f"{EXAMPLE.stat().st_size:,} bytes")
-    assert "Head phantom, synthetic" in summary["Series"]
-    assert summary["Study"].endswith("2.25.31415926535897932384626433832795028.1")
+    # -- one CT file: the file's own window, every pixel as rawdicom.window gives it
+    ct = page["ct"]
+    assert ct["state"] == "done", ct["status"]
+    assert ct["window"] == {"center": 40, "width": 80, "function": "LINEAR", "name": "BRAIN"}
+    assert ct["wl"] == "W 80 L 40 (BRAIN)"
+    assert_pixels(ct, EXAMPLE)
+    ds = rawdicom.read(EXAMPLE)
+    assert (ct["canvas"]["height"], ct["canvas"]["width"]) == (ds.Rows, ds.Columns)
+    # Axial, rows along +x (patient's left), columns along +y (posterior).
+    assert ct["orientation"] == ["A", "P", "R", "L"]
+    assert ct["slice"].startswith("Image 1 / 1 · position -63.50, -63.50, 0.00 mm")
+    assert ct["summary"]["Patient"] == "Phantom^Jörg (PHANTOM-001)"
+    assert ct["summary"]["Size"].startswith(f"{EXAMPLE.stat().st_size:,} bytes")
+    print(f"\nbrowser page: Pyodide and rawdicom ready in {page['ready_s']:.1f} s; a "
+          f"{ds.Rows}x{ds.Columns} CT shown {ct['firstImageMs']:.0f} ms after it was picked")
 
-    rows = shown["rows"]
-    assert [0, "(0010,0010)", "PN", "Patient's Name", "Phantom^Jörg"] in rows
-    seq = rows.index([0, "(0040,0275)", "SQ", "Request Attributes Sequence", "1 item"])
-    assert rows[seq + 1][:4] == [1, "(FFFE,E000)", "", "Item 1"]
-    assert rows[seq + 2] == [2, "(0032,1060)", "LO", "Requested Procedure Description",
-                             "CT HEAD WITHOUT CONTRAST"]
-    # Exactly what the same module shows under CPython.
-    expected = cpython_view(EXAMPLE)
-    assert summary == expected["summary"]
-    assert rows == [[r["depth"], r["tag"], r["vr"], r["name"], r["value"]]
-                    for r in expected["rows"]]
+    # -- dragged: a new window, and the pixels follow it
+    dragged = page["dragged"]
+    assert dragged["window"]["name"] == "dragged"
+    assert dragged["window"]["width"] > 80 and dragged["window"]["center"] < 40
+    assert_pixels(dragged, EXAMPLE)
+    assert not np.array_equal(canvas(dragged), canvas(ct))
 
-    # A file that is not DICOM: the page says so, naming rawdicom's error.
-    assert bad["state"] == "error", bad["status"]
-    assert "NotDicomError" in bad["status"]
+    # -- the explain listing and the bytes of the element clicked
+    explanation = explain(EXAMPLE.read_bytes())
+    clicked = page["clicked"]
+    assert clicked["entries"] == [
+        [f"{e.parts[0].start:08X}", e.title,
+         next((p.meaning[:2] for p in e.parts if p.role == "vr"), ""),
+         next((p.meaning.split(" ")[0] for p in e.parts if p.role == "length"), ""),
+         next((p.meaning for p in e.parts
+               if p.role in ("value", "preamble", "prefix", "deflated", "unparsed")), "")]
+        for e in explanation.entries]
+    assert [r[1] for r in clicked["entries"][:3]] == [
+        "Preamble", "DICM prefix", "(0002,0000) FileMetaInformationGroupLength"]
+    name = next(e for e in explanation.entries if e.tag == 0x00100010)
+    sel = clicked["selection"]
+    assert (sel["start"], sel["end"], sel["title"]) == (name.start, name.end, name.title)
+    roles = {offset: part.role for part in name.parts for offset in range(part.start, part.end)}
+    assert dict(clicked["highlighted"]) == roles  # every byte of it, each in its role's colour
+    assert {role for _, role in clicked["highlighted"]} == {"tag", "vr", "length", "value"}
+    assert clicked["hexSpans"] < 2000  # a window of bytes, never the whole file
+    assert clicked["hover"] == (f"{clicked['hovered']:08X}: (0010,0010) PatientName — value: "
+                                "'Phantom^Jörg'")
 
-    assert shot.stat().st_size > 10_000
-    shutil.copy(shot, SCREENSHOT)
+    # -- the study folder: the tree as rawdicom tree prints it (here, without numpy, as in
+    # Pyodide), the largest stack first, scrolled in slice order
+    study = page["study"]
+    assert study["state"] == "done", study["status"]
+    expected = viewer_without_numpy(f"open_folder({str(STUDY)!r}, 'study')")
+    assert study["tree"] == "\n".join(expected["tree"])
+    assert study["tree"].startswith("study: 65 instances\nPatient PHANTOM-001 'Phantom^Jörg'")
+    assert study["stacks"] == ["Series 1 CT Scout lateral · 1 image",
+                               "Series 2 CT Head 3.0 tilted · 40 images",
+                               "Series 3 CT Head 5.0 soft · 24 images"]
+    stack = expected["series"][1]["stacks"][0]["images"]
+    rel = lambda p: os.path.relpath(p, STUDY)  # noqa: E731
+    assert study["stackLength"] == 40 and study["index"] == 0
+    assert rel(study["image"]["path"].replace("/data/study", str(STUDY))) == rel(stack[0]["path"])
+    assert_pixels(study, Path(stack[0]["path"]))  # a deflated file: inflated by rawdicom
+    for n, shown in enumerate(page["scrolled"], 1):
+        image = stack[n]
+        assert shown["index"] == n
+        assert shown["path"] == "/data/study/" + rel(image["path"])
+        assert shown["position"] == image["position"]
+        xyz = ", ".join(f"{v:.2f}" for v in image["position"])
+        assert shown["slice"] == f"Image {n + 1} / 40 · position {xyz} mm"
+    # Slice order: along the normal of the tilted slices, every step the same 3 mm.
+    positions = np.array([s["position"] for s in page["scrolled"]])
+    assert np.allclose(np.linalg.norm(np.diff(positions, axis=0), axis=1), 3.0, atol=1e-3)
+    wheeled = page["wheeled"]
+    assert wheeled["index"] == 7 and wheeled["slice"].startswith("Image 8 / 40")
+    assert_pixels(wheeled, STUDY / rel(stack[7]["path"]))
+
+    # -- files that are not good DICOM: the library's one line, and the page goes on
+    notes, truncated, huge, deep = page["bad"]
+    assert notes["state"] == "error"
+    assert notes["status"] == ("notes.txt: NotDicomError: at offset 0x0: no 'DICM' prefix, "
+                               "and the data does not start with a DICOM data element")
+    for shown in (truncated, huge, deep):
+        assert shown["state"] in ("error", "done"), shown["status"]
+        assert "\n" not in shown["status"]
+    assert truncated["state"] == "error" and "(0020,000D) at offset 0x2B0" in truncated["status"]
+    assert huge["state"] == "error" or huge["message"], huge
+    assert page["after"]["state"] == "done"
+    assert_pixels(page["after"], EXAMPLE)
+
+    # -- the presets are the library's
+    app = (BROWSER_DIR / "app.js").read_text()
+    presets = dict(re.findall(r"(\w+): \[(-?\d+, -?\d+)\]", app.split("CT_PRESETS = {")[1]
+                              .split("};")[0]))
+    from rawdicom.pixels.voi import CT_PRESETS
+    assert {k: tuple(map(float, v.split(", "))) for k, v in presets.items()} == CT_PRESETS
+
+    for shot in ("browser-ct.png", "browser-explain.png"):
+        assert (shots / shot).stat().st_size > 10_000
+        shutil.copy(shots / shot, DOCS / shot)

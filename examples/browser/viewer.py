@@ -1,20 +1,37 @@
-"""What the browser page shows of a DICOM file: its element listing and a summary.
+"""What the browser page shows of DICOM files: their tree, an image's stored values and
+display parameters, a file's summary and its bytes explained.
 
-Runs inside Pyodide in the page (``app.js`` writes this file into Pyodide's file system and
-imports it).  ``describe(data, name)`` returns a JSON string the page renders as text only.
+Runs inside Pyodide, in the page's Web Worker (``worker.js`` writes this file into Pyodide's
+file system and imports it); the files the user opened are mounted read-only under a folder
+(WORKERFS: read when Python asks, never copied whole).  Every function returns plain JSON
+text; a ``rawdicom.DicomError`` is reported as its one line, never raised.  The same module
+runs under CPython in the tests, which compare what the page shows with it.
+
+Pyodide's npm package carries no numpy (and numpy publishes no WebAssembly wheel), so
+nothing here needs it: the stored values go to the page as bytes with the parameters that
+turn them into an image (``image``), and the page's windowing is checked pixel for pixel
+against ``rawdicom.window`` in the tests.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
+from typing import Any
 
 import rawdicom
+from rawdicom.cli.tree import lines as tree_lines
+from rawdicom.explain import explain
 
-MAX_VALUE = 96  # characters of a value shown in the listing
+MAX_VALUE = 96  # characters of a value shown in the summary
+MAX_ENTRIES = 20_000  # explain entries listed for one file (the rest are counted)
+PIXEL_DATA = 0x7FE00010
+#: Transfer syntaxes whose frames the browser decodes itself (createImageBitmap).
+BROWSER_DECODES = {"1.2.840.10008.1.2.4.50": "image/jpeg"}  # JPEG Baseline (Process 1)
 
 
-def _text(value) -> str:
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -27,65 +44,233 @@ def _text(value) -> str:
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 1] + "…"
 
 
-def _rows(ds, depth, rows):
-    for el in ds:
-        tag = f"({el.tag >> 16:04X},{el.tag & 0xFFFF:04X})"
-        try:
-            vr = el.vr
-            value = el.value
-        except rawdicom.DicomError as exc:
-            rows.append({"depth": depth, "tag": tag, "vr": "", "name": el.name,
-                         "value": f"{type(exc).__name__}: {exc}", "error": True})
-            continue
-        if vr == "SQ":
-            items = value or []
-            rows.append({"depth": depth, "tag": tag, "vr": vr, "name": el.name,
-                         "value": f"{len(items)} item{'s' if len(items) != 1 else ''}"})
-            for n, item in enumerate(items, 1):
-                rows.append({"depth": depth + 1, "tag": "(FFFE,E000)", "vr": "",
-                             "name": f"Item {n}", "value": ""})
-                _rows(item, depth + 2, rows)
-        else:
-            rows.append({"depth": depth, "tag": tag, "vr": vr, "name": el.name,
-                         "value": _text(value)})
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
-def _get(ds, keyword):
+# -- the tree -----------------------------------------------------------------------------------
+def _image_json(inst: Any) -> dict[str, Any]:
+    return {"path": inst.path, "frame": inst.frame,
+            "position": inst.get("image_position_patient"),
+            "orientation": inst.get("image_orientation_patient"),
+            "instance_number": inst.get("instance_number")}
+
+
+def open_folder(root: str, label: str) -> str:
+    """Scan ``root`` (one process): the tree as ``rawdicom tree`` prints it, and every
+    series' stacks with their images in slice order (what the page scrolls through)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        collection = rawdicom.scan(root, workers=1)
+    shown = lambda p: os.path.relpath(p, root)  # noqa: E731  (paths as the user named them)
+    failed = [f"{shown(path)}: {error}" for path, error in collection.failed]
+    if not collection.instances:
+        # One file that is not DICOM: the reader's own one-line error says why.
+        errors = failed or [f"{shown(p)}: {_read_error(p)}" for p in collection.skipped[:20]]
+        return json.dumps({"label": label, "error": errors[0] if len(errors) == 1 else
+                           f"no DICOM file in {label}", "failed": errors})
+    series = []
+    for s in collection.series:
+        stacks = []
+        for index, stack in enumerate(s.stacks(), 1):
+            stacks.append({"reason": stack.reason, "index": index,
+                           "images": [_image_json(inst) for inst in stack.instances]})
+        series.append({"number": s.series_number, "modality": s.modality,
+                       "description": s.series_description, "instances": len(s),
+                       "stacks": stacks})
+    lines = tree_lines(label, collection)
+    return json.dumps({"label": label, "tree": lines, "series": series, "failed": failed,
+                       "skipped": [shown(p) for p in collection.skipped]})
+
+
+def _read_error(path: str) -> str:
     try:
-        return _text(ds.get(keyword))
+        rawdicom.read(path, stop_before_pixels=True)
+    except rawdicom.DicomError as exc:
+        return _error(exc)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "not read as DICOM"
+
+
+# -- one image ------------------------------------------------------------------------------
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _number(ds: Any, keyword: str) -> Any:
+    try:
+        value = _first(ds.get(keyword))
     except rawdicom.DicomError:
-        return "(unreadable)"
+        return None
+    return value if isinstance(value, (int, float)) else None
 
 
-def describe(data: bytes, name: str = "") -> str:
-    """The listing and summary of one file, as JSON; a DicomError is reported, not raised."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+def image(path: str, frame: int | None = None) -> tuple[str, bytes | None]:
+    """One frame of ``path``: (JSON of what turns its bytes into an image, the bytes).
+
+    The bytes are the frame's stored values as the dataset holds them (native: the Pixel
+    Data value's slice for the frame, in the dataset's byte order; JPEG Baseline: the
+    compressed frame, for the browser to decode). Anything else gives an ``error`` line
+    naming the transfer syntax.
+    """
+    name = os.path.basename(path)
+    try:
+        ds = rawdicom.read(path)
+        meta, data = _image(ds, frame)
+    except rawdicom.DicomError as exc:
+        return json.dumps({"error": f"{name}: {_error(exc)}"}), None
+    meta["summary"] = summary(ds, os.path.getsize(path))
+    return json.dumps(meta), data
+
+
+def _image(ds: Any, frame: int | None) -> tuple[dict[str, Any], bytes | None]:
+    syntax = ds.transfer_syntax
+    index = frame or 0
+    meta: dict[str, Any] = {
+        "rows": _number(ds, "Rows"), "columns": _number(ds, "Columns"),
+        "bits_allocated": _number(ds, "BitsAllocated"), "bits_stored": _number(ds, "BitsStored"),
+        "pixel_representation": _number(ds, "PixelRepresentation") or 0,
+        "samples": _number(ds, "SamplesPerPixel") or 1,
+        "planar": _number(ds, "PlanarConfiguration") or 0,
+        "photometric": _text(ds.get("PhotometricInterpretation")),
+        "frames": _number(ds, "NumberOfFrames") or 1, "frame": index,
+        "little_endian": syntax.little_endian if syntax else True,
+        "syntax": syntax.name if syntax else "", "modality": _text(ds.get("Modality")),
+        "rescale_type": _text(ds.get("RescaleType")), "units": _text(ds.get("Units")),
+        "window_explanation": _text(_first(ds.get("WindowCenterWidthExplanation"))),
+    }
+    meta.update(_pixel_values(ds, index))
+    meta["no_image"] = _cannot_show(ds, meta)
+    if meta["no_image"]:
+        return meta, None
+    element = ds[PIXEL_DATA]
+    if element.encapsulated is not None:
+        frames = element.encapsulated.frames(meta["frames"])
+        if index >= len(frames):
+            raise rawdicom.PixelDataError(f"frame {index} asked for, {len(frames)} found",
+                                          tag=PIXEL_DATA)
+        meta["encoding"] = BROWSER_DECODES[syntax.uid]
+        return meta, bytes(frames[index])
+    size = meta["rows"] * meta["columns"] * meta["samples"] * meta["bits_allocated"] // 8
+    raw = element.raw
+    if (index + 1) * size > len(raw):
+        raise rawdicom.PixelDataError(
+            f"frame {index} needs bytes {index * size}..{(index + 1) * size} of Pixel Data, "
+            f"which holds {len(raw)}", tag=PIXEL_DATA, offset=element.offset)
+    meta["encoding"] = "native"
+    return meta, bytes(raw[index * size:(index + 1) * size])
+
+
+def _pixel_values(ds: Any, index: int) -> dict[str, Any]:
+    """Rescale and window: the frame's own (enhanced objects' functional groups), else the
+    file's, as rawdicom's pixel layer takes them."""
+    values: dict[str, Any] = {}
+    sources = [ds]
+    for keyword in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
         try:
-            ds = rawdicom.read(data)
-        except rawdicom.DicomError as exc:
-            return json.dumps({"name": name, "size": len(data),
-                               "error": f"{type(exc).__name__}: {exc}"})
-        rows = []
-        if ds.file_meta is not None:
-            _rows(ds.file_meta, 0, rows)
-        _rows(ds, 0, rows)
-        g = lambda k: _get(ds, k)  # noqa: E731
-        rows_cols = f"{g('Rows')} × {g('Columns')}" if g("Rows") else ""
-        frames = g("NumberOfFrames")
-        summary = {
-            "Patient": " ".join(p for p in (g("PatientName"), f"({g('PatientID')})"
-                                            if g("PatientID") else "") if p),
-            "Study": " ".join(p for p in (g("StudyDescription"), g("StudyDate"),
-                                          g("StudyInstanceUID")) if p),
-            "Series": " ".join(p for p in (f"#{g('SeriesNumber')}" if g("SeriesNumber") else "",
-                                           g("SeriesDescription"), g("SeriesInstanceUID")) if p),
-            "Modality": g("Modality"),
-            "Transfer syntax": ds.transfer_syntax.name if ds.transfer_syntax else "",
-            "Size": f"{len(data):,} bytes"
-                    + (f", image {rows_cols}" if rows_cols else "")
-                    + (f" × {frames} frames" if frames and frames != "1" else ""),
-        }
-    return json.dumps({"name": name, "size": len(data), "summary": summary, "rows": rows,
-                       "elements": len(rows), "rawdicom": rawdicom.__version__,
-                       "warnings": [str(w.message) for w in caught][:20]})
+            items = ds.get(keyword) or []
+        except rawdicom.DicomError:
+            items = []
+        item = items[0] if keyword.startswith("Shared") and items else (
+            items[index] if index < len(items) else None)
+        if item is not None:
+            for macro in ("PixelValueTransformationSequence", "FrameVOILUTSequence"):
+                inner = item.get(macro) or []
+                if inner:
+                    sources.append(inner[0])
+    for src in sources:  # later sources (the frame's own) win
+        for keyword, key in (("RescaleSlope", "slope"), ("RescaleIntercept", "intercept"),
+                             ("WindowCenter", "center"), ("WindowWidth", "width")):
+            number = _number(src, keyword)
+            if number is not None:
+                values[key] = float(number)
+        function = src.get("VOILUTFunction")
+        if isinstance(function, str) and function:
+            values["function"] = function.strip().upper()
+        rescale_type = src.get("RescaleType")
+        if isinstance(rescale_type, str) and rescale_type:
+            values["rescale_type"] = rescale_type
+    return values
+
+
+def _cannot_show(ds: Any, meta: dict[str, Any]) -> str | None:
+    """Why this page cannot draw the image (one line), or None."""
+    if PIXEL_DATA not in ds:
+        return "no Pixel Data: nothing to show"
+    syntax = ds.transfer_syntax
+    cli = "the command line shows it (rawdicom png FILE)"
+    if syntax is not None and syntax.encapsulated and syntax.uid not in BROWSER_DECODES:
+        return (f"{syntax.name} ({syntax.uid}) cannot be decoded in the browser (it needs "
+                f"imagecodecs); {cli}")
+    for key in ("rows", "columns", "bits_allocated"):
+        if not meta[key]:
+            return f"{key.replace('_', ' ').title()} missing: no image to show"
+    photometric = meta["photometric"]
+    if syntax is not None and syntax.uid in BROWSER_DECODES:
+        return None
+    if meta["bits_allocated"] not in (8, 16, 32) or meta["samples"] not in (1, 3):
+        return (f"Bits Allocated {meta['bits_allocated']} with {meta['samples']} sample(s) "
+                f"per pixel is not shown in the browser; {cli}")
+    if meta["samples"] == 1 and photometric not in ("MONOCHROME1", "MONOCHROME2"):
+        return f"{photometric or 'no Photometric Interpretation'} is not shown in the browser; {cli}"
+    if meta["samples"] == 3 and (meta["bits_allocated"] != 8
+                                 or photometric != "RGB"):
+        return (f"{photometric} with {meta['bits_allocated']} bits is not shown in the "
+                f"browser; {cli}")
+    for sequence in ("ModalityLUTSequence", "VOILUTSequence"):
+        if sequence in ds:
+            meta["note"] = f"{sequence} not applied in the browser (rescale and window only)"
+    return None
+
+
+# -- one file's header ---------------------------------------------------------------------
+def summary(ds: Any, size: int) -> dict[str, str]:
+    def g(keyword: str) -> str:
+        try:
+            return _text(ds.get(keyword))
+        except rawdicom.DicomError:
+            return "(unreadable)"
+
+    rows_cols = f"{g('Rows')} × {g('Columns')}" if g("Rows") else ""
+    frames = g("NumberOfFrames")
+    return {
+        "Patient": " ".join(p for p in (g("PatientName"), f"({g('PatientID')})"
+                                        if g("PatientID") else "") if p),
+        "Study": " ".join(p for p in (g("StudyDescription"), g("StudyDate"),
+                                      g("StudyInstanceUID")) if p),
+        "Series": " ".join(p for p in (f"#{g('SeriesNumber')}" if g("SeriesNumber") else "",
+                                       g("SeriesDescription"), g("SeriesInstanceUID")) if p),
+        "Modality": g("Modality"),
+        "Transfer syntax": ds.transfer_syntax.name if ds.transfer_syntax else "",
+        "Size": f"{size:,} bytes" + (f", image {rows_cols}" if rows_cols else "")
+                + (f" × {frames} frames" if frames and frames != "1" else ""),
+    }
+
+
+def explained(path: str) -> str:
+    """``rawdicom.explain`` of the file: every entry with its parts' offsets, roles and
+    meanings (the first MAX_ENTRIES entries), and the problem that ended the walk."""
+    with open(path, "rb") as f:
+        data = f.read()
+    explanation = explain(data)
+    _SPACES.clear()
+    _SPACES.update(explanation.data)
+    entries = []
+    for entry in explanation.entries[:MAX_ENTRIES]:
+        entries.append({"kind": entry.kind, "depth": entry.depth, "title": entry.title,
+                        "tag": None if entry.tag is None else f"{entry.tag:08X}",
+                        "parts": [[p.start, p.end, p.role, p.meaning, p.space]
+                                  for p in entry.parts]})
+    return json.dumps({"name": os.path.basename(path), "size": len(data), "entries": entries,
+                       "total": len(explanation.entries), "problem": explanation.problem,
+                       "spaces": sorted(explanation.data)})
+
+
+_SPACES: dict[str, bytes] = {}  # the byte spaces of the file explained last
+
+
+def space_bytes(space: str, start: int, end: int) -> bytes:
+    """Bytes start:end of a byte space of the file explained last (``file``, or
+    ``inflated``: its deflated dataset inflated)."""
+    return bytes(_SPACES.get(space, b"")[start:end])

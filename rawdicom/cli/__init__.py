@@ -25,8 +25,8 @@ from .example import slice_path, study_path
 __all__ = ["main", "example_path", "study_path"]
 
 # The commands, in the order --help lists them; each module has add(commands).
-_COMMANDS = ("tree", "info", "dump", "json", "explain", "png", "hist", "volume", "organize",
-             "index", "tag")
+_COMMANDS = ("tree", "info", "dump", "json", "explain", "png", "hist", "volume", "convert",
+             "organize", "index", "tag")
 
 
 def example_path() -> str:

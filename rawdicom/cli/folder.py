@@ -33,23 +33,20 @@ def scan_folder(path: str, label: str) -> Any:
 
 
 def add_series_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--series", metavar="N|UID",
-                        help="the series, by Series Number or Series Instance UID (default: "
-                             "the one with the largest stack of images)")
+    parser.add_argument("--series", metavar="N|UID|STUDY/N",
+                        help="the series: its Series Number, its Series Instance UID (or the "
+                             "start or end of it), or STUDY/N with STUDY the end of a Study "
+                             "Instance UID as tree shows it (default: the one with the "
+                             "largest stack of images)")
 
 
 def choose_series(collection: Any, selector: str | None) -> Any:
-    """The series asked for, else the one whose largest stack is largest (not a localizer)."""
+    """The series asked for (``labels.select_series``), else the one whose largest stack is
+    largest (not a localizer)."""
     series = collection.series
     if selector:
-        found = [s for s in series if s.series_instance_uid == selector
-                 or str(s.series_number) == selector]
-        if len(found) == 1:
-            return found[0]
-        listing = "; ".join(f"{s.series_number} {s.series_instance_uid} "
-                            f"{s.series_description or ''}".rstrip() for s in series)
-        what = "is ambiguous" if found else "matches no series"
-        raise common.Usage(f"--series {selector} {what}: {listing}")
+        from .labels import select_series
+        return select_series(collection, selector)
 
     def size(s: Any) -> tuple[int, int]:
         stacks = s.stacks()
@@ -96,15 +93,18 @@ def geometry_lines(stack: Any) -> list[str]:
             "affine (slice, row, column) -> LPS mm:", *(f"  {r}" for r in rows)]
 
 
-def series_values(path: str, selector: str | None, label: str) -> tuple[Any, str]:
-    """The modality values (HU for CT) of a folder's series volume, and what they are."""
-    common.need("numpy", "volume")
+def series_values(path: str, selector: str | None, label: str) -> tuple[Any, str, str]:
+    """The modality values of a folder's series volume (filled slices left out: they hold
+    no image), what they are, and their unit (``info.modality_unit``)."""
+    np = common.need("numpy", "volume")
     import warnings
 
     from ..errors import DicomError, DicomWarning
+    from .info import modality_unit
+    from .labels import text
     collection = scan_folder(path, label)
     series = choose_series(collection, selector)
-    name = f"series {series.series_number} ({series.series_description or '-'})"
+    name = f"series {series.series_number} ({text(series.series_description) or '-'})"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DicomWarning)
         try:
@@ -113,4 +113,16 @@ def series_values(path: str, selector: str | None, label: str) -> tuple[Any, str
             raise common.Failure(f"{name}: {exc}") from None
     for warning in caught:
         print(f"rawdicom {label}: {name}: warning: {warning.message}", file=sys.stderr)
-    return volume.array, f"{path}, {name}, {len(volume.array)} slices"
+    values = volume.array
+    slices = values.shape[-3]
+    if volume.filled_slices:
+        values = np.delete(values, list(volume.filled_slices), axis=-3)
+        print(f"rawdicom {label}: {name}: slice(s) "
+              f"{', '.join(map(str, volume.filled_slices))} missing: left out", file=sys.stderr)
+    from ..model.record import snake_case
+    units = {modality_unit(lambda keyword: i.get(snake_case(keyword)))
+             for i in series.instances}
+    unit = units.pop() if len(units) == 1 else "value (" + ", ".join(sorted(units)) + ")"
+    shape = f"{values.shape[0]} volumes x {slices} slices" if values.ndim == 4 \
+        else f"{slices} slices"
+    return values, f"{path}, {name}, {shape}", unit

@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for path in common.inputs(args, folder=True):
         if os.path.isdir(path):
-            values, label = series_values(path, args.series, "hist")
-            show(values, label, "HU", args.bins, value_range, args)
+            values, label, unit = series_values(path, args.series, "hist")
+            show(values, label, unit, args.bins, value_range, args)
             continue
         status = max(status, common.catch(path, lambda: _one(path, args, value_range)))
     return status
@@ -74,7 +74,7 @@ def _one(path: str, args: argparse.Namespace, value_range: tuple[float, float] |
     ds = read(path)
     values = rawdicom.modality_lut(ds, rawdicom.pixel_array(ds))
     from .info import modality_unit
-    unit = modality_unit(ds)
+    unit = modality_unit(ds.get)
     show(values, path, unit, args.bins, value_range, args)
     return 0
 
@@ -135,7 +135,10 @@ def plot(edges: Any, counts: Any, out: str, label: str, unit: str, tissues: bool
     ax.set_yscale("log")
     ax.set_xlabel(unit or "value")
     ax.set_ylabel("pixels")
-    ax.set_title(f"Histogram of {os.path.basename(label.rstrip(os.sep)) or label}", fontsize=10)
+    # A file's title is its name; a series' label ("DIR, series 3 (T1/SE), 20 slices") is
+    # kept whole: a "/" in a series description is no path.
+    title = os.path.basename(label) if os.path.isfile(label) else label
+    ax.set_title(f"Histogram of {title}", fontsize=9, wrap=True)
     if tissues:
         colours = ("#dddddd", "#f4e285", "#9ad0ec", "#f4a6a6", "#c9b6e4")
         lo, hi = float(edges[0]), float(edges[-1])

@@ -9,11 +9,12 @@ their RGB values, scaled to 8 bits when stored with more.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from . import common
 
-__all__ = ["add_window_options", "display_image", "window_of"]
+__all__ = ["add_window_options", "colour_note", "display_image", "window_of"]
 
 
 def add_window_options(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +47,17 @@ def window_of(args: argparse.Namespace) -> tuple[float, float] | None:
             raise SystemExit(common.usage_error(args, f"--preset {args.preset!r}: one of "
                                                     f"{', '.join(rawdicom.CT_PRESETS)}")) from None
     return None
+
+
+def colour_note(args: argparse.Namespace, ds: Any, path: str) -> None:
+    """Say on stderr that a window asked for was not applied: windows are for grey values,
+    and a colour image is written with its own colours."""
+    asked = (f"--window {args.window}" if getattr(args, "window", None) else
+             f"--preset {args.preset}" if getattr(args, "preset", None) else None)
+    if asked:
+        photometric = str(ds.get("PhotometricInterpretation") or "RGB").strip()
+        print(f"rawdicom {args.command}: {path}: warning: {asked} does not apply to a colour "
+              f"image ({photometric}): its colours are written as stored", file=sys.stderr)
 
 
 def display_image(ds: Any, frame: int | None, window: tuple[float, float] | None,

@@ -124,13 +124,30 @@ def _pixels(ds: Any) -> list[tuple[str, str]]:
     import rawdicom
     if str(ds.get("PhotometricInterpretation") or "").startswith("MONOCHROME"):
         values = rawdicom.modality_lut(ds, rawdicom.pixel_array(ds))
-        unit = modality_unit(ds)
+        unit = modality_unit(ds.get)
         out.append(("Pixels", f"{_text(float(values.min()))} .. {_text(float(values.max()))} "
                               f"{unit}, mean {float(values.mean()):.1f}".rstrip()))
     return out
 
 
-def modality_unit(ds: Any) -> str:
-    """The unit of modality values: Rescale Type (US is "unspecified"), HU for CT by default."""
-    unit = str(ds.get("RescaleType") or ("HU" if ds.get("Modality") == "CT" else "")).strip()
-    return "" if unit == "US" else unit
+def modality_unit(get: Any) -> str:
+    """What modality values are, in words, from an image's ``get`` by keyword (a Dataset's
+    ``get``; for a scanned instance, see ``folder.series_values``).
+
+    HU only where the modality LUT gives HU: a Rescale Type of HU, or CT without a Rescale
+    Type (PS3.3 C.11.1.1.2: CT's rescaled values are HU). Otherwise the Rescale Type itself
+    ("US" is "unspecified"), "rescaled value" when a slope or intercept is there without a
+    type, and "stored value" when there is no rescale at all (MR, most US and XA).
+    """
+    rescale_type = str(get("RescaleType") or "").strip().upper()
+    modality = str(get("Modality") or "").strip().upper()
+    rescaled = get("RescaleSlope") is not None or get("RescaleIntercept") is not None \
+        or get("ModalityLUTSequence") is not None \
+        or get("SharedFunctionalGroupsSequence") is not None  # enhanced: per frame
+    if rescale_type == "HU" or (modality == "CT" and not rescale_type and rescaled):
+        return "HU"
+    if rescale_type == "US":
+        return "rescaled value (Rescale Type US, unspecified)"
+    if rescale_type:
+        return f"rescaled value ({rescale_type})"
+    return "rescaled value" if rescaled else "stored value"

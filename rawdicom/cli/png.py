@@ -1,14 +1,20 @@
-"""``rawdicom png``: one frame (or, for a series, one slice or a contact sheet) as a PNG."""
+"""``rawdicom png``: one frame (or, for a series, one slice or a contact sheet) as a PNG.
+
+The output's name decides its format: ``.png``, or ``.jpg``/``.jpeg`` (baseline JPEG,
+quality 95, lossy: for a glance, never for measuring); any other ending is refused rather
+than written as PNG bytes under a name that says otherwise.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from ..reader import read
 from . import common
 from .folder import add_series_option
-from .images import add_window_options, display_image, window_of
+from .images import add_window_options, colour_note, display_image, window_of
 
 
 def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(common.usage_error(args, "give one FILE or DIR (or --example), then "
                                              "OUT.png"))
     path, args.out = paths
+    _check_format(args)
     window = window_of(args)
     if os.path.isdir(path):
         from .series_png import series_png
@@ -49,20 +56,41 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.sheet or args.slice is not None or args.series:
         raise SystemExit(common.usage_error(args, "--sheet, --slice and --series need a folder"))
-    return common.catch(path, lambda: _one(path, args.out, window, args.frame))
+    return common.catch(path, lambda: _one(path, args, window))
 
 
-def _one(path: str, out: str, window: tuple[float, float] | None, frame: int | None) -> int:
-    image = display_image(read(path), frame, window)
+def _check_format(args: argparse.Namespace) -> None:
+    if not args.out.lower().endswith(_FORMATS):
+        raise SystemExit(common.usage_error(
+            args, f"{args.out}: the output ends in .png, .jpg or .jpeg (the format it is "
+                  "written in)"))
+
+
+def _one(path: str, args: argparse.Namespace, window: tuple[float, float] | None) -> int:
+    ds = read(path)
+    image = display_image(ds, args.frame, window)
+    if image.ndim == 3:
+        colour_note(args, ds, path)
+    out = args.out
     write_png(out, image)
     print(f"wrote {out}: {image.shape[1]} x {image.shape[0]}"
           f"{' RGB' if image.ndim == 3 else ''} from {path}")
     return 0
 
 
-def write_png(out: str, image: object) -> None:
-    """``image`` (uint8, 2-D or RGB) as a PNG file, with imagecodecs' encoder."""
+_FORMATS = (".png", ".jpg", ".jpeg")
+
+
+def write_png(out: str, image: Any) -> None:
+    """``image`` (uint8, 2-D or RGB) as a PNG file, or a JPEG when ``out`` ends in .jpg or
+    .jpeg, with imagecodecs' encoders (which take C-contiguous arrays only: colour stored
+    plane by plane comes out of pixel_array as a strided view)."""
     imagecodecs = common.need("imagecodecs", "codecs")
-    data = imagecodecs.png_encode(image)
+    import numpy as np
+    image = np.ascontiguousarray(image)
+    if out.lower().endswith((".jpg", ".jpeg")):
+        data = imagecodecs.jpeg8_encode(image, level=95)
+    else:
+        data = imagecodecs.png_encode(image)
     with open(out, "wb") as f:
         f.write(data)

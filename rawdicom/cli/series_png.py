@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import warnings
 from typing import Any
 
+from ..errors import DicomWarning
 from ..reader import read
 from . import common
 from .folder import choose_series, scan_folder
-from .images import display_image
+from .images import colour_note, display_image
+from .labels import text
 
 
 def series_png(path: str, out: str, args: argparse.Namespace,
@@ -21,15 +24,19 @@ def series_png(path: str, out: str, args: argparse.Namespace,
     if not stacks:
         raise common.Failure(f"{path}: series {series.series_number} has no images")
     stack = next((s for s in stacks if s.regular), stacks[0])
-    label = f"series {series.series_number} ({series.series_description or '-'})"
+    label = f"series {series.series_number} ({text(series.series_description) or '-'})"
     if args.sheet:
-        return contact_sheet(stack, window, args.columns), f"{label}: {len(stack)} slices"
+        sheet, what = contact_sheet(stack, window, args.columns, label)
+        return sheet, f"{label}: {what}"
     count = len(stack)
     index = count // 2 if args.slice is None else args.slice
     if not 0 <= index < count:
         raise common.Usage(f"--slice {index}: the stack has {count} slices, 0 to {count - 1}")
     instance = stack.instances[index]
-    image = display_image(read(instance.path), instance.frame, window)
+    ds = read(instance.path)
+    image = display_image(ds, instance.frame, window)
+    if image.ndim == 3:
+        colour_note(args, ds, instance.path)
     return image, f"{label}: slice {index} of {count} ({instance.path})"
 
 
@@ -39,25 +46,46 @@ def _default_window(stack: Any, volume: Any) -> tuple[float, float]:
     centres, widths = middle.get("window_center"), middle.get("window_width")
     if centres and widths and widths[0]:
         return float(centres[0]), float(widths[0])
-    lo, hi = float(volume.array.min()), float(volume.array.max())
+    np = common.need("numpy", "volume")
+    kept = np.delete(volume.array, list(volume.filled_slices), axis=-3)
+    lo, hi = float(np.nanmin(kept)), float(np.nanmax(kept))
     return (lo + hi) / 2, max(hi - lo, 1.0)
 
 
-def contact_sheet(stack: Any, window: tuple[float, float] | None, columns: int | None) -> Any:
-    """Every slice of the stack's volume, windowed, tiled left to right, top to bottom."""
+def contact_sheet(stack: Any, window: tuple[float, float] | None, columns: int | None,
+                  label: str = "the series") -> tuple[Any, str]:
+    """Every slice of the stack's volume, windowed, tiled left to right, top to bottom; and
+    what it shows. A 4-D series shows its first volume (time point, b-value); a stack that
+    gives no grey volume (colour, 1-bit, no geometry, no regular grid) is a Failure in one
+    line, the same words ``volume`` and ``hist`` use."""
     np = common.need("numpy", "volume")
     import rawdicom
-    volume = stack.volume(hounsfield=True)
+    from ..errors import DicomError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DicomWarning)  # a filled slice is shown, below
+            volume = stack.volume(hounsfield=True)
+    except (DicomError, ValueError) as exc:
+        raise common.Failure(f"{label}: no contact sheet: {exc} (one image: --slice N)") \
+            from None
+    array = volume.array
+    what = f"{array.shape[-3]} slices"
+    if array.ndim == 4:
+        array = array[0]
+        what += f" of volume 1 of {volume.array.shape[0]} (a 4-D series)"
+    if volume.filled_slices:
+        what += f"; slice(s) {', '.join(map(str, volume.filled_slices))} missing, shown black"
     centre, width = window or _default_window(stack, volume)
-    slices, rows, cols = volume.array.shape
+    slices, rows, cols = array.shape
     columns = columns or math.ceil(math.sqrt(slices))
     lines = math.ceil(slices / columns)
     sheet = np.zeros((lines * rows, columns * cols), dtype=np.uint8)
-    images = rawdicom.window(volume.array, centre, width)
+    images = rawdicom.window(array, centre, width)
+    images[list(volume.filled_slices)] = 0
     first = stack.instances[0]
     if str(first.get("photometric_interpretation") or "").upper() == "MONOCHROME1":
         images = 255 - images
     for k in range(slices):
         r, c = divmod(k, columns)
         sheet[r * rows:(r + 1) * rows, c * cols:(c + 1) * cols] = images[k]
-    return sheet
+    return sheet, what

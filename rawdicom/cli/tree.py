@@ -9,6 +9,7 @@ from typing import Any
 
 from . import common
 from .folder import scan_folder, stack_summary
+from .labels import study_label, text, uid_ends
 
 
 def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -53,27 +54,35 @@ def lines(path: str, collection: Any) -> list[str]:
     if collection.duplicates:
         notes.append(_count(len(collection.duplicates), "duplicate"))
     out = [f"{path}: {', '.join(notes)}"]
+    study_ends = uid_ends([st.study_instance_uid for st in collection.studies])
     for patient in collection.patients:
-        out.append(f"Patient {patient.patient_id or '(no PatientID)'}"
-                   f"{' ' + repr(str(patient.patient_name)) if patient.patient_name else ''}"
+        name = text(patient.patient_name)
+        out.append(f"Patient {text(patient.patient_id) or '(no PatientID)'}"
+                   f"{' ' + repr(name) if name else ''}"
                    f": {_count(len(patient.studies), 'study', 'studies')}")
         for study in patient.studies:
-            desc = f' "{study.study_description}"' if study.study_description else ""
-            out.append(f"  Study {study.study_date or '(no date)'}{desc}"
-                       f"{' accession ' + study.accession_number if study.accession_number else ''}"
+            out.append(f"  Study {study_label(study, study_ends)}"
                        f": {_count(len(study.series), 'series', 'series')}")
+            series_ends = uid_ends([s.series_instance_uid for s in study.series])
+            numbers = [s.series_number for s in study.series]
             for series in study.series:
-                desc = f' "{series.series_description}"' if series.series_description else ""
+                desc = text(series.series_description)
+                desc = f' "{desc}"' if desc else ""
                 number = "?" if series.series_number is None else series.series_number
-                out.append(f"    Series {number} {series.modality or '-'}{desc}: "
+                twin = numbers.count(series.series_number) > 1 and series.series_instance_uid
+                end = f" [...{series_ends[series.series_instance_uid]}]" if twin else ""
+                out.append(f"    Series {number}{end} {text(series.modality) or '-'}{desc}: "
                            f"{_count(len(series), 'instance')}")
                 stacks = series.stacks()
                 for index, stack in enumerate(stacks, 1):
-                    text, diagnostics = stack_summary(stack)
+                    summary, diagnostics = stack_summary(stack)
                     name = f"stack {index}" if len(stacks) > 1 else "stack"
                     reason = f" [{stack.reason}]" if len(stacks) > 1 else ""
-                    out.append(f"      {name}: {text}{reason}")
+                    out.append(f"      {name}: {summary}{reason}")
                     out += [f"        ! {d}" for d in diagnostics]
+    if len(study_ends) > 1:
+        out.append("(select a series with --series STUDY/N: the end of the study's UID in "
+                   "[...], then its Series Number)")
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from ..errors import DicomError, DicomWarning
 from . import common
 from .folder import add_series_option, choose_series, scan_folder
+from .labels import text
 
 
 def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,6 +29,10 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="stored values, not modality values (HU)")
     parser.add_argument("--resample", action="store_true",
                         help="resample an irregular or tilted stack onto an orthogonal grid")
+    parser.add_argument("--fill", metavar="VALUE",
+                        help="the value of slices no image fills (a missing slice): a number, "
+                             "or nan (the volume is then float32); default: the volume's "
+                             "lowest value (air in CT), NaN for a float volume")
     parser.set_defaults(run=run)
     return parser
 
@@ -39,11 +45,13 @@ def run(args: argparse.Namespace) -> int:
     if not out.endswith((".nii", ".nii.gz", ".npz")):
         raise SystemExit(common.usage_error(args, f"{out}: the output ends in .nii, .nii.gz or .npz"))
     common.need("numpy", "volume")
+    _fill_value(args)  # a usage error before the folder is read
     if out.endswith((".nii", ".nii.gz")):
         common.need("nibabel", "nifti")
     collection = scan_folder(paths[0], "volume")
     series = choose_series(collection, args.series)
-    label = f"series {series.series_number} ({series.series_description or series.series_instance_uid})"
+    label = f"series {series.series_number} " \
+            f"({text(series.series_description) or series.series_instance_uid})"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DicomWarning)
         try:
@@ -52,14 +60,83 @@ def run(args: argparse.Namespace) -> int:
             raise common.Failure(f"{label}: {exc}") from None
     for warning in caught:
         print(f"rawdicom volume: {label}: warning: {warning.message}", file=sys.stderr)
+    fill_note = fill(volume, args)
     write(volume, out)
-    print(f"wrote {out}: {label}, {' x '.join(map(str, volume.shape))} (slices, rows, columns) "
+    axes = "(slices, rows, columns)"
+    if volume.array.ndim == 4:
+        axes = "(volumes, slices, rows, columns)"
+    print(f"wrote {out}: {label}, {' x '.join(map(str, volume.array.shape))} {axes} "
           f"{volume.array.dtype}")
+    if volume.array.ndim == 4:
+        print(f"  {_volumes_line(volume, out)}")
+    if fill_note:
+        print(f"  {fill_note}")
     for line in geometry_lines_of(volume):
         print(f"  {line}")
     for diagnostic in volume.diagnostics:
         print(f"  ! {diagnostic}")
     return 1 if collection.failed else 0
+
+
+def _fill_value(args: argparse.Namespace) -> float | None:
+    if args.fill is None:
+        return None
+    try:
+        return float(args.fill)
+    except ValueError:
+        raise SystemExit(common.usage_error(args, f"--fill {args.fill!r}: give a number or "
+                                                  "nan")) from None
+
+
+def fill(volume: Any, args: argparse.Namespace) -> str:
+    """Set the value of the volume's filled slices (``--fill``, else the lowest value of
+    the slices that were read, NaN in a float volume), and say which slices hold it.
+
+    The model fills an integer volume with the type's minimum (-2147483648 in int32),
+    which no reader of the file could tell from a value and which ruins its mean.
+    """
+    import numpy as np
+    slices = list(volume.filled_slices)
+    value = _fill_value(args)
+    if not slices:
+        return ""
+    array = volume.array
+    axis = array.ndim - 3  # the slice axis, after the volumes' axis of a 4-D array
+    if value is None:
+        if array.dtype.kind == "f":
+            value = math.nan
+        else:
+            kept = np.delete(array, slices, axis=axis)
+            value = kept.min() if kept.size else 0
+    if math.isnan(value) and array.dtype.kind != "f":
+        array = volume.array = array.astype(np.float32)
+    elif array.dtype.kind in "iu":
+        info = np.iinfo(array.dtype)
+        if not (float(value).is_integer() and info.min <= value <= info.max):
+            raise common.Failure(f"--fill {args.fill}: not a value of the volume's "
+                                 f"{array.dtype} ({info.min} to {info.max}; nan makes it float)")
+        value = int(value)
+    index: list[Any] = [slice(None)] * array.ndim
+    index[axis] = slices
+    array[tuple(index)] = value
+    volume.fill_value = value
+    shown = "NaN" if math.isnan(value) else f"{value:g}"
+    why = "--fill" if args.fill is not None else \
+        "NaN in a float volume" if math.isnan(value) else "the lowest value read; --fill V"
+    return (f"slice(s) {', '.join(map(str, slices))} of {array.shape[axis]} have no image: "
+            f"filled with {shown} ({why})")
+
+
+def _volumes_line(volume: Any, out: str) -> str:
+    """What the first axis of a 4-D volume is, and (NIfTI) the time between volumes."""
+    labels = ", ".join(getattr(volume, "labels", {}) or {}) or "acquisition"
+    tr = getattr(volume, "repetition_time", None)
+    line = f"{volume.array.shape[0]} volumes by {labels}"
+    if tr:
+        line += f"; repetition time {tr:g} ms"
+        if out.endswith((".nii", ".nii.gz")):
+            line += f" (NIfTI pixdim[4] = {tr / 1000:g} s)"
+    return line
 
 
 def geometry_lines_of(volume: Any) -> list[str]:

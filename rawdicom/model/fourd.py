@@ -83,11 +83,14 @@ def acquisition_order(inst: Instance) -> tuple[Any, ...]:
 class Volume4D(Volume):
     """A Volume whose array is (volumes, slices, rows, columns); affine etc. of the last
     three axes. ``labels``: name -> one value per volume. ``b_values``/``gradients``: per
-    volume (None where unknown), gradients in patient LPS."""
+    volume (None where unknown), gradients in patient LPS. ``repetition_time``: the first
+    image's Repetition Time in ms (None when absent): the time between volumes, which
+    NIfTI's pixdim[4] holds in seconds."""
 
     labels: dict[str, list[Any]] = field(default_factory=dict)
     b_values: list[float | None] = field(default_factory=list)
     gradients: list[tuple[float, float, float] | None] = field(default_factory=list)
+    repetition_time: float | None = None
 
     def gradients_image_frame(self) -> list[tuple[float, float, float]]:
         """Each volume's gradient along the (column, row, slice) index axes."""
@@ -107,6 +110,9 @@ class Volume4D(Volume):
             affine = self.affine_ras[:, [2, 1, 0, 3]]
             image = nibabel.Nifti1Image(self.array.transpose(3, 2, 1, 0), affine)
             image.header.set_xyzt_units("mm", "sec")
+            if self.repetition_time:  # pixdim[4], in the unit just set: seconds (dcm2niix too)
+                image.header.set_zooms(image.header.get_zooms()[:3]
+                                       + (self.repetition_time / 1000.0,))
             image.set_sform(affine, code=1)
             image.set_qform(affine, code=1)
             nibabel.save(image, os.fspath(path))
@@ -182,7 +188,8 @@ class MRStack(Stack):
             return Volume4D(out, first.affine, first.spacing, first.origin, first.direction,
                             first.diagnostics, first.frame_of_reference_uid,
                             first.filled_slices, first.fill_value, first.geometry,
-                            labels=labels, b_values=list(b_values), gradients=list(gradients))
+                            labels=labels, b_values=list(b_values), gradients=list(gradients),
+                            repetition_time=self._repetition_time())
         first = Stack(self.volumes[0], self.key, self.reason,
                       position_tolerance=self.position_tolerance,
                       orientation_tolerance=self.orientation_tolerance
@@ -205,7 +212,14 @@ class MRStack(Stack):
         return Volume4D(out, first.affine, first.spacing, first.origin, first.direction,
                         diagnostics + self.extra_diagnostics, first.frame_of_reference_uid,
                         first.filled_slices, first.fill_value, first.geometry,
-                        labels=labels, b_values=list(b_values), gradients=list(gradients))
+                        labels=labels, b_values=list(b_values), gradients=list(gradients),
+                        repetition_time=self._repetition_time())
+
+    def _repetition_time(self) -> float | None:
+        value = self.volumes[0][0].get("repetition_time")
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value) and value > 0
+        return float(value) if ok else None
 
     def _mosaics(self, hounsfield: bool) -> tuple[Volume, "np.ndarray"]:
         """Every mosaic file's slices into one (volumes, slices, rows, columns) array, and

@@ -1,46 +1,94 @@
-// Open examples/browser/ in headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core: no browser download), feed it a DICOM file and report what the page shows.
+// Drive the browser page (examples/browser/) in headless Chromium (Debian's /usr/bin/chromium,
+// driven by playwright-core: no browser download) as a person would, and report what it shows.
 //
-//   node tests/wasm/browser_check.mjs URL SCREENSHOT.png FILE...
+//   node tests/wasm/browser_check.mjs URL SHOTS_DIR CT_FILE STUDY_DIR BAD_FILE...
 //
-// Picks each FILE in turn with the page's file input; the screenshot (whole page) is taken
-// after the first.  Prints one JSON object: {ready_s, files: [{file, state, status, summary:
-// {key: value}, rows: [[depth, tag, vr, name, value]...], read_s}...], requests: [every URL the
-// page asked for], console: [...]}.  CHROMIUM (env) names the browser, /usr/bin/chromium by
-// default.
+// 1. opens CT_FILE with the file picker: the first image (its time), the window, the canvas
+//    (its red channel, base64), a screenshot SHOTS_DIR/browser-ct.png;
+// 2. drags on the image: the new window and canvas;
+// 3. clicks the Patient's Name row of the explain listing and hovers a byte of it: the
+//    selection, the highlighted bytes with their roles, the hover line; a screenshot
+//    SHOTS_DIR/browser-explain.png;
+// 4. opens STUDY_DIR with the folder picker: the tree, the stacks, then five presses of the
+//    down arrow and two turns of the wheel: the image shown after each;
+// 5. opens each BAD_FILE: the status line.
+// Prints one JSON object; CHROMIUM (env) names the browser, /usr/bin/chromium by default.
+import path from "node:path";
 import { chromium } from "playwright-core";
 
-const [url, screenshot, ...files] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-if (!url || !screenshot || !files.length) {
-  process.stderr.write("usage: node browser_check.mjs URL SCREENSHOT.png FILE...\n");
+const [url, shots, ctFile, studyDir, ...badFiles] = process.argv.slice(2);
+if (!url || !shots || !ctFile || !studyDir) {
+  process.stderr.write("usage: node browser_check.mjs URL SHOTS_DIR CT_FILE STUDY_DIR BAD_FILE...\n");
   process.exit(2);
 }
 
 const t0 = performance.now();
 const browser = await chromium.launch({
-  executablePath,
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
   // The machine has no network: keep Chromium from trying to reach anything by itself.
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
-const result = { requests: [], console: [], files: [] };
-const pageState = () => ({
-  state: document.body.dataset.state,
-  status: document.querySelector("#status").textContent,
-  summary: document.querySelector("#summary").hidden ? {} : Object.fromEntries(
-    [...document.querySelectorAll("#summary dt")].map(
+const result = { requests: [], console: [] };
+
+// What the page shows now (read in the page).
+const pageState = () => {
+  const v = window.viewerState;
+  const canvas = document.querySelector("#image");
+  let red = null;
+  if (canvas.width && v.image?.values) {
+    const rgba = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    const channel = new Uint8Array(rgba.length / 4);
+    for (let i = 0; i < channel.length; i++) channel[i] = rgba[4 * i];
+    let text = "";
+    for (let i = 0; i < channel.length; i += 0x8000) {
+      text += String.fromCharCode(...channel.subarray(i, i + 0x8000));
+    }
+    red = btoa(text);
+  }
+  const text = (sel) => document.querySelector(sel)?.textContent ?? "";
+  return {
+    state: document.body.dataset.state, status: text("#status"), timing: text("#timing"),
+    firstImageMs: v.firstImageMs,
+    image: v.image && { path: v.image.path, rows: v.image.rows, columns: v.image.columns,
+      photometric: v.image.photometric, error: v.image.error ?? null,
+      no_image: v.image.no_image ?? null, position: v.image.position },
+    window: v.window && { center: v.window.center, width: v.window.width,
+      function: v.window.function, name: v.window.name },
+    canvas: { width: canvas.width, height: canvas.height, red },
+    index: v.index, stackLength: v.stack?.images.length ?? null,
+    slice: text("#slice"), wl: text("#wl"), message: document.querySelector("#message").hidden
+      ? "" : text("#message"),
+    orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
+    tree: text("#tree"),
+    stacks: [...document.querySelectorAll("#series button")].map((b) => b.textContent),
+    summary: Object.fromEntries([...document.querySelectorAll("#summary dt")].map(
       (dt) => [dt.textContent, dt.nextElementSibling.textContent])),
-  rows: document.querySelector("#listing").hidden ? [] :
-    [...document.querySelectorAll("#listing tbody tr")].map((tr) => {
-      const cells = [...tr.children].map((td) => td.textContent);
-      const indent = parseFloat(tr.children[0].style.paddingLeft) || 0.6;
-      return [Math.round((indent - 0.6) / 1.5), ...cells];
-    }),
-});
+    entries: [...document.querySelectorAll("#entries tbody tr")].map(
+      (tr) => [...tr.children].map((td) => td.textContent)),
+    selection: v.selection,
+    highlighted: [...document.querySelectorAll("#hex .line > .b.sel")].map(
+      (s) => [Number(s.dataset.offset), s.classList[1]]),
+    hexSpans: document.querySelectorAll("#hex .b").length,
+    hover: text("#hover"),
+  };
+};
+
+const settled = async (page) => page.waitForFunction(
+  () => window.viewerState?.busy === 0 && ["done", "error"].includes(document.body.dataset.state),
+  null, { timeout: 120_000 });
+
+async function pick(page, selector, files) {
+  await page.evaluate(() => { document.body.dataset.state = "picking"; });
+  const t1 = performance.now();
+  await page.setInputFiles(selector, files);
+  await settled(page);
+  return { wall_s: (performance.now() - t1) / 1000, ...(await page.evaluate(pageState)) };
+}
+
 try {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on("request", (req) => result.requests.push(req.url()));
   page.on("console", (msg) => result.console.push(`${msg.type()}: ${msg.text()}`));
   page.on("pageerror", (err) => result.console.push(`pageerror: ${err.message}`));
@@ -52,21 +100,66 @@ try {
   result.state = await page.evaluate(() => document.body.dataset.state);
   result.status = await page.evaluate(() => document.querySelector("#status").textContent);
   if (result.state === "ready") {
-    for (const [i, file] of files.entries()) {
-      const t1 = performance.now();
-      await page.evaluate(() => { document.body.dataset.state = "picking"; });
-      await page.setInputFiles("#file", file);
-      await page.waitForFunction(
-        () => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 60_000 });
-      const shown = await page.evaluate(pageState);
-      result.files.push({ file, read_s: (performance.now() - t1) / 1000, ...shown });
-      // Timings hidden: the same page gives the same picture (no churn in the committed one).
-      if (i === 0) {
-        await page.screenshot({ path: screenshot, fullPage: true, style: "#timing { display: none }" });
-      }
+    // 1. one CT file
+    result.ct = await pick(page, "#file", ctFile);
+    // Timings hidden: the same page gives the same picture (no churn in the committed one).
+    const hideTiming = "#timing { visibility: hidden }";
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(shots, "browser-ct.png"), style: hideTiming,
+      clip: { x: 0, y: 0, width: 1400, height: 780 } });
+
+    // 2. drag on the image
+    const box = await page.locator("#image").boundingBox();
+    const x = box.x + box.width / 2;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    await page.mouse.move(x + 40, y + 20, { steps: 4 });
+    await page.mouse.move(x + 80, y - 30, { steps: 4 });
+    await page.mouse.up();
+    result.dragged = { drag: [80, -30], ...(await page.evaluate(pageState)) };
+
+    // 3. the explain view: click Patient's Name, hover its first value byte
+    const row = page.locator("#entries tbody tr", { hasText: "PatientName" }).first();
+    await row.click();
+    await settled(page);
+    const clicked = await page.evaluate(pageState);
+    const valueByte = clicked.highlighted.find(([, role]) => role === "value");
+    if (valueByte) {
+      await page.locator(`#hex .line > .b[data-offset="${valueByte[0]}"]`).hover();
     }
+    result.clicked = { ...clicked, hover: await page.locator("#hover").textContent(),
+      hovered: valueByte ? valueByte[0] : null };
+    await page.locator("#explain").scrollIntoViewIfNeeded();
+    await page.locator("#explain").screenshot({ path: path.join(shots, "browser-explain.png") });
+
+    // 4. the study folder, then scrolling its largest stack
+    result.study = await pick(page, "#folder", studyDir);
+    result.scrolled = [];
+    await page.mouse.click(5, 5);  // keys go to the page, not an input
+    for (let i = 0; i < 5; i++) {
+      await page.keyboard.press("ArrowDown");
+      await settled(page);
+      result.scrolled.push(await page.evaluate(() => ({
+        index: window.viewerState.index, slice: document.querySelector("#slice").textContent,
+        path: window.viewerState.image.path, position: window.viewerState.image.position })));
+    }
+    const canvasBox = await page.locator("#image").boundingBox();
+    await page.mouse.move(canvasBox.x + 10, canvasBox.y + 10);
+    for (let i = 0; i < 2; i++) {
+      await page.mouse.wheel(0, 100);
+      await page.waitForTimeout(50);
+      await settled(page);
+    }
+    result.wheeled = await page.evaluate(pageState);
+
+    // 5. files that are not good DICOM
+    result.bad = [];
+    for (const file of badFiles) result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    // The page still answers after them.
+    result.after = await pick(page, "#file", ctFile);
   } else {
-    await page.screenshot({ path: screenshot, fullPage: true });
+    await page.screenshot({ path: path.join(shots, "browser-failed.png"), fullPage: true });
   }
 } finally {
   await browser.close();

@@ -1,0 +1,268 @@
+"""One series to its NIfTI files: the work of one task, in a worker process or in this one.
+
+The series is split into stacks by the model (``split_stacks``: every split has its reason,
+4-D and mosaics joined); each stack is either converted or refused with the reason a user
+can act on, never silently repaired:
+
+* refused: a localizer, a single image, colour, no geometry (no position/orientation), an
+  irregular grid (non-uniform spacing, in-plane drift: ``Stack.volume(resample=True)``
+  would interpolate, a converter should not decide that alone), missing images of a 4-D
+  set, missing slices (unless ``missing="fill"``: float32 with NaN there, said in the
+  manifest and the sidecar);
+* converted: 3-D or 4-D, in the narrowest exact type (:func:`scaling`), with its sidecar,
+  ``.bval``/``.bvec`` for diffusion; a tilted (sheared) stack twice: ``_sheared`` (the
+  pixels as acquired, a sheared affine) and ``_resampled`` (interpolated onto an orthogonal
+  grid, which every NIfTI reader loads);
+* failed: a file whose pixels cannot be read, with the error; the other stacks go on.
+
+Outputs are written under a staging folder (``staging``, private to this attempt), named as
+they will be published; the task returns one manifest row per stack, and the committer
+(:mod:`.manifest`) publishes them. A task may run twice (a Dask worker lost): each attempt
+stages apart, and only one row per stack is ever committed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..errors import DicomError
+from ..model.layout import short_hash
+from .naming import suffixed
+from .sidecar import sidecar
+
+__all__ = ["Options", "SeriesTask", "convert_series", "stack_id", "scaling"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How stacks are written: ``extension`` ``.nii.gz`` or ``.nii``; ``missing`` ``refuse``
+    or ``fill``; gzip ``level`` and ``threads``; pixel-reading ``read_threads``."""
+
+    extension: str = ".nii.gz"
+    missing: str = "refuse"
+    level: int = 6
+    threads: int = 1
+    read_threads: int | None = None
+    version: str = ""
+
+
+@dataclass
+class SeriesTask:
+    """A series to convert: its records, its planned folders and name, the stacks already
+    done (skipped), and where this attempt stages its files."""
+
+    records: list[dict[str, Any]]
+    folders: tuple[str, ...]
+    name: str
+    planned: tuple[str, ...]
+    keys: tuple[str, ...]
+    staging: str
+    done: frozenset[str] = frozenset()
+    options: Options = field(default_factory=Options)
+
+
+def stack_id(series_uid: Any, stack: Any) -> str:
+    """A stack's identity across runs: its series and the images it holds."""
+    images = sorted((str(i.get("sop_instance_uid")), -1 if i.frame is None else i.frame,
+                     getattr(i, "mosaic_tile", -1) if hasattr(i, "mosaic_tile") else -1)
+                    for i in stack.instances)
+    return short_hash([series_uid, images], 20)
+
+
+def scaling(instances: Sequence[Any]) -> tuple[str, float | None, float | None]:
+    """How values are stored: ``("modality", None, None)`` when every Rescale Slope and
+    Intercept is an integer (the rescaled values, exact, in the narrowest integer type);
+    ``("stored", slope, intercept)`` when all images share one slope and intercept that a
+    NIfTI header's float32 holds exactly (stored integers, ``scl_slope``/``scl_inter``);
+    ``("float", None, None)`` otherwise (rescaled values in float32)."""
+    import numpy as np
+    from ..model.volume import _rescale
+    pairs = {_rescale(i, True) for i in instances}
+    if all(s.is_integer() and b.is_integer() for s, b in pairs):
+        return "modality", None, None
+    if len(pairs) == 1:
+        slope, intercept = next(iter(pairs))
+        if float(np.float32(slope)) == slope and float(np.float32(intercept)) == intercept \
+                and slope != 0:
+            return "stored", slope, intercept
+    return "float", None, None
+
+
+def _diagnostics(diags: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"kind": d.kind, "message": d.message,
+             **({"measured": d.measured} if d.measured is not None else {})} for d in diags]
+
+
+def _is_localizer(stack: Any) -> bool:
+    values = stack.instances[0].get("image_type") or []
+    return any(str(v).strip().upper() == "LOCALIZER" for v in values)
+
+
+def _refusal(stack: Any, missing: str) -> tuple[str | None, list[Any]]:
+    """Why the stack is not converted (None: it is), and its diagnostics."""
+    from ..model.fourd import MRStack
+    from ..model.geometry import GeometryError
+    diags = list(stack.diagnostics)
+    if isinstance(stack, MRStack) and not stack.volumes:
+        return "missing images: " + "; ".join(str(d) for d in diags), diags
+    samples = {i.get("samples_per_pixel", 1) for i in stack.instances}
+    if samples != {1}:
+        return f"colour (Samples per Pixel {sorted(samples)}): not a grayscale volume", diags
+    if _is_localizer(stack):
+        return "a localizer (Image Type LOCALIZER)", diags
+    volumes = getattr(stack, "volumes", None)
+    slices = len(volumes[0]) if volumes else len(stack)
+    if slices < 2 and not (volumes and len(volumes) > 1):
+        return "a single image: no volume", diags
+    try:
+        geometry = stack.geometry
+    except GeometryError as exc:
+        return f"no geometry: {exc}", diags
+    if not geometry.regular:
+        blocking = "; ".join(str(d) for d in geometry.diagnostics
+                             if d.kind in ("non_uniform_spacing", "in_plane_drift"))
+        return f"an irregular grid ({blocking or 'see diagnostics'})", diags
+    if geometry.missing_slices and missing != "fill":
+        return (f"missing slices {list(geometry.missing_slices)} of {geometry.shape[0]} "
+                "(--missing fill writes them as NaN)"), diags
+    return None, diags
+
+
+def _time_step(stack: Any) -> float | None:
+    tr = stack.instances[0].get("repetition_time")
+    if isinstance(tr, (int, float)) and not isinstance(tr, bool) and math.isfinite(tr) and tr > 0:
+        return float(tr) / 1000.0
+    return None
+
+
+def _write(path: str, volume: Any, array: Any, options: Options, *, slope: float | None = None,
+           intercept: float | None = None, time_step: float | None = None) -> dict[str, Any]:
+    from .nifti import write_nifti
+    affine = volume.affine_ras[:, [2, 1, 0, 3]]
+    with open(path, "wb") as f:
+        write_nifti(f, array, affine, compress=options.extension == ".nii.gz",
+                    level=options.level, threads=options.threads, slope=slope,
+                    intercept=intercept, time_step=time_step if array.ndim == 4 else None,
+                    description="rawdicom")
+    info: dict[str, Any] = {"shape": list(reversed(array.shape)), "dtype": array.dtype.name}
+    if slope is not None:
+        info.update(scl_slope=slope, scl_inter=intercept)
+    return info
+
+
+def narrowest(array: Any) -> Any:
+    """An integer array in the narrowest integer type that holds its values (Bits Stored
+    allows -32768 - 1024 for a signed 16-bit CT, so the model gives int32; the values
+    themselves nearly always fit int16). A copy only where the type changes."""
+    import numpy as np
+    if array.dtype.kind not in "iu" or array.size == 0 or array.dtype.itemsize <= 2:
+        return array
+    lo, hi = int(array.min()), int(array.max())
+    for dtype in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32):
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max and np.dtype(dtype).itemsize < array.dtype.itemsize:
+            return array.astype(dtype)
+    return array
+
+
+def _filled(volume: Any, mode: tuple[str, float | None, float | None]) -> Any:
+    """The array as float32 with NaN in the slices no image filled (``missing="fill"``)."""
+    import numpy as np
+    array = volume.array.astype(np.float32)
+    if mode[0] == "stored":
+        array *= np.float32(mode[1])
+        array += np.float32(mode[2])
+    for slot in volume.filled_slices:
+        array[..., slot, :, :] = np.nan
+    return array
+
+
+def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
+             diags: list[Any]) -> dict[str, Any]:
+    """Write one stack's files into the staging folder; its manifest row."""
+    from ..model import diffusion
+    options = task.options
+    mode = scaling(stack.instances)
+    volume = stack.volume(hounsfield=mode[0] != "stored", threads=options.read_threads)
+    geometry = volume.geometry
+    notes: list[str] = []
+    array, slope, intercept = narrowest(volume.array), mode[1], mode[2]
+    if volume.filled_slices:
+        array, slope, intercept = _filled(volume, mode), None, None
+        notes.append(f"missing slices {list(volume.filled_slices)} written as NaN (float32)")
+    tilted = bool(geometry.tilted)
+    outputs: list[dict[str, Any]] = []
+    diag_rows = _diagnostics(volume.diagnostics or diags)
+    kinds = [("sheared" if tilted else "", volume, array, slope, intercept)]
+    if tilted:
+        notes.append("gantry tilt: _sheared holds the pixels as acquired (sheared affine), "
+                     "_resampled the same interpolated onto an orthogonal grid")
+        resampled = stack.volume(hounsfield=True, resample=True, threads=options.read_threads)
+        kinds.append(("resampled", resampled, resampled.array, None, None))
+    for suffix, vol, arr, s, b in kinds:
+        name = suffixed(stem, suffix)
+        nifti = name + options.extension
+        info = _write(os.path.join(task.staging, nifti), vol, arr, options, slope=s,
+                      intercept=b, time_step=_time_step(stack))
+        outputs.append({"kind": "nifti_resampled" if suffix == "resampled" else "nifti",
+                        "name": nifti, **info})
+        side = sidecar(stack, series_instance_uid=base["series_instance_uid"],
+                       reason=base["reason"], diagnostics=diag_rows, notes=notes,
+                       version=options.version)
+        _write_json(os.path.join(task.staging, name + ".json"), side)
+        outputs.append({"kind": "sidecar", "name": name + ".json"})
+        b_values = getattr(vol, "b_values", None)
+        if b_values and any(v is not None for v in b_values) and arr.ndim == 4:
+            vectors = diffusion.fsl_vectors(vol.gradients, vol.direction, vol.affine_ras)
+            diffusion.write_fsl(os.path.join(task.staging, name), b_values, vectors)
+            outputs += [{"kind": "bval", "name": name + ".bval"},
+                        {"kind": "bvec", "name": name + ".bvec"}]
+    return {**base, "status": "converted", "why": None, "diagnostics": diag_rows,
+            "notes": notes, "outputs": outputs}
+
+
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    import json
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def convert_series(task: SeriesTask) -> list[dict[str, Any]]:
+    """Every stack of one series not yet done: its manifest row (files staged)."""
+    from ..model.instance import Instance
+    from ..model.stacks import split_stacks
+    instances = [Instance(r) for r in task.records]
+    first = task.records[0]
+    series_uid = first.get("series_instance_uid")
+    stacks = split_stacks(instances)
+    rows = []
+    for index, stack in enumerate(stacks):
+        sid = stack_id(series_uid, stack)
+        if sid in task.done:
+            continue
+        stem = suffixed(task.name, f"stack{index + 1}" if len(stacks) > 1 else "")
+        base = {"stack_id": sid, "series_instance_uid": series_uid,
+                "series_number": first.get("series_number"),
+                "series_description": first.get("series_description"),
+                "modality": first.get("modality"), "stack": index + 1,
+                "stacks": len(stacks), "reason": stack.reason, "images": len(stack),
+                "files": len({str(i.get("path")) for i in stack.instances}),
+                "first_file": str(stack.instances[0].get("path")),
+                "folders": list(task.folders), "planned": list(task.planned),
+                "keys": list(task.keys)}
+        try:
+            why, diags = _refusal(stack, task.options.missing)
+            if why is not None:
+                rows.append({**base, "status": "refused", "why": why,
+                             "diagnostics": _diagnostics(diags), "notes": [], "outputs": []})
+                continue
+            os.makedirs(task.staging, exist_ok=True)
+            rows.append(_convert(stack, task, stem, base, diags))
+        except (DicomError, OSError, ValueError) as exc:
+            rows.append({**base, "status": "failed", "why": f"{type(exc).__name__}: {exc}",
+                         "diagnostics": [], "notes": [], "outputs": []})
+    return rows

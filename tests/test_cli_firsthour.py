@@ -1,0 +1,201 @@
+"""A new user's first hour (issue 24): each surprise met on real folders, run as typed.
+
+Every test runs ``python -m rawdicom ...`` in a subprocess (``test_cli_commands.run``) on
+folders shaped like real ones (``firsthour_builders``): an ultrasound file with a two-valued
+Accession Number, RGB stored plane by plane, a 4-D fMRI run, a 1-bit segmentation, images
+without geometry, a missing slice, several studies on one day.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from firsthour_builders import (fmri, missing_slice, mr_series, no_geometry, rgb_file,
+                                rgb_series, same_day_studies, segmentation_series,
+                                ultrasound_accession)
+from series_builders import write_series
+from test_cli_commands import no_traceback, run
+
+np = pytest.importorskip("numpy")
+
+
+def ok(result) -> str:
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    no_traceback(result)
+    return result.stdout
+
+
+def one_line_failure(result, *words: str) -> str:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    no_traceback(result)
+    line = result.stderr.strip()
+    assert "\n" not in line, line
+    for word in words:
+        assert word in line, line
+    return line
+
+
+# -- crashes on ordinary folders --------------------------------------------------------------
+def test_tree_and_info_show_a_multi_valued_accession_number(tmp_path: Path):
+    folder = ultrasound_accession(tmp_path / "us")
+    out = ok(run("tree", str(folder)))
+    assert "accession PR\\US" in out and '"Abdomen\\Liver"' in out
+    assert "accession PR\\US" in ok(run("info", str(folder)))
+    tree = json.loads(ok(run("tree", "--json", str(folder))))
+    accessions = {st["accession_number"] if isinstance(st["accession_number"], str)
+                  else "\\".join(st["accession_number"])
+                  for p in tree["patients"] for st in p["studies"]}
+    assert "PR\\US" in accessions
+
+
+def test_png_of_rgb_stored_plane_by_plane(tmp_path: Path):
+    imagecodecs = pytest.importorskip("imagecodecs")
+    path = rgb_file(tmp_path / "us.dcm", planar=1)
+    out = tmp_path / "us.png"
+    assert "RGB" in ok(run("png", str(path), str(out)))
+    image = imagecodecs.png_decode(out.read_bytes())
+    import rawdicom
+    assert np.array_equal(image, rawdicom.pixel_array(rawdicom.read(path)))
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("rgb", ("RGB render", "Samples per Pixel")),
+    ("seg", ("Liver segmentation", "Bits Allocated 1")),
+    ("nogeo", ("Screenshots", "Image Position")),
+    ("irregular", ("no regular grid",)),
+])
+def test_png_sheet_says_why_a_series_has_no_sheet_in_one_line(tmp_path: Path, kind: str,
+                                                              words: tuple[str, ...]):
+    folder = tmp_path / kind
+    if kind == "rgb":
+        rgb_series(folder)
+    elif kind == "seg":
+        segmentation_series(folder)
+    elif kind == "nogeo":
+        no_geometry(folder)
+    else:
+        write_series(folder, [(0, 0, z) for z in (0, 2, 4, 7, 9, 11)])
+    line = one_line_failure(run("png", "--sheet", str(folder), str(tmp_path / "s.png")),
+                            "no contact sheet", *words)
+    assert line.startswith("rawdicom png: ")
+
+
+def test_png_sheet_of_a_4d_series_shows_its_first_volume(tmp_path: Path):
+    pytest.importorskip("imagecodecs")
+    folder = fmri(tmp_path / "fmri", volumes=3, slices=4)
+    out = ok(run("png", "--sheet", str(folder), str(tmp_path / "s.png")))
+    assert "4 slices of volume 1 of 3 (a 4-D series)" in out
+
+
+# -- output that must say the truth --------------------------------------------------------------
+def test_hist_of_an_mr_series_is_not_in_hu(tmp_path: Path):
+    out = ok(run("hist", str(mr_series(tmp_path / "mr")), "--bins", "4"))
+    head = out.splitlines()[0]
+    assert head.startswith("stored value") and "HU" not in out
+    assert "water" not in out and "bone" not in out
+    out = ok(run("hist", str(mr_series(tmp_path / "od", rescale_type="OD")), "--bins", "4"))
+    assert out.splitlines()[0].startswith("rescaled value (OD)")
+    ct = ok(run("hist", "--example", "--bins", "4"))
+    assert ct.startswith("HU ") and "bone" in ct
+
+
+def test_hist_png_title_keeps_a_slash_of_the_description(tmp_path: Path):
+    pytest.importorskip("matplotlib")
+    out = ok(run("hist", str(mr_series(tmp_path / "mr")), "--png", str(tmp_path / "h.png")))
+    assert "series 1 (T1/SE axial)" in out
+    # The title is drawn from the same label; check it through matplotlib's own text.
+    from rawdicom.cli import hist
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    captured = {}
+    original = plt.Axes.set_title
+    try:
+        plt.Axes.set_title = lambda self, title, **kw: captured.setdefault("t", title)
+        hist.plot(np.array([0.0, 1.0]), np.array([3]), str(tmp_path / "t.png"),
+                  f"{tmp_path}, series 1 (T1/SE axial), 4 slices", "stored value", False)
+    finally:
+        plt.Axes.set_title = original
+    assert "series 1 (T1/SE axial), 4 slices" in captured["t"]
+
+
+def test_png_preset_on_colour_says_it_does_not_apply(tmp_path: Path):
+    pytest.importorskip("imagecodecs")
+    path = rgb_file(tmp_path / "us.dcm", planar=0)
+    result = run("png", str(path), str(tmp_path / "a.png"), "--preset", "brain")
+    ok(result)
+    assert "--preset brain does not apply to a colour image (RGB)" in result.stderr
+
+
+def test_volume_states_its_fill_and_never_uses_the_integer_minimum(tmp_path: Path):
+    nibabel = pytest.importorskip("nibabel")
+    folder = missing_slice(tmp_path / "gap", n=6, gap=3)
+    out = ok(run("volume", str(folder), str(tmp_path / "v.nii.gz")))
+    assert "slice(s) 3 of 6 have no image: filled with -1024 (the lowest value read" in out
+    array = np.asanyarray(nibabel.load(tmp_path / "v.nii.gz").dataobj)
+    assert array.min() == -1024
+    out = ok(run("volume", str(folder), str(tmp_path / "v.npz"), "--fill", "-3000"))
+    assert "filled with -3000 (--fill)" in out
+    assert np.load(tmp_path / "v.npz")["array"][3].max() == -3000
+    out = ok(run("volume", str(folder), str(tmp_path / "n.npz"), "--fill", "nan"))
+    saved = np.load(tmp_path / "n.npz")["array"]
+    assert saved.dtype == np.float32 and np.isnan(saved[3]).all() and not np.isnan(saved[2]).any()
+    one_line_failure(run("volume", str(folder), str(tmp_path / "f.npz"), "--fill", "1.5"),
+                     "--fill 1.5")
+
+
+def test_hist_leaves_a_missing_slice_out(tmp_path: Path):
+    folder = missing_slice(tmp_path / "gap", n=6, gap=3)
+    result = run("hist", str(folder), "--bins", "2")
+    out = ok(result)
+    assert "-2147483648" not in out and "-107" not in out
+    assert "slice(s) 3 missing: left out" in result.stderr
+    counts = [int(line.split()[3]) for line in out.splitlines()[1:]]
+    assert sum(counts) == 5 * 64
+
+
+def test_4d_nifti_has_the_repetition_time_and_four_axes(tmp_path: Path):
+    nibabel = pytest.importorskip("nibabel")
+    folder = fmri(tmp_path / "fmri", volumes=3, slices=4)
+    out = ok(run("volume", str(folder), str(tmp_path / "f.nii.gz")))
+    assert "3 x 4 x 8 x 8 (volumes, slices, rows, columns)" in out
+    assert "repetition time 3000 ms (NIfTI pixdim[4] = 3 s)" in out
+    header = nibabel.load(tmp_path / "f.nii.gz").header
+    assert header.get_zooms()[3] == pytest.approx(3.0)
+    assert header.get_xyzt_units() == ("mm", "sec")
+
+
+# -- studies and series a user can tell apart and select ------------------------------------------------
+def test_tree_tells_same_day_studies_apart_and_series_selects_them(tmp_path: Path):
+    folder = same_day_studies(tmp_path / "days", studies=3)
+    out = ok(run("tree", str(folder)))
+    studies = [line for line in out.splitlines() if line.startswith("  Study ")]
+    assert len(studies) == 3 and len(set(studies)) == 3
+    assert {s.split()[2] for s in studies} == {"09:15", "10:15", "11:15"}
+    ends = [s[s.index("[...") + 4:s.index("]")] for s in studies]
+    result = run("volume", str(folder), str(tmp_path / "v.npz"), "--series", "2")
+    assert result.returncode == 2 and not result.stdout
+    no_traceback(result)
+    lines = result.stderr.strip().splitlines()
+    assert "is ambiguous (3 series)" in lines[0]
+    assert sorted(line.split()[1] for line in lines[1:]) == sorted(f"{e}/2" for e in ends)
+    chosen = ok(run("volume", str(folder), str(tmp_path / "v.npz"), "--series", f"{ends[1]}/2"))
+    assert chosen.startswith(f"wrote {tmp_path / 'v.npz'}: series 2")
+    # a Series Instance UID's start selects too
+    from series_builders import make_uid
+    uid = make_uid("same-day", 0, 1)
+    ok(run("volume", str(folder), str(tmp_path / "w.npz"), "--series", uid[:12]))
+
+
+def test_png_writes_jpeg_under_a_jpeg_name_and_refuses_other_names(tmp_path: Path):
+    pytest.importorskip("imagecodecs")
+    ok(run("png", "--example", str(tmp_path / "a.jpg")))
+    assert (tmp_path / "a.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    ok(run("png", "--example", str(tmp_path / "a.png")))
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = run("png", "--example", str(tmp_path / "a.tif"))
+    assert result.returncode == 2 and "ends in .png, .jpg or .jpeg" in result.stderr
+    assert not (tmp_path / "a.tif").exists()

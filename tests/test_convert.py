@@ -1,0 +1,267 @@
+"""rawdicom.convert / ``rawdicom convert``: a folder of many kinds of series to NIfTI.
+
+Every stack's manifest line is checked (converted with its files, or refused with its
+reason), and every converted file is read back with nibabel (the oracle) and compared with
+the source images at physical points: each source pixel's world position (from its own
+Image Position/Orientation and Pixel Spacing) mapped through the NIfTI's affine must land
+on a voxel centre holding the same modality value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import rawdicom
+from rawdicom.convert import MANIFEST_NAME, convert
+
+from mr_builders import value as mr_value
+from mr_builders import write_4d, write_dwi, write_mosaics
+from series_builders import axial_positions, enhanced_ct, make_uid, write_series
+
+nibabel = pytest.importorskip("nibabel")
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def build_folder(root: Path) -> dict[str, str]:
+    """One folder of many series; returns series description -> SeriesInstanceUID."""
+    uids: dict[str, str] = {}
+
+    def uid(name: str) -> str:
+        uids[name] = make_uid("convert-test", name)
+        return uids[name]
+
+    write_series(root / "ct", axial_positions(6, spacing=2.5), series_number=1,
+                 series_description="CT head", series_instance_uid=uid("CT head"))
+    write_series(root / "ct_again", axial_positions(3, spacing=2.5), series_number=1,
+                 series_description="CT head", series_instance_uid=uid("CT head again"))
+    write_4d(root / "mr", volumes=1, slices=5, series_number=2,
+             series_description="MR T1", series_instance_uid=uid("MR T1"))
+    write_4d(root / "bold", volumes=4, slices=3, series_number=3,
+             series_description="BOLD", series_instance_uid=uid("BOLD"))
+    write_dwi(root / "dwi", "siemens", slices=3, series_number=4,
+              series_description="DWI", series_instance_uid=uid("DWI"))
+    write_mosaics(root / "mosaic", count=9, volumes=3, series_number=5)
+    enhanced_ct(root / "enhanced" / "enh.dcm", axial_positions(4, spacing=1.5),
+                series_description="Enhanced CT", series_instance_uid=uid("Enhanced CT"))
+    write_series(root / "loc", axial_positions(1), series_number=7,
+                 series_description="Scout", series_instance_uid=uid("Scout"),
+                 image_type=("ORIGINAL", "PRIMARY", "LOCALIZER"))
+    write_series(root / "tilt", [(0.0, 0.6 * k, 2.0 * k) for k in range(5)], series_number=8,
+                 series_description="CT tilted", series_instance_uid=uid("CT tilted"))
+    write_series(root / "gap", [(0.0, 0.0, z) for z in (0, 2, 4, 8, 10)], series_number=10,
+                 series_description="../../CT gap", series_instance_uid=uid("CT gap"))
+    write_series(root / "slope", axial_positions(3), series_number=11, modality="MR",
+                 series_description="MR scaled", series_instance_uid=uid("MR scaled"),
+                 slope=0.5, intercept=-3.25)
+    return uids
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str], Any]:
+    root = tmp_path_factory.mktemp("src")
+    uids = build_folder(root)
+    out = tmp_path_factory.mktemp("out") / "nifti"
+    report = convert(root, out, workers=2)
+    return root, out, uids, report
+
+
+def manifest(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / MANIFEST_NAME).read_text().splitlines()]
+
+
+def rows_of(out: Path, description: str) -> list[dict[str, Any]]:
+    return [r for r in manifest(out) if r["series_description"] == description]
+
+
+def source_images(folder: Path) -> list[tuple[Any, Any, np.ndarray]]:
+    """(instance record, frame, modality values) of every image under ``folder``."""
+    out = []
+    for inst in rawdicom.scan(folder, workers=1).instances:
+        ds = rawdicom.read(inst.path)
+        for image in inst.frames():
+            pixels = rawdicom.pixel_array(ds, frame=image.frame).astype(np.float64)
+            slope, intercept = image.get("rescale_slope", 1.0), image.get("rescale_intercept", 0.0)
+            out.append((image, image.frame, pixels * slope + intercept))
+    return out
+
+
+def check_points(nifti: Path, folder: Path, *, volume_of: Any = None) -> int:
+    """Every source pixel equals the NIfTI voxel at its world point; the count checked."""
+    image = nibabel.load(str(nifti))
+    data = image.get_fdata()
+    inverse = np.linalg.inv(image.affine)
+    checked = 0
+    for inst, _frame, values in source_images(folder):
+        position = np.asarray(inst.get("image_position_patient"), dtype=float)
+        orientation = np.asarray(inst.get("image_orientation_patient"), dtype=float)
+        row_spacing, column_spacing = inst.get("pixel_spacing")
+        rows, columns = values.shape
+        r, c = np.meshgrid(np.arange(rows), np.arange(columns), indexing="ij")
+        lps = (position[None, None, :] + c[..., None] * column_spacing * orientation[:3]
+               + r[..., None] * row_spacing * orientation[3:])
+        ras = np.concatenate([lps, np.ones((rows, columns, 1))], axis=-1) @ LPS_TO_RAS.T
+        ijk = ras @ inverse.T
+        index = np.rint(ijk[..., :3]).astype(int)
+        assert np.allclose(ijk[..., :3], index, atol=1e-3), nifti
+        i, j, k = index[..., 0], index[..., 1], index[..., 2]
+        if data.ndim == 4:
+            got = data[i, j, k, volume_of(inst)]
+        else:
+            got = data[i, j, k]
+        np.testing.assert_allclose(got, values, rtol=0, atol=1e-4, err_msg=str(nifti))
+        checked += values.size
+    return checked
+
+
+def only(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def nifti_of(out: Path, row: dict[str, Any], kind: str = "nifti") -> Path:
+    paths = [o["path"] for o in row["outputs"] if o["kind"] == kind]
+    assert len(paths) == 1, row["outputs"]
+    return out / paths[0]
+
+
+def test_every_stack_has_its_manifest_line(converted: Any) -> None:
+    root, out, uids, report = converted
+    rows = manifest(out)
+    assert report.ok and len(report.rows) == len(rows)
+    assert len({r["stack_id"] for r in rows}) == len(rows)
+    by = {r["series_description"]: r for r in rows}
+    assert set(by) == {"CT head", "MR T1", "BOLD", "DWI", "Enhanced CT", "Scout", "CT tilted",
+                       "../../CT gap", "MR scaled", *[r["series_description"] for r in rows
+                                                      if r["series_number"] == 5]}
+    statuses = {d: r["status"] for d, r in by.items()}
+    assert statuses["Scout"] == "refused" and "localizer" in by["Scout"]["why"]
+    assert statuses["../../CT gap"] == "refused" and "missing slices [3]" in by["../../CT gap"]["why"]
+    for description in ("CT head", "MR T1", "BOLD", "DWI", "Enhanced CT", "CT tilted", "MR scaled"):
+        assert statuses[description] == "converted", by[description]
+    for row in rows:
+        for output in row["outputs"]:
+            path = out / output["path"]
+            assert path.is_file() and path.resolve().is_relative_to(out.resolve())
+    # never outside, never merged: the hostile description stays in one safe component,
+    # two series named alike get two names
+    gap = by["../../CT gap"]
+    assert ".." not in "/".join(gap["planned"]) and "/" not in gap["planned"][-1]
+    heads = [r for r in rows if r["series_description"] == "CT head"]
+    assert len(heads) == 2 and len({nifti_of(out, r) for r in heads}) == 2
+    # nothing but the outputs, the manifest and the lock
+    listed = {o["path"] for r in rows for o in r["outputs"]}
+    found = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert found == listed | {MANIFEST_NAME, "_convert.lock"}
+
+
+def test_ct_and_enhanced_values_at_physical_points(converted: Any) -> None:
+    root, out, uids, report = converted
+    for description, folder in (("CT head", "ct"), ("Enhanced CT", "enhanced")):
+        row = [r for r in rows_of(out, description) if r["series_instance_uid"] == uids[description]]
+        path = nifti_of(out, only(row))
+        info = [o for o in only(row)["outputs"] if o["kind"] == "nifti"][0]
+        assert info["dtype"] == "int16" and "scl_slope" not in info
+        assert check_points(path, root / folder) > 0
+        side = json.loads(path.with_name(path.name.replace(".nii.gz", ".json")).read_text())
+        assert side["Modality"] == "CT" and side["SeriesInstanceUID"] == uids[description]
+        assert side["RawdicomStack"]["images"] == info["shape"][2]
+
+
+def test_classic_mr_4d_and_dwi(converted: Any) -> None:
+    root, out, uids, report = converted
+    by_t = lambda inst: inst.get("acquisition_number") - 1  # noqa: E731
+    t1 = nifti_of(out, only(rows_of(out, "MR T1")))
+    assert nibabel.load(str(t1)).shape == (8, 8, 5)
+    assert check_points(t1, root / "mr") == 5 * 64
+    bold = nifti_of(out, only(rows_of(out, "BOLD")))
+    image = nibabel.load(str(bold))
+    assert image.shape == (8, 8, 3, 4)
+    assert image.header.get_zooms()[3] == pytest.approx(2.0)  # RepetitionTime 2000 ms, in s
+    assert image.header.get_xyzt_units() == ("mm", "sec")
+    assert check_points(bold, root / "bold", volume_of=by_t) == 4 * 3 * 64
+    side = json.loads(bold.with_name(bold.name[:-7] + ".json").read_text())
+    assert side["RepetitionTime"] == 2.0 and side["EchoTime"] == 0.03
+    dwi_row = only(rows_of(out, "DWI"))
+    dwi = nifti_of(out, dwi_row)
+    assert check_points(dwi, root / "dwi", volume_of=by_t) == 7 * 3 * 64
+    bval = (out / nifti_of(out, dwi_row, "bval")).read_text().split()
+    assert [float(v) for v in bval] == [0.0] + [1000.0] * 6
+    bvec = np.loadtxt(nifti_of(out, dwi_row, "bvec"))
+    assert bvec.shape == (3, 7) and np.allclose(np.linalg.norm(bvec[:, 1:], axis=0), 1, atol=1e-4)
+
+
+def test_mosaic(converted: Any) -> None:
+    root, out, uids, report = converted
+    row = only([r for r in manifest(out) if r["series_number"] == 5])
+    image = nibabel.load(str(nifti_of(out, row)))
+    assert row["status"] == "converted" and image.shape == (8, 8, 9, 3)
+    data = np.asarray(image.dataobj)
+    ras_first = image.affine @ np.array([0, 0, 0, 1.0])
+    del ras_first
+    # value(t, k, r, c): slice k along the normal, every volume
+    _, positions = write_mosaics(root / "mosaic_again", count=9, volumes=3, series_number=5)
+    inverse = np.linalg.inv(image.affine)
+    for k, position in enumerate(positions):
+        i, j, kk = np.rint((inverse @ (LPS_TO_RAS @ np.append(position, 1.0)))[:3]).astype(int)
+        for t in range(3):
+            assert data[i, j, kk, t] == mr_value(t, k, 0, 0)
+
+
+def test_tilted_written_sheared_and_resampled(converted: Any) -> None:
+    root, out, uids, report = converted
+    row = only(rows_of(out, "CT tilted"))
+    sheared, resampled = nifti_of(out, row), nifti_of(out, row, "nifti_resampled")
+    assert sheared.name.endswith("_sheared.nii.gz") and resampled.name.endswith("_resampled.nii.gz")
+    assert check_points(sheared, root / "tilt") == 5 * 64
+    image = nibabel.load(str(resampled))
+    columns = image.affine[:3, :3] / np.linalg.norm(image.affine[:3, :3], axis=0)
+    assert np.allclose(columns.T @ columns, np.eye(3), atol=1e-6)
+    assert image.header["qform_code"] == 1 and nibabel.load(str(sheared)).header["qform_code"] == 0
+    assert image.get_data_dtype() == np.float32 and any("gantry tilt" in n for n in row["notes"])
+
+
+def test_scaled_values_keep_integers_with_slope(converted: Any) -> None:
+    root, out, uids, report = converted
+    row = only(rows_of(out, "MR scaled"))
+    info = [o for o in row["outputs"] if o["kind"] == "nifti"][0]
+    assert info["dtype"] == "int16" and (info["scl_slope"], info["scl_inter"]) == (0.5, -3.25)
+    assert check_points(nifti_of(out, row), root / "slope") == 3 * 64
+
+
+def test_rerun_converts_nothing_and_fill_converts_the_gap(converted: Any, tmp_path: Path) -> None:
+    root, out, uids, report = converted
+    before = (out / MANIFEST_NAME).read_text()
+    again = convert(root, out, workers=1)
+    assert again.rows == [] and again.already == len(before.splitlines())
+    assert (out / MANIFEST_NAME).read_text() == before
+    filled = convert(root, tmp_path / "filled", workers=1, missing="fill", format="nii")
+    row = only(rows_of(tmp_path / "filled", "../../CT gap"))
+    assert row["status"] == "converted" and "NaN" in row["notes"][0]
+    path = nifti_of(tmp_path / "filled", row)
+    assert path.name.endswith(".nii")
+    data = nibabel.load(str(path)).get_fdata()
+    assert data.shape == (8, 8, 6) and np.isnan(data[:, :, 3]).all()
+    assert not np.isnan(np.delete(data, 3, axis=2)).any()
+    assert check_points(path, root / "gap") == 5 * 64
+    assert filled.ok
+
+
+def test_command_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "rawdicom", "convert", "--example", str(out),
+                          "--name", "{PatientID}_{SeriesNumber}"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "2 converted, 1 refused" in run.stdout and "localizer" in run.stdout
+    assert sorted(p.name for p in out.glob("*.nii.gz")) == ["PHANTOM-001_2.nii.gz",
+                                                            "PHANTOM-001_3.nii.gz"]
+    bad = subprocess.run([sys.executable, "-m", "rawdicom", "convert", "--example", str(out),
+                          "--name", "{NoSuchField}"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "NoSuchField".lower() in bad.stderr.lower()
