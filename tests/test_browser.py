@@ -182,11 +182,14 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     more = [monochrome1(tmp_path), pydicom_file("examples_rgb_color.dcm"),
             pydicom_file("examples_jpeg2k.dcm"),
             # JPEG Baseline: YBR_FULL (the usual), and RGB with no colour transform
-            pydicom_file("SC_rgb_jpeg_dcmtk.dcm"), pydicom_file("SC_jpeg_no_color_transform.dcm")]
+            pydicom_file("SC_rgb_jpeg_dcmtk.dcm"), pydicom_file("SC_jpeg_no_color_transform.dcm"),
+            # a cine loop: 30 frames, no positions
+            pydicom_file("examples_ybr_color.dcm")]
     probes = [[64, 64], [10, 64], [0, 0], [40, 50]]
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"ct": str(EXAMPLE), "study": str(STUDY), "probes": probes,
-                                "more": list(map(str, more)), "bad": list(map(str, bad))}))
+                                "more": list(map(str, more)), "bad": list(map(str, bad)),
+                                "drop": "/rawdicom/examples/ct_phantom.dcm"}))
     shots = tmp_path / "shots"
     shots.mkdir()
 
@@ -296,7 +299,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
 
     # -- MONOCHROME1 the other way round; colour as colour; JPEG Baseline decoded by the
     # browser; JPEG 2000 named in one line
-    mono1, rgb, j2k, *jpegs = page["more"]
+    mono1, rgb, j2k, *jpegs, cine = page["more"]
     assert mono1["state"] == "done" and mono1["image"]["photometric"] == "MONOCHROME1"
     assert_pixels(mono1, more[0])
     assert (canvas(mono1)[..., 0] + canvas(ct)[..., 0] == 255).all()
@@ -316,6 +319,12 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
         assert [row[1] for row in jpeg["entries"] if row[1].startswith(("Basic", "Frag"))] == [
             "Basic Offset Table", "Fragment 1"]
 
+    assert cine["state"] == "done", cine["status"]
+    assert cine["stackLength"] == 30 and cine["slice"] == "Image 1 / 30 · frame 1 of 30"
+    decoded = rawdicom.pixel_array(rawdicom.read(more[-1]), frame=0).astype(int)
+    difference = np.abs(canvas(cine).astype(int) - decoded)
+    assert difference.max() <= 2 and difference.mean() < 0.5
+
     # -- files that are not good DICOM: the library's one line, and the page goes on
     notes, truncated, huge, deep = page["bad"]
     assert notes["state"] == "error"
@@ -328,6 +337,12 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert huge["state"] == "error" or huge["message"], huge
     assert page["after"]["state"] == "done"
     assert_pixels(page["after"], EXAMPLE)
+
+    # -- a file dropped on the page
+    dropped = page["dropped"]
+    assert dropped["state"] == "done", dropped["status"]
+    assert dropped["image"]["path"] == "/data/ct_phantom.dcm"
+    assert_pixels(dropped, EXAMPLE)
 
     # -- the presets are the library's
     app = (BROWSER_DIR / "app.js").read_text()

@@ -37,7 +37,7 @@ const setState = (state, message) => {
 // What the tests read (and what a curious user can look at in the console).
 const view = window.viewerState = {
   ready: false, files: null, series: [], stack: null, index: 0, image: null, window: null,
-  firstImageMs: null, selection: null, entries: [],
+  firstImageMs: null, t0: null, selection: null, entries: [],
 };
 
 // Work in progress, for the tests to wait on: user actions count themselves in and out.
@@ -105,8 +105,13 @@ async function fromDrop(items) {
       }
     }
   };
-  const entries = [...items].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
-  for (const entry of entries) await walk(entry, "");
+  // Entries (files and folders) where the browser gives them, else the files themselves.
+  const dropped = [...items].filter((item) => item.kind === "file")
+    .map((item) => [item.webkitGetAsEntry?.(), item.getAsFile()]);
+  for (const [entry, file] of dropped) {
+    if (entry) await walk(entry, "");
+    else if (file) out.push({ name: file.name, file });
+  }
   return out;
 }
 
@@ -150,11 +155,8 @@ const openFiles = busy(async (files) => {
       if (!best || stack.images.length > best.images.length) best = stack;
     }
   }
+  view.t0 = t0;  // showImage reports the time to the first image drawn
   await showStack(best, 0);
-  if (view.image && !view.image.error) {
-    view.firstImageMs = performance.now() - t0;
-    $("#timing").textContent = `First image in ${view.firstImageMs.toFixed(0)} ms.`;
-  }
 });
 
 // -- the tree ---------------------------------------------------------------------------
@@ -211,6 +213,7 @@ async function showImage(image, explainToo = true) {
     return;
   }
   $("#viewer").hidden = false;
+  $("#probe").textContent = "";
   view.image = { ...meta, path: image.path, position: image.position,
     orientation: image.orientation, instance_number: image.instance_number };
   if (meta.error) {
@@ -232,9 +235,14 @@ async function showImage(image, explainToo = true) {
     } else {
       await drawEncoded(bytes, meta.encoding);
     }
+    if (view.t0 !== null && !meta.no_image) {  // the time from the files picked to the image
+      view.firstImageMs = performance.now() - view.t0;
+      $("#timing").textContent = `First image in ${view.firstImageMs.toFixed(0)} ms.`;
+    }
     setState("done", `${name}: ${meta.summary.Modality || "no modality"}, ` +
       `${meta.summary["Transfer syntax"]}` + (meta.note ? ` (${meta.note})` : "") + ".");
   }
+  view.t0 = null;
   showOverlay();
   if (explainToo) await explainFile(image.path);
 }
@@ -613,7 +621,11 @@ async function start() {
   $("#timing").textContent = `Loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
   for (const input of [$("#file"), $("#folder")]) {
     input.disabled = false;
-    input.addEventListener("change", () => openFiles(fromInput(input.files)));
+    input.addEventListener("change", () => {
+      const files = fromInput(input.files);
+      input.value = "";  // the same file picked again is opened again
+      openFiles(files);
+    });
   }
   document.addEventListener("dragover", (event) => event.preventDefault());
   document.addEventListener("drop", async (event) => {

@@ -56,6 +56,15 @@ def _image_json(inst: Any) -> dict[str, Any]:
             "instance_number": inst.get("instance_number")}
 
 
+def _images_json(inst: Any) -> list[dict[str, Any]]:
+    """The images of an instance: its frames, when a multi-frame file is not split into
+    frames by the model (a cine loop, no per-frame positions), else itself."""
+    frames = inst.get("number_of_frames")
+    if inst.frame is not None or not isinstance(frames, int) or frames <= 1:
+        return [_image_json(inst)]
+    return [{**_image_json(inst), "frame": index} for index in range(frames)]
+
+
 def open_folder(root: str, label: str) -> str:
     """Scan ``root`` (one process): the tree as ``rawdicom tree`` prints it, and every
     series' stacks with their images in slice order (what the page scrolls through)."""
@@ -74,7 +83,8 @@ def open_folder(root: str, label: str) -> str:
         stacks = []
         for index, stack in enumerate(s.stacks(), 1):
             stacks.append({"reason": stack.reason, "index": index,
-                           "images": [_image_json(inst) for inst in stack.instances]})
+                           "images": [image for inst in stack.instances
+                                      for image in _images_json(inst)]})
         series.append({"number": s.series_number, "modality": s.modality,
                        "description": s.series_description, "instances": len(s),
                        "stacks": stacks})
@@ -91,6 +101,15 @@ def _read_error(path: str) -> str:
     except OSError as exc:
         return exc.strerror or str(exc)
     return "not read as DICOM"
+
+
+def warm_up() -> None:
+    """Import what the first folder and the first file will need, while the page loads (the
+    first file then opens as fast as the next)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as empty:
+        open_folder(empty, "")
+    explain(b"")
 
 
 # -- one image ------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ class Options:
 @dataclass
 class SeriesTask:
     """A series to convert: its records, its planned folders and name, the stacks already
-    done (skipped), and where this attempt stages its files."""
+    done (skipped), and where this attempt stages its files (a local folder, or a folder at
+    an fsspec URL reached with ``storage_options``)."""
 
     records: list[dict[str, Any]]
     folders: tuple[str, ...]
@@ -62,6 +63,7 @@ class SeriesTask:
     staging: str
     done: frozenset[str] = frozenset()
     options: Options = field(default_factory=Options)
+    storage_options: dict[str, Any] | None = None
 
 
 def stack_id(series_uid: Any, stack: Any) -> str:
@@ -232,7 +234,27 @@ def _write_json(path: str, data: dict[str, Any]) -> None:
 
 
 def convert_series(task: SeriesTask) -> list[dict[str, Any]]:
-    """Every stack of one series not yet done: its manifest row (files staged)."""
+    """Every stack of one series not yet done: its manifest row (files staged). A staging
+    folder at a URL (an fsspec output) is filled from a local temporary folder."""
+    from ..index.storage import is_url
+    if not is_url(task.staging):
+        return _convert_series(task)
+    import shutil
+    import tempfile
+    from dataclasses import replace
+    from ..index.storage import Folder
+    local = tempfile.mkdtemp(prefix="rawdicom-convert-")
+    try:
+        rows = _convert_series(replace(task, staging=local))
+        folder = Folder(task.staging, task.storage_options)
+        for name in sorted(os.listdir(local)):
+            folder.fs.put_file(os.path.join(local, name), folder.join(name))
+        return rows
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def _convert_series(task: SeriesTask) -> list[dict[str, Any]]:
     from ..model.instance import Instance
     from ..model.stacks import split_stacks
     instances = [Instance(r) for r in task.records]

@@ -245,7 +245,9 @@ def _group_values(group: Dataset, out: dict[str, Any], problems: list[str], dept
     (Plane Position Sequence > Image Position (Patient)) and one level below them (MR
     Diffusion Sequence > Diffusion Gradient Direction Sequence > its orientation)."""
     for macro in group:
-        if macro.vr != "SQ":
+        if macro.vr != "SQ" or (macro.tag >> 16) & 1:
+            # a private sequence is no functional-group macro: Philips' (2005,140F) repeats
+            # Image Position (Patient) with another meaning (2 mm off on real field maps)
             continue
         try:
             items = macro.value or []
