@@ -34,6 +34,7 @@ from . import dictionary
 from .charset import codecs_for
 from .errors import DicomError, format_tag
 from .scanner import LONG_VRS, VALID_VRS
+from .regular_file import open_regular
 from .values import decode_value
 
 __all__ = ["Part", "Entry", "Explanation", "Walk", "explain", "format_entries", "format_walk"]
@@ -402,7 +403,7 @@ class Walk:
         if isinstance(source, (bytes, bytearray, memoryview)):
             self._file = _Space(data=bytes(source) if not isinstance(source, bytes) else source)
         elif isinstance(source, (str, os.PathLike)):
-            self._close = open(source, "rb")
+            self._close = os.fdopen(open_regular(source), "rb")  # never a FIFO or a device
             self._file = _Space(file=self._close)
         else:
             self._file = _Space(file=source)

@@ -333,3 +333,5 @@ def test_start_up_imports_neither_numpy_nor_nibabel() -> None:
                          check=True)
     assert run.stdout.strip() == "[]"
     assert callable(rawdicom.convert)  # the package is the function too
+    from rawdicom.cli.convert import _DEFAULT_NAME
+    assert _DEFAULT_NAME == rawdicom.convert.DEFAULT_NAME  # kept apart for the start-up

@@ -14,7 +14,7 @@ const CONFIG = {
   viewerUrl: here("viewer.py"),
 };
 const READ_TIMEOUT_MS = 60_000;  // a file still being read after this: the worker is ended
-const HEX_BEFORE = 48;  // bytes of context shown before the selection in the hex view
+const HEX_CONTEXT = 96;  // bytes of context shown before and after the selection
 const HEX_MAX = 1024;  // bytes of a selection shown at most (then its end)
 // Published CT windows (center, width) in HU: rawdicom.pixels.voi.CT_PRESETS (the test
 // checks the two agree).
@@ -95,7 +95,8 @@ async function fromDrop(items) {
   const out = [];
   const walk = async (entry, prefix) => {
     if (entry.isFile) {
-      out.push({ name: prefix + entry.name, file: await new Promise((ok, no) => entry.file(ok, no)) });
+      const file = await new Promise((ok, no) => entry.file(ok, no));
+      out.push({ name: prefix + entry.name, file });
     } else if (entry.isDirectory) {
       const reader = entry.createReader();
       for (;;) {  // readEntries gives the entries in batches
@@ -161,6 +162,7 @@ const openFiles = busy(async (files) => {
 
 // -- the tree ---------------------------------------------------------------------------
 function showTree(tree) {
+  $("#tree-note").hidden = !(tree.tree ?? []).some((line) => line.includes("need numpy"));
   $("#tree").textContent = (tree.tree ?? []).concat(
     (tree.failed ?? []).map((line) => `! ${line}`)).join("\n");
   const list = $("#series");
@@ -169,9 +171,11 @@ function showTree(tree) {
   for (const series of view.series) {
     for (const stack of series.stacks) {
       const label = `Series ${series.number ?? "?"} ${series.modality ?? ""} ` +
-        `${series.description ?? ""}` + (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
+        `${series.description ?? ""}` +
+        (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
         ` · ${stack.images.length} image${stack.images.length === 1 ? "" : "s"}`;
-      const button = el("button", { type: "button", textContent: label.replace(/\s+/g, " ") });
+      const button = el("button", { type: "button", textContent: label.replace(/\s+/g, " "),
+        title: stack.reason });
       button.addEventListener("click", busy(() => showStack(stack, 0)));
       stack.button = button;
       list.append(el("li", {}, button));
@@ -225,12 +229,12 @@ async function showImage(image, explainToo = true) {
       drawNothing(meta.no_image);
     } else if (meta.encoding === "native") {
       view.image.values = storedValues(bytes, meta);
-      view.image.modality = modalityValues(view.image.values, meta);
+      if (meta.samples === 1) view.image.modalityValues = modalityValues(view.image.values, meta);
       const own = meta.center !== undefined && meta.width !== undefined;
       view.window = meta.samples === 3 ? null : own
         ? { center: meta.center, width: meta.width, function: meta.function ?? "LINEAR",
           name: meta.window_explanation || "the file's window" }
-        : rangeWindow(view.image.modality);
+        : rangeWindow(view.image.modalityValues);
       draw();
     } else {
       await drawEncoded(bytes, meta.encoding);
@@ -246,6 +250,9 @@ async function showImage(image, explainToo = true) {
   showOverlay();
   if (explainToo) await explainFile(image.path);
 }
+
+// A greyscale image drawn from its stored values: the window applies.
+const windowable = () => Boolean(view.image?.modalityValues);
 
 function drawNothing(message) {
   const canvas = $("#image");
@@ -346,7 +353,7 @@ function draw() {
     const [yMin, yMax] = img.photometric === "MONOCHROME1" ? [255, 0] : [0, 255];
     const fn = windowFunction(view.window, yMin, yMax);
     const cache = new Map();  // a table of the function over the values met
-    const m = img.modality;
+    const m = img.modalityValues;
     for (let i = 0; i < n; i++) {
       const v = m[i];
       let y = cache.get(v);
@@ -402,7 +409,7 @@ function showOverlay() {
   const w = view.window;
   $("#wl").textContent = w ? `W ${fmt(w.width)} L ${fmt(w.center)} (${w.name}${
     w.function !== "LINEAR" ? `, ${w.function}` : ""})` : "";
-  $("#tools").hidden = !(img?.modality && img.samples === 1);
+  $("#tools").hidden = !windowable();
 }
 
 const fmt = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
@@ -432,7 +439,7 @@ function probe(event) {
   } else {
     const rescaled = img.slope !== undefined || img.intercept !== undefined;
     const unit = unitOf(img);
-    text = rescaled ? `${fmt(img.modality[i])} ${unit || "(modality value, no unit)"} ` +
+    text = rescaled ? `${fmt(img.modalityValues[i])} ${unit || "(modality value, no unit)"} ` +
       `(stored ${img.values[i]})` : `stored value ${img.values[i]}${unit ? " " + unit : ""}`;
   }
   $("#probe").textContent = `(${x}, ${y}): ${text}`;
@@ -442,7 +449,7 @@ function probe(event) {
 // follows the window, so that a drag across the image spans it whatever its size.
 let drag = null;
 function startDrag(event) {
-  if (!view.window || !view.image?.modality) return;
+  if (!view.window || !windowable()) return;
   drag = { x: event.clientX, y: event.clientY, ...view.window };
   event.preventDefault();
 }
@@ -464,7 +471,7 @@ const step = busy(async (delta) => {
   if (index === view.index) return;
   const keep = view.window;
   await showStack(stack, index);
-  if (keep?.chosen && view.image?.modality && view.image.samples === 1) {
+  if (keep?.chosen && windowable()) {
     view.window = keep;  // a window the user chose stays while scrolling
     draw();
   }
@@ -496,7 +503,21 @@ async function explainFile(path) {
   view.spaceBytes = { file: null, inflated: null };
   const tbody = $("#entries tbody");
   tbody.replaceChildren();
+  // Where the file meta group and the data set begin: a heading row each (not an entry).
+  const heading = (text) => tbody.append(el("tr", { className: "group" },
+    el("td", { colSpan: 5, textContent: text })));
+  let region = null;
   for (const [index, entry] of listing.entries.entries()) {
+    const meta = entry.depth === 0 && entry.tag?.startsWith("0002");
+    const now = entry.kind === "preamble" || entry.kind === "prefix" ? "framing"
+      : meta ? "meta" : entry.depth === 0 ? "dataset" : region;
+    if (now !== region && now === "meta") {
+      heading("File Meta Information, group 0002: always explicit VR little endian");
+    } else if (now !== region && now === "dataset") {
+      heading(`Data set: ${listing.syntax || "no transfer syntax given"}` +
+        (listing.spaces.includes("inflated") ? ", offsets (ⁱ) in the inflated bytes" : ""));
+    }
+    region = now;
     const part = (role) => entry.parts.find((p) => p[2] === role);
     const value = part("value") ?? part("preamble") ?? part("prefix") ?? part("deflated")
       ?? part("unparsed");
@@ -511,6 +532,7 @@ async function explainFile(path) {
       el("td", { className: "value", textContent: value ? value[3] : "" }));
     tr.firstChild.nextSibling.style.paddingLeft = `${0.4 + 1.2 * entry.depth}rem`;
     tr.dataset.index = index;
+    if (meta) tr.classList.add("meta");
     tr.addEventListener("click", () => select(index));
     tbody.append(tr);
   }
@@ -539,10 +561,14 @@ const select = busy(async (index) => {
   const start = entry.parts[0][0];
   const end = entry.parts[entry.parts.length - 1][1];
   view.selection = { index, start, end, space, title: entry.title };
-  const from = Math.max(0, Math.floor((start - HEX_BEFORE) / 16) * 16);
+  const from = Math.max(0, Math.floor((start - HEX_CONTEXT) / 16) * 16);
   const headEnd = Math.min(end, start + HEX_MAX);
-  const ranges = [[from, Math.ceil((headEnd + 16) / 16) * 16]];
-  if (end > headEnd) ranges.push([Math.floor((end - 64) / 16) * 16, Math.ceil((end + 16) / 16) * 16]);
+  const ranges = [[from, Math.ceil((headEnd + HEX_CONTEXT) / 16) * 16]];
+  if (end > headEnd) {  // a long value: its last bytes too, after a gap (or joined)
+    const tail = [Math.floor((end - 64) / 16) * 16, Math.ceil((end + 16) / 16) * 16];
+    if (tail[0] <= ranges[0][1]) ranges[0][1] = Math.max(ranges[0][1], tail[1]);
+    else ranges.push(tail);
+  }
   const chunks = [];
   for (const [a, b] of ranges) chunks.push([a, await spaceSlice(space, a, b)]);
   renderHex(chunks, space, index);
@@ -578,8 +604,9 @@ function renderHex(chunks, space, selected) {
   box.replaceChildren();
   for (const [n, [base, bytes]] of chunks.entries()) {
     if (n > 0) {
+      const skipped = base - chunks[n - 1][0] - chunks[n - 1][1].length;
       box.append(el("div", { className: "gap",
-        textContent: `… ${(base - chunks[n - 1][0] - chunks[n - 1][1].length).toLocaleString("en")} bytes not shown …` }));
+        textContent: `… ${skipped.toLocaleString("en")} bytes not shown …` }));
     }
     for (let line = 0; line < bytes.length; line += 16) {
       const div = el("div", { className: "line" },
@@ -652,7 +679,7 @@ async function start() {
     const button = el("button", { type: "button", textContent: name });
     button.dataset.preset = name;
     button.addEventListener("click", () => {
-      if (!view.image?.modality) return;
+      if (!windowable()) return;
       view.window = { center, width, function: "LINEAR", name, chosen: true };
       draw();
     });
@@ -660,10 +687,10 @@ async function start() {
   }
   $("#own").addEventListener("click", () => {
     const img = view.image;
-    if (!img?.modality) return;
+    if (!windowable()) return;
     view.window = img.center !== undefined ? { center: img.center, width: img.width,
       function: img.function ?? "LINEAR", name: img.window_explanation || "the file's window" }
-      : rangeWindow(img.modality);
+      : rangeWindow(img.modalityValues);
     draw();
   });
   $("#hex").addEventListener("mouseover", hoverHex);

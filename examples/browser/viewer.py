@@ -21,6 +21,7 @@ import warnings
 from typing import Any
 
 import rawdicom
+from rawdicom import dictionary
 from rawdicom.cli.tree import lines as tree_lines
 from rawdicom.explain import explain
 
@@ -155,7 +156,7 @@ def _image(ds: Any, frame: int | None) -> tuple[dict[str, Any], bytes | None]:
         "photometric": _text(ds.get("PhotometricInterpretation")),
         "frames": _number(ds, "NumberOfFrames") or 1, "frame": index,
         "little_endian": syntax.little_endian if syntax else True,
-        "syntax": syntax.name if syntax else "", "modality": _text(ds.get("Modality")),
+        "syntax": syntax.name if syntax else "",
         "rescale_type": _text(ds.get("RescaleType")), "units": _text(ds.get("Units")),
         "window_explanation": _text(_first(ds.get("WindowCenterWidthExplanation"))),
     }
@@ -258,7 +259,8 @@ def _cannot_show(ds: Any, meta: dict[str, Any]) -> str | None:
         return (f"Bits Allocated {meta['bits_allocated']} with {meta['samples']} sample(s) "
                 f"per pixel is not shown in the browser; {cli}")
     if meta["samples"] == 1 and photometric not in ("MONOCHROME1", "MONOCHROME2"):
-        return f"{photometric or 'no Photometric Interpretation'} is not shown in the browser; {cli}"
+        what = photometric or "no Photometric Interpretation"
+        return f"{what} is not shown in the browser; {cli}"
     if meta["samples"] == 3 and (meta["bits_allocated"] != 8
                                  or photometric != "RGB"):
         return (f"{photometric} with {meta['bits_allocated']} bits is not shown in the "
@@ -307,9 +309,21 @@ def explained(path: str) -> str:
                         "tag": None if entry.tag is None else f"{entry.tag:08X}",
                         "parts": [[p.start, p.end, p.role, p.meaning, p.space]
                                   for p in entry.parts]})
+    syntax = dictionary.transfer_syntax(_meta_syntax(explanation))
     return json.dumps({"name": os.path.basename(path), "size": len(data), "entries": entries,
+                       "syntax": syntax.name if syntax else None,
                        "total": len(explanation.entries), "problem": explanation.problem,
                        "spaces": sorted(explanation.data)})
+
+
+def _meta_syntax(explanation: Any) -> str:
+    """The Transfer Syntax UID the meta group gives ("" when it gives none)."""
+    for entry in explanation.entries:
+        if entry.tag == 0x00020010 and entry.parts[-1].role == "value":
+            value = entry.parts[-1]
+            return explanation.data[value.space][value.start:value.end].decode(
+                "ascii", "replace").strip("\0 ")
+    return ""
 
 
 _SPACES: dict[str, bytes] = {}  # the byte spaces of the file explained last

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -10,6 +11,7 @@ from .. import dictionary
 from ..errors import DicomError, NotDicomError
 from ..explain import Walk, format_walk
 from ..reader import read
+from ..regular_file import open_regular
 from . import common
 
 # Whether a file is DICOM at all shows in its first bytes: only those are read to decide.
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 def _one(path: str, args: argparse.Namespace, tag: int | None, colour: bool) -> int:
     """Stream the listing of one file: memory is bounded by what is printed, not by the
     file (rawdicom.explain.Walk reads headers and the bytes shown, never a whole value)."""
-    with open(path, "rb") as f:
+    with os.fdopen(open_regular(path), "rb") as f:  # never a FIFO or a device
         try:
             with warnings.catch_warnings():  # of the head only: the walk tells what is wrong
                 warnings.simplefilter("ignore")

@@ -11,7 +11,8 @@
 //    selection, the highlighted bytes with their roles, the hover line; a screenshot
 //    SHOTS_DIR/browser-explain.png; then the Pixel Data row (a long value);
 // 4. opens `study` with the folder picker: the tree, the stacks, then five presses of the
-//    down arrow (then a screenshot SHOTS_DIR/browser-ct.png, timings hidden) and two turns
+//    down arrow, a click on Patient's Name (in the inflated bytes of a deflated file), a
+//    screenshot SHOTS_DIR/browser-ct.png (timings hidden) and two turns
 //    of the wheel: the image shown after each;
 // 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
 //    `ct` again (the page goes on);
@@ -63,20 +64,23 @@ const pageState = () => {
     firstImageMs: v.firstImageMs,
     image: v.image && { path: v.image.path, rows: v.image.rows, columns: v.image.columns,
       photometric: v.image.photometric, error: v.image.error ?? null,
-      no_image: v.image.no_image ?? null, position: v.image.position },
+      no_image: v.image.no_image ?? null, position: v.image.position, frame: v.image.frame },
     window: v.window && { center: v.window.center, width: v.window.width,
       function: v.window.function, name: v.window.name },
     canvas: { width: canvas.width, height: canvas.height, rgb },
     probe: text("#probe"), explainNote: text("#explain-note"),
     index: v.index, stackLength: v.stack?.images.length ?? null,
-    slice: text("#slice"), wl: text("#wl"), message: document.querySelector("#message").hidden
+    slice: text("#slice"), wl: text("#wl"), tools: !document.querySelector("#tools").hidden,
+    message: document.querySelector("#message").hidden
       ? "" : text("#message"),
     orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
     tree: text("#tree"),
+    treeNote: document.querySelector("#tree-note").hidden ? "" : text("#tree-note"),
     stacks: [...document.querySelectorAll("#series button")].map((b) => b.textContent),
+    headings: [...document.querySelectorAll("#entries tbody tr.group")].map((tr) => tr.textContent),
     summary: Object.fromEntries([...document.querySelectorAll("#summary dt")].map(
       (dt) => [dt.textContent, dt.nextElementSibling.textContent])),
-    entries: [...document.querySelectorAll("#entries tbody tr")].map(
+    entries: [...document.querySelectorAll("#entries tbody tr:not(.group)")].map(
       (tr) => [...tr.children].map((td) => td.textContent)),
     selection: v.selection,
     highlighted: [...document.querySelectorAll("#hex .line > .b.sel")].map(
@@ -166,6 +170,10 @@ try {
         index: window.viewerState.index, slice: document.querySelector("#slice").textContent,
         path: window.viewerState.image.path, position: window.viewerState.image.position }), ms));
     }
+    // An element of a deflated file: its bytes are in the inflated data.
+    await page.locator("#entries tbody tr", { hasText: "PatientName" }).first().click();
+    await settled(page);
+    result.inflated = await page.evaluate(pageState);
     // The study's CT in its window, a few slices in: the screenshot of the viewer.
     await page.mouse.move(0, 0);
     await page.evaluate(() => window.scrollTo(0, 0));
@@ -182,9 +190,13 @@ try {
 
     // 5. other files, and files that are not good DICOM
     result.more = [];
-    for (const file of plan.more ?? []) result.more.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.more ?? []) {
+      result.more.push({ file, ...(await pick(page, "#file", file)) });
+    }
     result.bad = [];
-    for (const file of plan.bad ?? []) result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.bad ?? []) {
+      result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    }
     // The page still answers after them.
     result.after = await pick(page, "#file", ctFile);
 
