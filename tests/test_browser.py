@@ -327,6 +327,10 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     wheeled = page["wheeled"]
     assert wheeled["index"] == 7 and wheeled["slice"].startswith("Image 8 / 40")
     assert_pixels(wheeled, STUDY / rel(stack[7]["path"]))
+    rapid = page["rapid"]
+    assert rapid["index"] == 17 and rapid["image"]["path"].endswith(rel(stack[17]["path"]))
+    assert rapid["explainNote"].startswith(rel(stack[17]["path"]) + ": ")
+    assert_pixels(rapid, STUDY / rel(stack[17]["path"]))
 
     # -- MONOCHROME1 the other way round; colour as colour; JPEG Baseline decoded by the
     # browser; JPEG 2000 named in one line

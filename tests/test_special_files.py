@@ -255,3 +255,20 @@ def test_unreadable_folder_is_reported_by_scan_and_index(locked_tree: Any) -> No
     status, message = got["rows"][locked]
     assert status == "unreadable" and "Permission denied" in message
     assert all(got["rows"][str(p)][0] == "ok" for p in visible)
+
+
+def test_organize_refuses_a_fifo_as_its_manifest(tmp_path: Path) -> None:
+    folder, _, _, _ = _special_folder(tmp_path)
+    target = tmp_path / "out"
+    target.mkdir()
+    os.mkfifo(target / "_organize-manifest.jsonl")
+    got = _run(f"""
+        import json
+        from rawdicom.model.organize import organize
+        try:
+            organize({str(folder)!r}, {str(target)!r}, workers=1)
+            print(json.dumps({{"raised": None}}))
+        except OSError as exc:
+            print(json.dumps({{"raised": str(exc)}}))
+    """, tmp_path)
+    assert got["raised"] and "not a regular file" in got["raised"]

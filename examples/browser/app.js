@@ -207,21 +207,24 @@ async function showStack(stack, index) {
 
 async function showImage(image, explainToo = true) {
   const name = image.path.split("/").pop();
+  const request = view.request = (view.request ?? 0) + 1;  // a newer request supersedes it
   setState("reading", `Reading ${name}…`);
   let meta;
   let bytes;
   try {
     ({ result: meta, bytes } = await call("image", { path: image.path, frame: image.frame }));
   } catch (err) {
-    setState("error", `${name}: ${err.message}`);
+    if (request === view.request) setState("error", `${name}: ${err.message}`);
     return;
   }
+  if (request !== view.request) return;  // scrolled on meanwhile: that image is shown
   $("#viewer").hidden = false;
   $("#probe").textContent = "";
   view.image = { ...meta, path: image.path, position: image.position,
     orientation: image.orientation, instance_number: image.instance_number };
   if (meta.error) {
     drawNothing(meta.error);
+    $("#summary").hidden = true;
     setState("error", meta.error);
   } else {
     showSummary(meta.summary);
@@ -248,7 +251,7 @@ async function showImage(image, explainToo = true) {
   }
   view.t0 = null;
   showOverlay();
-  if (explainToo) await explainFile(image.path);
+  if (explainToo && request === view.request) await explainFile(image.path, request);
 }
 
 // A greyscale image drawn from its stored values: the window applies.
@@ -487,7 +490,7 @@ function showSummary(summary) {
   dl.hidden = false;
 }
 
-async function explainFile(path) {
+async function explainFile(path, request) {
   let listing;
   try {
     ({ result: listing } = await call("explain", { path }));
@@ -495,6 +498,7 @@ async function explainFile(path) {
     $("#explain-note").textContent = `explain: ${err.message}`;
     return;
   }
+  if (request !== view.request) return;  // another image is on its way
   view.explained = listing;
   view.entries = listing.entries;
   view.parts = listing.entries.flatMap((entry, index) =>

@@ -237,13 +237,14 @@ def _write_json(path: str, data: dict[str, Any]) -> None:
 def convert_series(task: SeriesTask) -> list[dict[str, Any]]:
     """Every stack of one series not yet done: its manifest row (files staged). A staging
     folder at a URL (an fsspec output) is filled from a local temporary folder."""
-    from ..index.storage import is_url
-    if not is_url(task.staging):
+    if "://" not in task.staging:  # a local folder (rawdicom.index not imported)
         return _convert_series(task)
     import shutil
     import tempfile
     from dataclasses import replace
-    from ..index.storage import Folder
+    from ..index.storage import Folder, is_url
+    if not is_url(task.staging):  # file:// names a local folder
+        return _convert_series(replace(task, staging=task.staging[len("file://"):]))
     local = tempfile.mkdtemp(prefix="rawdicom-convert-")
     try:
         rows = _convert_series(replace(task, staging=local))

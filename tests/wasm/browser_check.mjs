@@ -12,8 +12,8 @@
 //    SHOTS_DIR/browser-explain.png; then the Pixel Data row (a long value);
 // 4. opens `study` with the folder picker: the tree, the stacks, then five presses of the
 //    down arrow, a click on Patient's Name (in the inflated bytes of a deflated file), a
-//    screenshot SHOTS_DIR/browser-ct.png (timings hidden) and two turns
-//    of the wheel: the image shown after each;
+//    screenshot SHOTS_DIR/browser-ct.png (timings hidden), two turns of the wheel and ten
+//    quick presses: the image shown after each;
 // 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
 //    `ct` again (the page goes on);
 // 6. drops the file at URL `drop` (fetched by the page) on the page.
@@ -187,6 +187,10 @@ try {
       await settled(page);
     }
     result.wheeled = await page.evaluate(pageState);
+    // Ten presses at once: the page ends on the tenth image, its listing that image's.
+    for (let i = 0; i < 10; i++) await page.keyboard.press("ArrowDown");
+    await settled(page);
+    result.rapid = await page.evaluate(pageState);
 
     // 5. other files, and files that are not good DICOM
     result.more = [];
