@@ -16,12 +16,14 @@ from __future__ import annotations
 __all__ = [
     "DicomError",
     "NotDicomError",
+    "NotRegularFileError",
     "TruncatedError",
     "MalformedElementError",
     "LimitExceededError",
     "UnsupportedTransferSyntaxError",
     "ValueDecodeError",
     "PixelDataError",
+    "JSONModelError",
     "DicomWarning",
     "format_tag",
 ]
@@ -68,6 +70,11 @@ class NotDicomError(DicomError):
     """The data is not DICOM at all (a PNG, a text file, an empty file)."""
 
 
+class NotRegularFileError(NotDicomError):
+    """The path names a FIFO, a socket or a device, not a file: it is never read (a FIFO
+    would block the reader forever, ``/dev/zero`` never end)."""
+
+
 class TruncatedError(DicomError):
     """The data ends before a header or a value that it announces."""
 
@@ -90,6 +97,18 @@ class ValueDecodeError(DicomError):
 
 class PixelDataError(DicomError):
     """Pixel data that is missing, inconsistent with its attributes, or undecodable."""
+
+
+class JSONModelError(DicomError, ValueError):
+    """A DICOM JSON object (PS3.18 Annex F) that ``from_json`` cannot make a Dataset of.
+
+    A DicomError because it is the same kind of failure as a bad file: untrusted data
+    describing a dataset is wrong, and a caller (the command line, a job over many inputs)
+    that catches DicomError for bad input catches this too, with one clause. A ValueError
+    because the object is a Python value handed to a function, and ``from_json`` has always
+    raised ValueError for a malformed one. ``offset`` is None (JSON has no byte offsets);
+    the message names the attribute by its path of tags and items.
+    """
 
 
 class DicomWarning(UserWarning):

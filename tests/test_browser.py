@@ -33,12 +33,11 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rawdicom
 from rawdicom.explain import explain
-
-np = pytest.importorskip("numpy")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_wasm  # noqa: E402  (the wheel builder, corrupt inputs and the skip-or-fail rule)
@@ -104,13 +103,15 @@ def viewer_without_numpy(call: str) -> dict:
     return json.loads(proc.stdout)
 
 
-def windowed(path: Path, window: dict) -> np.ndarray:
+def windowed(path: Path, window: dict, frame: int = 0) -> np.ndarray:
     """What rawdicom gives for the page's window: hounsfield, then window (MONOCHROME1: the
     output range reversed)."""
     ds = rawdicom.read(path)
     out = (255, 0) if ds.PhotometricInterpretation == "MONOCHROME1" else (0, 255)
-    return rawdicom.window(rawdicom.hounsfield(ds), window["center"], window["width"],
-                           window["function"], out_range=out)
+    values = rawdicom.hounsfield(ds, frame=frame if (ds.get("NumberOfFrames") or 1) > 1
+                                 else None)
+    return rawdicom.window(values, window["center"], window["width"], window["function"],
+                           out_range=out)
 
 
 def canvas(shown: dict) -> np.ndarray:
@@ -125,14 +126,15 @@ def assert_pixels(shown: dict, path: Path) -> None:
     rgb = canvas(shown)
     page = rgb[..., 0]
     assert (rgb == page[..., None]).all(), "a greyscale image drawn in colour"
-    expected = windowed(path, shown["window"])
+    expected = windowed(path, shown["window"], shown["image"]["frame"])
     assert page.shape == expected.shape
     differ = np.argwhere(page != expected)
     assert not len(differ), (f"{len(differ)} pixels differ from rawdicom.window, first "
                              f"{differ[:5].tolist()}: page {page[tuple(differ[0])]}, "
                              f"rawdicom {expected[tuple(differ[0])]}")
     # Chosen points too, so that a failure names a pixel: centre, a corner, inside the skull.
-    for y, x in ((page.shape[0] // 2, page.shape[1] // 2), (0, 0), (page.shape[0] // 2, 10)):
+    for y, x in ((page.shape[0] // 2, page.shape[1] // 2), (0, 0),
+                 (page.shape[0] // 2, min(10, page.shape[1] - 1))):
         assert page[y, x] == expected[y, x], (y, x)
     assert len(np.unique(page)) > 2, "an image of one or two grey levels shows nothing"
 
@@ -149,6 +151,15 @@ def monochrome1(tmp_path: Path) -> Path:
     ds = rawdicom.read(EXAMPLE)
     ds.PhotometricInterpretation = "MONOCHROME1"
     path = tmp_path / "monochrome1.dcm"
+    rawdicom.write(ds, path)
+    return path
+
+
+def sigmoid(tmp_path: Path) -> Path:
+    """The example CT with VOI LUT Function SIGMOID (PS3.3 C.11.2.1.3.1)."""
+    ds = rawdicom.read(EXAMPLE)
+    ds.VOILUTFunction = "SIGMOID"
+    path = tmp_path / "sigmoid.dcm"
     rawdicom.write(ds, path)
     return path
 
@@ -184,7 +195,10 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
             # JPEG Baseline: YBR_FULL (the usual), and RGB with no colour transform
             pydicom_file("SC_rgb_jpeg_dcmtk.dcm"), pydicom_file("SC_jpeg_no_color_transform.dcm"),
             # a cine loop: 30 frames, no positions
-            pydicom_file("examples_ybr_color.dcm")]
+            pydicom_file("examples_ybr_color.dcm"),
+            # big endian words; no window (the image's own range); 32-bit frames; SIGMOID
+            pydicom_file("MR_small_bigendian.dcm"), pydicom_file("CT_small.dcm"),
+            pydicom_file("rtdose.dcm"), sigmoid(tmp_path)]
     probes = [[64, 64], [10, 64], [0, 0], [40, 50]]
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"ct": str(EXAMPLE), "study": str(STUDY), "probes": probes,
@@ -211,7 +225,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     ct = page["ct"]
     assert ct["state"] == "done", ct["status"]
     assert ct["window"] == {"center": 40, "width": 80, "function": "LINEAR", "name": "BRAIN"}
-    assert ct["wl"] == "W 80 L 40 (BRAIN)"
+    assert ct["wl"] == "W 80 L 40 (BRAIN)" and ct["tools"]
     assert_pixels(ct, EXAMPLE)
     ds = rawdicom.read(EXAMPLE)
     assert (ct["canvas"]["height"], ct["canvas"]["width"]) == (ds.Rows, ds.Columns)
@@ -275,6 +289,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     expected = viewer_without_numpy(f"open_folder({str(STUDY)!r}, 'study')")
     assert study["tree"] == "\n".join(expected["tree"])
     assert study["tree"].startswith("study: 65 instances\nPatient PHANTOM-001 'Phantom^Jörg'")
+    assert "rawdicom tree FOLDER" in study["treeNote"]  # where the geometry checks are
     assert study["stacks"] == ["Series 1 CT Scout lateral · 1 image",
                                "Series 2 CT Head 3.0 tilted · 40 images",
                                "Series 3 CT Head 5.0 soft · 24 images"]
@@ -312,21 +327,27 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     wheeled = page["wheeled"]
     assert wheeled["index"] == 7 and wheeled["slice"].startswith("Image 8 / 40")
     assert_pixels(wheeled, STUDY / rel(stack[7]["path"]))
+    rapid = page["rapid"]
+    assert rapid["index"] == 17 and rapid["image"]["path"].endswith(rel(stack[17]["path"]))
+    assert rapid["explainNote"].startswith(rel(stack[17]["path"]) + ": ")
+    assert_pixels(rapid, STUDY / rel(stack[17]["path"]))
 
     # -- MONOCHROME1 the other way round; colour as colour; JPEG Baseline decoded by the
     # browser; JPEG 2000 named in one line
-    mono1, rgb, j2k, *jpegs, cine = page["more"]
+    mono1, rgb, j2k, *jpegs, cine, big_endian, no_window, dose, sigmoid_ct = page["more"]
     assert mono1["state"] == "done" and mono1["image"]["photometric"] == "MONOCHROME1"
     assert_pixels(mono1, more[0])
     assert (canvas(mono1)[..., 0] + canvas(ct)[..., 0] == 255).all()
     assert rgb["state"] == "done", rgb["status"]
     assert np.array_equal(canvas(rgb), rawdicom.pixel_array(rawdicom.read(more[1])))
+    assert not rgb["tools"] and rgb["window"] is None  # no window for colour
     assert j2k["state"] == "done" and j2k["canvas"]["width"] == 0
     assert j2k["message"] == ("JPEG 2000 Image Compression (Lossless Only) "
                               "(1.2.840.10008.1.2.4.90) cannot be decoded in the browser (it "
                               "needs imagecodecs); the command line shows it (rawdicom png FILE)")
     for jpeg, path in zip(jpegs, more[3:]):
         assert jpeg["state"] == "done", jpeg["status"]
+        assert not jpeg["tools"]  # decoded by the browser: 8-bit colour, no window
         decoded = rawdicom.pixel_array(rawdicom.read(path)).astype(int)
         difference = np.abs(canvas(jpeg).astype(int) - decoded)
         # Two JPEG decoders (Chromium's and imagecodecs') may differ by rounding, no more.
@@ -337,9 +358,23 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
 
     assert cine["state"] == "done", cine["status"]
     assert cine["stackLength"] == 30 and cine["slice"] == "Image 1 / 30 · frame 1 of 30"
-    decoded = rawdicom.pixel_array(rawdicom.read(more[-1]), frame=0).astype(int)
+    decoded = rawdicom.pixel_array(rawdicom.read(more[5]), frame=0).astype(int)
     difference = np.abs(canvas(cine).astype(int) - decoded)
     assert difference.max() <= 2 and difference.mean() < 0.5
+
+    assert big_endian["state"] == "done", big_endian["status"]
+    assert_pixels(big_endian, more[6])
+    # Without a window: the image's own range, as rawdicom.to_uint8 shows it.
+    for shown, path in ((no_window, more[7]), (dose, more[8])):
+        assert shown["state"] == "done", shown["status"]
+        assert shown["window"]["function"] == "LINEAR_EXACT"
+        assert_pixels(shown, path)
+        ds = rawdicom.read(path)
+        frame = 0 if (ds.get("NumberOfFrames") or 1) > 1 else None
+        assert np.array_equal(canvas(shown)[..., 0], rawdicom.to_uint8(ds, frame=frame))
+    assert dose["stackLength"] == 15 and dose["slice"].startswith("Image 1 / 15 · frame 1 of 15")
+    assert sigmoid_ct["window"]["function"] == "SIGMOID"
+    assert_pixels(sigmoid_ct, more[9])
 
     # -- files that are not good DICOM: the library's one line, and the page goes on
     notes, truncated, huge, deep = page["bad"]
@@ -349,6 +384,8 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     for shown in (truncated, huge, deep):
         assert shown["state"] in ("error", "done"), shown["status"]
         assert "\n" not in shown["status"]
+    for shown in page["bad"]:
+        print(f"{Path(shown['file']).name}: the page says: {shown['status']}")
     assert truncated["state"] == "error" and "(0020,000D) at offset 0x2B0" in truncated["status"]
     assert huge["state"] == "error" or huge["message"], huge
     assert page["after"]["state"] == "done"

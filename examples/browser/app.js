@@ -95,7 +95,8 @@ async function fromDrop(items) {
   const out = [];
   const walk = async (entry, prefix) => {
     if (entry.isFile) {
-      out.push({ name: prefix + entry.name, file: await new Promise((ok, no) => entry.file(ok, no)) });
+      const file = await new Promise((ok, no) => entry.file(ok, no));
+      out.push({ name: prefix + entry.name, file });
     } else if (entry.isDirectory) {
       const reader = entry.createReader();
       for (;;) {  // readEntries gives the entries in batches
@@ -161,6 +162,7 @@ const openFiles = busy(async (files) => {
 
 // -- the tree ---------------------------------------------------------------------------
 function showTree(tree) {
+  $("#tree-note").hidden = !(tree.tree ?? []).some((line) => line.includes("need numpy"));
   $("#tree").textContent = (tree.tree ?? []).concat(
     (tree.failed ?? []).map((line) => `! ${line}`)).join("\n");
   const list = $("#series");
@@ -169,9 +171,11 @@ function showTree(tree) {
   for (const series of view.series) {
     for (const stack of series.stacks) {
       const label = `Series ${series.number ?? "?"} ${series.modality ?? ""} ` +
-        `${series.description ?? ""}` + (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
+        `${series.description ?? ""}` +
+        (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
         ` · ${stack.images.length} image${stack.images.length === 1 ? "" : "s"}`;
-      const button = el("button", { type: "button", textContent: label.replace(/\s+/g, " ") });
+      const button = el("button", { type: "button", textContent: label.replace(/\s+/g, " "),
+        title: stack.reason });
       button.addEventListener("click", busy(() => showStack(stack, 0)));
       stack.button = button;
       list.append(el("li", {}, button));
@@ -203,21 +207,24 @@ async function showStack(stack, index) {
 
 async function showImage(image, explainToo = true) {
   const name = image.path.split("/").pop();
+  const request = view.request = (view.request ?? 0) + 1;  // a newer request supersedes it
   setState("reading", `Reading ${name}…`);
   let meta;
   let bytes;
   try {
     ({ result: meta, bytes } = await call("image", { path: image.path, frame: image.frame }));
   } catch (err) {
-    setState("error", `${name}: ${err.message}`);
+    if (request === view.request) setState("error", `${name}: ${err.message}`);
     return;
   }
+  if (request !== view.request) return;  // scrolled on meanwhile: that image is shown
   $("#viewer").hidden = false;
   $("#probe").textContent = "";
   view.image = { ...meta, path: image.path, position: image.position,
     orientation: image.orientation, instance_number: image.instance_number };
   if (meta.error) {
     drawNothing(meta.error);
+    $("#summary").hidden = true;
     setState("error", meta.error);
   } else {
     showSummary(meta.summary);
@@ -225,12 +232,12 @@ async function showImage(image, explainToo = true) {
       drawNothing(meta.no_image);
     } else if (meta.encoding === "native") {
       view.image.values = storedValues(bytes, meta);
-      view.image.modality = modalityValues(view.image.values, meta);
+      if (meta.samples === 1) view.image.modalityValues = modalityValues(view.image.values, meta);
       const own = meta.center !== undefined && meta.width !== undefined;
       view.window = meta.samples === 3 ? null : own
         ? { center: meta.center, width: meta.width, function: meta.function ?? "LINEAR",
           name: meta.window_explanation || "the file's window" }
-        : rangeWindow(view.image.modality);
+        : rangeWindow(view.image.modalityValues);
       draw();
     } else {
       await drawEncoded(bytes, meta.encoding);
@@ -244,8 +251,11 @@ async function showImage(image, explainToo = true) {
   }
   view.t0 = null;
   showOverlay();
-  if (explainToo) await explainFile(image.path);
+  if (explainToo && request === view.request) await explainFile(image.path, request);
 }
+
+// A greyscale image drawn from its stored values: the window applies.
+const windowable = () => Boolean(view.image?.modalityValues);
 
 function drawNothing(message) {
   const canvas = $("#image");
@@ -346,7 +356,7 @@ function draw() {
     const [yMin, yMax] = img.photometric === "MONOCHROME1" ? [255, 0] : [0, 255];
     const fn = windowFunction(view.window, yMin, yMax);
     const cache = new Map();  // a table of the function over the values met
-    const m = img.modality;
+    const m = img.modalityValues;
     for (let i = 0; i < n; i++) {
       const v = m[i];
       let y = cache.get(v);
@@ -402,7 +412,7 @@ function showOverlay() {
   const w = view.window;
   $("#wl").textContent = w ? `W ${fmt(w.width)} L ${fmt(w.center)} (${w.name}${
     w.function !== "LINEAR" ? `, ${w.function}` : ""})` : "";
-  $("#tools").hidden = !(img?.modality && img.samples === 1);
+  $("#tools").hidden = !windowable();
 }
 
 const fmt = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
@@ -432,7 +442,7 @@ function probe(event) {
   } else {
     const rescaled = img.slope !== undefined || img.intercept !== undefined;
     const unit = unitOf(img);
-    text = rescaled ? `${fmt(img.modality[i])} ${unit || "(modality value, no unit)"} ` +
+    text = rescaled ? `${fmt(img.modalityValues[i])} ${unit || "(modality value, no unit)"} ` +
       `(stored ${img.values[i]})` : `stored value ${img.values[i]}${unit ? " " + unit : ""}`;
   }
   $("#probe").textContent = `(${x}, ${y}): ${text}`;
@@ -442,7 +452,7 @@ function probe(event) {
 // follows the window, so that a drag across the image spans it whatever its size.
 let drag = null;
 function startDrag(event) {
-  if (!view.window || !view.image?.modality) return;
+  if (!view.window || !windowable()) return;
   drag = { x: event.clientX, y: event.clientY, ...view.window };
   event.preventDefault();
 }
@@ -464,7 +474,7 @@ const step = busy(async (delta) => {
   if (index === view.index) return;
   const keep = view.window;
   await showStack(stack, index);
-  if (keep?.chosen && view.image?.modality && view.image.samples === 1) {
+  if (keep?.chosen && windowable()) {
     view.window = keep;  // a window the user chose stays while scrolling
     draw();
   }
@@ -480,7 +490,7 @@ function showSummary(summary) {
   dl.hidden = false;
 }
 
-async function explainFile(path) {
+async function explainFile(path, request) {
   let listing;
   try {
     ({ result: listing } = await call("explain", { path }));
@@ -488,6 +498,7 @@ async function explainFile(path) {
     $("#explain-note").textContent = `explain: ${err.message}`;
     return;
   }
+  if (request !== view.request) return;  // another image is on its way
   view.explained = listing;
   view.entries = listing.entries;
   view.parts = listing.entries.flatMap((entry, index) =>
@@ -597,8 +608,9 @@ function renderHex(chunks, space, selected) {
   box.replaceChildren();
   for (const [n, [base, bytes]] of chunks.entries()) {
     if (n > 0) {
+      const skipped = base - chunks[n - 1][0] - chunks[n - 1][1].length;
       box.append(el("div", { className: "gap",
-        textContent: `… ${(base - chunks[n - 1][0] - chunks[n - 1][1].length).toLocaleString("en")} bytes not shown …` }));
+        textContent: `… ${skipped.toLocaleString("en")} bytes not shown …` }));
     }
     for (let line = 0; line < bytes.length; line += 16) {
       const div = el("div", { className: "line" },
@@ -671,7 +683,7 @@ async function start() {
     const button = el("button", { type: "button", textContent: name });
     button.dataset.preset = name;
     button.addEventListener("click", () => {
-      if (!view.image?.modality) return;
+      if (!windowable()) return;
       view.window = { center, width, function: "LINEAR", name, chosen: true };
       draw();
     });
@@ -679,10 +691,10 @@ async function start() {
   }
   $("#own").addEventListener("click", () => {
     const img = view.image;
-    if (!img?.modality) return;
+    if (!windowable()) return;
     view.window = img.center !== undefined ? { center: img.center, width: img.width,
       function: img.function ?? "LINEAR", name: img.window_explanation || "the file's window" }
-      : rangeWindow(img.modality);
+      : rangeWindow(img.modalityValues);
     draw();
   });
   $("#hex").addEventListener("mouseover", hoverHex);

@@ -48,7 +48,10 @@ def _default_window(stack: Any, volume: Any) -> tuple[float, float]:
         return float(centres[0]), float(widths[0])
     np = common.need("numpy", "volume")
     kept = np.delete(volume.array, list(volume.filled_slices), axis=-3)
-    lo, hi = float(np.nanmin(kept)), float(np.nanmax(kept))
+    kept = kept[np.isfinite(kept)]
+    if not kept.size:  # every slice unreadable, or all NaN: no range to window
+        raise common.Failure("no contact sheet: no slice of the series holds a finite value")
+    lo, hi = float(kept.min()), float(kept.max())
     return (lo + hi) / 2, max(hi - lo, 1.0)
 
 
@@ -68,6 +71,11 @@ def contact_sheet(stack: Any, window: tuple[float, float] | None, columns: int |
     except (DicomError, ValueError) as exc:
         raise common.Failure(f"{label}: no contact sheet: {exc} (one image: --slice N)") \
             from None
+    if volume.colour:
+        samples = stack.instances[0].get("samples_per_pixel", 1)
+        raise common.Failure(f"{label}: no contact sheet: colour images (Samples per Pixel "
+                             f"{samples}, {stack.instances[0].get('photometric_interpretation')})"
+                             " (one image: --slice N)")
     array = volume.array
     what = f"{array.shape[-3]} slices"
     if array.ndim == 4:

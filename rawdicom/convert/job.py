@@ -211,13 +211,14 @@ def _open(out: str, storage_options: dict[str, Any] | None
           ) -> tuple[Any, dict[str, dict[str, Any]], str]:
     """The committer of ``out`` (a local folder, locked; or a folder at an fsspec URL), the
     stacks an earlier run did, and the folder tasks stage their files under."""
-    from ..index.storage import Folder, is_url
-    if is_url(out):
+    if "://" in out:  # rawdicom.index (its package) only for a URL: start-up time
+        from ..index.storage import Folder, is_url
+    if "://" in out and is_url(out):
         from .remote import RemoteCommitter, recover_remote
         folder = Folder(out, storage_options)
         done, rows = recover_remote(folder)
         return RemoteCommitter(folder, rows), done, folder.url(folder.join(STAGING))
-    root = os.path.realpath(out)
+    root = os.path.realpath(out[len("file://"):] if out.startswith("file://") else out)
     committer = Committer(root)
     try:
         return committer, recover(root), os.path.join(root, STAGING)

@@ -81,8 +81,8 @@ def scaling(instances: Sequence[Any]) -> tuple[str, float | None, float | None]:
     NIfTI header's float32 holds exactly (stored integers, ``scl_slope``/``scl_inter``);
     ``("float", None, None)`` otherwise (rescaled values in float32)."""
     import numpy as np
-    from ..model.volume import _rescale
-    pairs = {_rescale(i, True) for i in instances}
+    from ..model.header_values import rescale
+    pairs = {rescale(i, True) for i in instances}
     if all(s.is_integer() and b.is_integer() for s, b in pairs):
         return "modality", None, None
     if len(pairs) == 1:
@@ -107,11 +107,12 @@ def _refusal(stack: Any, missing: str) -> tuple[str | None, list[Any]]:
     """Why the stack is not converted (None: it is), and its diagnostics."""
     from ..model.fourd import MRStack
     from ..model.geometry import GeometryError
+    from ..model.volume import is_colour
     diags = list(stack.diagnostics)
     if isinstance(stack, MRStack) and not stack.volumes:
         return "missing images: " + "; ".join(str(d) for d in diags), diags
     samples = {i.get("samples_per_pixel", 1) for i in stack.instances}
-    if samples != {1}:
+    if samples != {1} or any(is_colour(i) for i in stack.instances):  # RGB24: not written yet
         return f"colour (Samples per Pixel {sorted(samples)}): not a grayscale volume", diags
     if _is_localizer(stack):
         return "a localizer (Image Type LOCALIZER)", diags
@@ -236,13 +237,14 @@ def _write_json(path: str, data: dict[str, Any]) -> None:
 def convert_series(task: SeriesTask) -> list[dict[str, Any]]:
     """Every stack of one series not yet done: its manifest row (files staged). A staging
     folder at a URL (an fsspec output) is filled from a local temporary folder."""
-    from ..index.storage import is_url
-    if not is_url(task.staging):
+    if "://" not in task.staging:  # a local folder (rawdicom.index not imported)
         return _convert_series(task)
     import shutil
     import tempfile
     from dataclasses import replace
-    from ..index.storage import Folder
+    from ..index.storage import Folder, is_url
+    if not is_url(task.staging):  # file:// names a local folder
+        return _convert_series(replace(task, staging=task.staging[len("file://"):]))
     local = tempfile.mkdtemp(prefix="rawdicom-convert-")
     try:
         rows = _convert_series(replace(task, staging=local))
@@ -268,9 +270,11 @@ def _convert_series(task: SeriesTask) -> list[dict[str, Any]]:
             continue
         stem = suffixed(task.name, f"stack{index + 1}" if len(stacks) > 1 else "")
         base = {"stack_id": sid, "series_instance_uid": series_uid,
-                "series_number": first.get("series_number"),
-                "series_description": first.get("series_description"),
-                "modality": first.get("modality"), "stack": index + 1,
+                # the stack's own values: files of one series may disagree (a SeriesNumber
+                # per variant), and the stack is what the line is about
+                "series_number": stack.instances[0].get("series_number"),
+                "series_description": stack.instances[0].get("series_description"),
+                "modality": stack.instances[0].get("modality"), "stack": index + 1,
                 "stacks": len(stacks), "reason": stack.reason, "images": len(stack),
                 "files": len({str(i.get("path")) for i in stack.instances}),
                 "first_file": str(stack.instances[0].get("path")),

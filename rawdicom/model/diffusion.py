@@ -40,6 +40,8 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from .header_values import finite_floats
+
 __all__ = ["b_value", "gradient_lps", "ge_frame_note", "frame_diagnostics", "image_frame",
            "fsl_vectors", "write_fsl"]
 
@@ -58,16 +60,6 @@ UNKNOWN_FRAME = "gradient_frame_unknown"
 UNTESTED_FRAME = "gradient_frame_untested"
 
 
-def _vec(value: Any) -> tuple[float, float, float] | None:
-    if value is None:
-        return None
-    try:
-        out = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    return out if len(out) == 3 and all(math.isfinite(v) for v in out) else None  # type: ignore
-
-
 def b_value(inst: Any) -> float | None:
     """The b-value (s/mm²) of an image: the standard's, else the vendor's, else None."""
     for name in ("diffusion_b_value", "vendor_b_value"):
@@ -80,7 +72,7 @@ def b_value(inst: Any) -> float | None:
 def _cosines(inst: Any) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None:
     """Row cosines, column cosines and their cross product (the slice normal)."""
     full = inst.get("image_orientation_patient")
-    r, c = _vec((full or [])[:3]), _vec((full or [])[3:])
+    r, c = finite_floats((full or [])[:3], 3), finite_floats((full or [])[3:], 3)
     if r is None or c is None:
         return None
     n = (r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0])
@@ -90,10 +82,10 @@ def _cosines(inst: Any) -> tuple[tuple[float, ...], tuple[float, ...], tuple[flo
 def gradient_lps(inst: Any) -> tuple[float, float, float] | None:
     """The gradient direction of an image in patient LPS, or None (b=0, trace, unknown: a
     GE vector whose frame is unknown, see :func:`ge_frame_note`)."""
-    standard = _vec(inst.get("diffusion_gradient_orientation"))
+    standard = finite_floats(inst.get("diffusion_gradient_orientation"), 3)
     if standard is not None:
         return standard if any(abs(v) > 1e-6 for v in standard) else None
-    vendor = _vec(inst.get("vendor_gradient"))
+    vendor = finite_floats(inst.get("vendor_gradient"), 3)
     if vendor is None or not any(abs(v) > 1e-6 for v in vendor):
         return None
     if inst.get("vendor_gradient_frame") != "ge_logical":

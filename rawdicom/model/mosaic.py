@@ -43,8 +43,9 @@ import math
 from typing import Any, Sequence
 
 from ..errors import DicomError
+from .header_values import finite_floats, positive_float, unit_vector
 from .instance import Instance
-from .stacks import _floats
+from .volume import is_native_frame, mask_high_bits, stored_dtype
 
 __all__ = ["MosaicSlice", "is_mosaic", "expand", "read_tiles", "protocol_check",
            "series_header", "series_protocol",
@@ -98,25 +99,6 @@ def series_protocol(path: str) -> dict[str, Any] | None:
     return series_header(path)[0]
 
 
-def _number(value: Any) -> float | None:
-    """A positive finite number, or None (absent, or a value that did not decode)."""
-    values = _floats([value], 1)
-    return values[0] if values and values[0] > 0 else None
-
-
-def _vec(values: Any) -> tuple[float, float, float] | None:
-    """A unit vector, or None (absent, not three finite numbers, or of no length)."""
-    try:
-        out = tuple(float(v) for v in values)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if len(out) != 3 or not all(math.isfinite(v) for v in out):
-        return None
-    length = math.hypot(*out)
-    return (out[0] / length, out[1] / length, out[2] / length) if 1e-6 < length < math.inf \
-        else None
-
-
 def _protocol_vector(protocol: dict[str, Any], name: str, index: int = 0
                      ) -> tuple[float, float, float] | None:
     prefix = f"sSliceArray.asSlice[{index}].{name}."
@@ -144,7 +126,7 @@ def protocol_positions(protocol: dict[str, Any]) -> list[tuple[float, float, flo
 
 
 def _protocol_normal(protocol: dict[str, Any]) -> tuple[float, float, float] | None:
-    n = _vec(_protocol_vector(protocol, "sNormal") or ())
+    n = unit_vector(_protocol_vector(protocol, "sNormal") or ())
     if n is None:
         return None
     axis = max(range(3), key=lambda i: abs(n[i]))
@@ -192,9 +174,9 @@ def _tiling(inst: Instance) -> tuple[int, int, str] | str:
             and inst.get("transfer_syntax_uid") in _NATIVE and bits > 0
             and length < rows * columns * (inst.get("samples_per_pixel") or 1) * bits // 8):
         return f"the pixel data holds {length} bytes, less than one {rows}x{columns} frame"
-    if (not _floats(inst.get("image_orientation_patient"), 6)
-            or not _floats(inst.get("image_position_patient"), 3)
-            or not _floats(inst.get("pixel_spacing"), 2)):
+    if (not finite_floats(inst.get("image_orientation_patient"), 6)
+            or not finite_floats(inst.get("image_position_patient"), 3)
+            or not finite_floats(inst.get("pixel_spacing"), 2)):
         return "no position, orientation or pixel spacing"
     return count, grid, source
 
@@ -213,9 +195,9 @@ def expand(inst: Instance) -> list[Instance]:
         return [inst]
     count, grid, count_source = tiling
     rows, columns = inst.get("rows"), inst.get("columns")
-    orientation = _floats(inst.get("image_orientation_patient"), 6)
-    position = _floats(inst.get("image_position_patient"), 3)
-    spacing = _floats(inst.get("pixel_spacing"), 2)
+    orientation = finite_floats(inst.get("image_orientation_patient"), 6)
+    position = finite_floats(inst.get("image_position_patient"), 3)
+    spacing = finite_floats(inst.get("pixel_spacing"), 2)
     if not (orientation and position and spacing):  # checked by _tiling
         return [inst]
     tile_rows, tile_columns = rows // grid, columns // grid
@@ -224,8 +206,8 @@ def expand(inst: Instance) -> list[Instance]:
     shift_r = (columns - tile_columns) / 2 * column_spacing  # along the row direction
     shift_c = (rows - tile_rows) / 2 * row_spacing  # along the column direction
     origin = [p + r[i] * shift_r + c[i] * shift_c for i, p in enumerate(position)]
-    normal = _vec(inst.get("csa_slice_normal") or ())
-    step = _number(inst.get("spacing_between_slices"))
+    normal = unit_vector(inst.get("csa_slice_normal") or ())
+    step = positive_float(inst.get("spacing_between_slices"))
     protocol = None
     if normal is None or not step:
         protocol = series_protocol(str(inst.get("path")))
@@ -238,7 +220,7 @@ def expand(inst: Instance) -> list[Instance]:
         positions = protocol_positions(protocol)
         if len(positions) > 1:
             step = math.dist(positions[0], positions[1])
-    step = step or _number(inst.get("slice_thickness")) or 1.0
+    step = step or positive_float(inst.get("slice_thickness")) or 1.0
     return [MosaicSlice(inst.record, {
         "image_position_patient": [origin[i] + k * step * normal[i] for i in range(3)],
         "rows": tile_rows, "columns": tile_columns, "mosaic_tile": k, "mosaic_grid": grid,
@@ -312,24 +294,23 @@ def read_tiles(inst: Instance) -> Any:
     """The stored values of a mosaic slice's file, its first N tiles: (N, rows, columns).
 
     A native little endian file is read straight from its Pixel Data offset (known from
-    the header scan, ``volume._native``); anything else through ``rawdicom.pixel_array``.
+    the header scan, ``volume.is_native_frame``); anything else through ``rawdicom.pixel_array``.
     """
     import numpy as np
     import rawdicom
-    from .volume import _mask, _native, _stored_dtype
     grid, count = inst.get("mosaic_grid"), inst.get("mosaic_slices")
     tile_rows, tile_columns = inst.get("rows"), inst.get("columns")
     rows, columns = inst.get("mosaic_frame_rows"), inst.get("mosaic_frame_columns")
     path = str(inst.get("path"))
     frame_record = Instance({**inst.record})  # the file as it is: mosaic Rows, Columns
-    if _native(frame_record):
-        dtype = _stored_dtype(frame_record)
+    if is_native_frame(frame_record):
+        dtype = stored_dtype(frame_record)
         frame = np.fromfile(path, dtype=dtype, count=rows * columns,
                             offset=inst.get("pixel_data_offset"))
         if frame.size != rows * columns:
             raise ValueError(f"{path}: the pixel data ends after {frame.size} values")
         frame = frame.reshape(rows, columns)
-        _mask(frame, inst.get("bits_stored") or dtype.itemsize * 8)
+        mask_high_bits(frame, inst.get("bits_stored") or dtype.itemsize * 8)
     else:
         frame = rawdicom.pixel_array(rawdicom.read(path))
     if frame.shape != (rows, columns):

@@ -12,8 +12,8 @@
 //    SHOTS_DIR/browser-explain.png; then the Pixel Data row (a long value);
 // 4. opens `study` with the folder picker: the tree, the stacks, then five presses of the
 //    down arrow, a click on Patient's Name (in the inflated bytes of a deflated file), a
-//    screenshot SHOTS_DIR/browser-ct.png (timings hidden) and two turns
-//    of the wheel: the image shown after each;
+//    screenshot SHOTS_DIR/browser-ct.png (timings hidden), two turns of the wheel and ten
+//    quick presses: the image shown after each;
 // 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
 //    `ct` again (the page goes on);
 // 6. drops the file at URL `drop` (fetched by the page) on the page.
@@ -64,16 +64,18 @@ const pageState = () => {
     firstImageMs: v.firstImageMs,
     image: v.image && { path: v.image.path, rows: v.image.rows, columns: v.image.columns,
       photometric: v.image.photometric, error: v.image.error ?? null,
-      no_image: v.image.no_image ?? null, position: v.image.position },
+      no_image: v.image.no_image ?? null, position: v.image.position, frame: v.image.frame },
     window: v.window && { center: v.window.center, width: v.window.width,
       function: v.window.function, name: v.window.name },
     canvas: { width: canvas.width, height: canvas.height, rgb },
     probe: text("#probe"), explainNote: text("#explain-note"),
     index: v.index, stackLength: v.stack?.images.length ?? null,
-    slice: text("#slice"), wl: text("#wl"), message: document.querySelector("#message").hidden
+    slice: text("#slice"), wl: text("#wl"), tools: !document.querySelector("#tools").hidden,
+    message: document.querySelector("#message").hidden
       ? "" : text("#message"),
     orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
     tree: text("#tree"),
+    treeNote: document.querySelector("#tree-note").hidden ? "" : text("#tree-note"),
     stacks: [...document.querySelectorAll("#series button")].map((b) => b.textContent),
     headings: [...document.querySelectorAll("#entries tbody tr.group")].map((tr) => tr.textContent),
     summary: Object.fromEntries([...document.querySelectorAll("#summary dt")].map(
@@ -185,12 +187,20 @@ try {
       await settled(page);
     }
     result.wheeled = await page.evaluate(pageState);
+    // Ten presses at once: the page ends on the tenth image, its listing that image's.
+    for (let i = 0; i < 10; i++) await page.keyboard.press("ArrowDown");
+    await settled(page);
+    result.rapid = await page.evaluate(pageState);
 
     // 5. other files, and files that are not good DICOM
     result.more = [];
-    for (const file of plan.more ?? []) result.more.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.more ?? []) {
+      result.more.push({ file, ...(await pick(page, "#file", file)) });
+    }
     result.bad = [];
-    for (const file of plan.bad ?? []) result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.bad ?? []) {
+      result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    }
     // The page still answers after them.
     result.after = await pick(page, "#file", ctFile);
 
