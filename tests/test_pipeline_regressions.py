@@ -182,6 +182,22 @@ def test_a_multi_valued_number_is_absent_with_a_note(tmp_path, keyword):
             pass
 
 
+@pytest.mark.parametrize("keyword", ["SamplesPerPixel", "Rows", "BitsAllocated"])
+def test_a_count_written_as_text_is_absent_with_a_note(tmp_path, keyword):
+    """Samples per Pixel written with VR UT ("1" or "abc") once reached convert as text,
+    where sorting it with integers was a TypeError."""
+    paths = sb.write_series(tmp_path / "in", n=3)
+    edit(paths[0], **{keyword: ("UT", b"abc")})
+    edit(paths[1], **{keyword: ("UT", b"1")})
+    collection = scan(tmp_path / "in")
+    key = rawdicom.model.record.snake_case(keyword)
+    for instance in collection.instances:
+        assert instance.record[key] is None or type(instance.record[key]) is int
+    from rawdicom.convert import convert
+    report = convert(tmp_path / "in", tmp_path / "out", engine="serial")
+    str(report)
+
+
 def test_multi_valued_identifiers_and_text_are_text(tmp_path):
     """SOPInstanceUID "1.2\\1.3" once made organize fail (a list as a dict key); text
     attributes keep what the file wrote."""

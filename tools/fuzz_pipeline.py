@@ -697,7 +697,8 @@ def _allowed_roots(folder: Path, out: Path) -> tuple[str, ...]:
 
 
 def _watch_opens(roots: tuple[str, ...], outside: list[str]) -> Callable[[], None]:
-    """An audit hook noting every path opened outside ``roots``; returns the function that
+    """An audit hook noting every existing file (not a folder: a library's shutil.rmtree of
+    its own temporary folder opens it) opened outside ``roots``; returns the function that
     ends the watch (before the fuzzer reads source files to format a traceback)."""
     watching = [True]
 
@@ -709,7 +710,7 @@ def _watch_opens(roots: tuple[str, ...], outside: list[str]) -> Callable[[], Non
             path = os.path.realpath(os.fsdecode(args[0]))
         except Exception:  # noqa: BLE001
             return
-        if not (path + "/").startswith(roots) and os.path.exists(path) and len(outside) < 10:
+        if not (path + "/").startswith(roots) and os.path.isfile(path) and len(outside) < 10:
             outside.append(path)
     sys.addaudithook(hook)
     return lambda: watching.__setitem__(0, False)
@@ -820,15 +821,15 @@ def _cli_limits(memory: int) -> Callable[[], None]:
     return limit
 
 
-# ``python -m rawdicom`` with an audit hook that names on stderr every existing file
-# opened outside FUZZ_ALLOWED (the case's folders, the interpreter's, the system's).
+# ``python -m rawdicom`` with an audit hook that names on stderr every existing file (not a
+# folder: shutil.rmtree opens those) opened outside FUZZ_ALLOWED (the case's folders, the interpreter's, the system's).
 _CLI_WRAPPER = """
 import os, runpy, sys
 roots = tuple(os.environ.pop("FUZZ_ALLOWED").split(os.pathsep))
 def hook(event, args):
     if event == "open" and args and isinstance(args[0], (str, bytes)):
         path = os.path.realpath(os.fsdecode(args[0]))
-        if not (path + "/").startswith(roots) and os.path.exists(path):
+        if not (path + "/").startswith(roots) and os.path.isfile(path):
             os.write(2, ("FUZZ-OUTSIDE " + path + "\\n").encode())
 sys.addaudithook(hook)
 sys.argv[0] = "rawdicom"

@@ -95,6 +95,12 @@ _FIELD_TAGS: dict[int, tuple[str, bool, dict[bytes, tuple[str, bool, Any]]]] = {
 _EMPTY = dict.fromkeys(("path", *(_KEYS[k] for k in FIELDS), *VENDOR_KEYS))
 
 
+# The counts the pixel and geometry code size things by: an integer each, or absent.
+_COUNT_KEYS = tuple(_KEYS[k] for k in (
+    "Rows", "Columns", "NumberOfFrames", "SamplesPerPixel", "BitsAllocated", "BitsStored",
+    "HighBit", "PixelRepresentation", "PlanarConfiguration"))
+
+
 def _plain(value: Any, as_list: bool) -> Any:
     """A decoded value as plain data: PersonName -> str, bytes kept, '' -> None."""
     kind = type(value)
@@ -235,6 +241,11 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
             cache[raw] = (vr, little, value[:] if type(value) is list else value)
     for tag, key, as_list in others:
         record[key] = plain_value(ds, tag, problems, as_list)
+    for key in _COUNT_KEYS:  # a count must be an integer: Rows "8" (written as UT) is none
+        value = record[key]
+        if value is not None and type(value) is not int:
+            problems.append(f"{key}: {str(value)[:40]!r} is not an integer; left out")
+            record[key] = None
     record.update(vendor_fields(ds, record["image_type"], problems))  # see vendor/fields.py
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
     pixel = ds[_PIXEL_DATA] if _PIXEL_DATA in ds else None
