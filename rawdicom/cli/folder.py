@@ -26,9 +26,12 @@ def scan_folder(path: str, label: str) -> Any:
     for failed, error in collection.failed:
         common.report(failed, error)
     if not collection.instances:
-        note = f" ({len(collection.skipped)} file(s) that are not DICOM)" \
-            if collection.skipped else ""
-        raise common.Failure(f"{path}: no DICOM file found{note}")
+        notes = [f"{len(collection.failed)} could not be read"] if collection.failed else []
+        if collection.skipped:
+            notes.append(f"{len(collection.skipped)} file(s) that are not DICOM")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        what = "readable DICOM file" if collection.failed else "DICOM file found"
+        raise common.Failure(f"{path}: no {what}{note}")
     return collection
 
 
