@@ -114,13 +114,17 @@ def windowed(path: Path, window: dict) -> np.ndarray:
 
 
 def canvas(shown: dict) -> np.ndarray:
+    """The canvas as the page drew it: rows x columns x RGB."""
     c = shown["canvas"]
-    red = np.frombuffer(base64.b64decode(c["red"]), dtype=np.uint8)
-    return red.reshape(c["height"], c["width"])
+    rgb = np.frombuffer(base64.b64decode(c["rgb"]), dtype=np.uint8)
+    return rgb.reshape(c["height"], c["width"], 3)
 
 
 def assert_pixels(shown: dict, path: Path) -> None:
-    page = canvas(shown)
+    """Every pixel of a greyscale canvas is what rawdicom.window gives for its window."""
+    rgb = canvas(shown)
+    page = rgb[..., 0]
+    assert (rgb == page[..., None]).all(), "a greyscale image drawn in colour"
     expected = windowed(path, shown["window"])
     assert page.shape == expected.shape
     differ = np.argwhere(page != expected)
@@ -131,6 +135,22 @@ def assert_pixels(shown: dict, path: Path) -> None:
     for y, x in ((page.shape[0] // 2, page.shape[1] // 2), (0, 0), (page.shape[0] // 2, 10)):
         assert page[y, x] == expected[y, x], (y, x)
     assert len(np.unique(page)) > 2, "an image of one or two grey levels shows nothing"
+
+
+def pydicom_file(name: str) -> Path:
+    path = test_wasm.pydicom_test_files() / name
+    if not path.exists():
+        test_wasm.unavailable(f"pydicom's test file {name} is missing")
+    return path
+
+
+def monochrome1(tmp_path: Path) -> Path:
+    """The example CT said to be MONOCHROME1: the same values, shown the other way round."""
+    ds = rawdicom.read(EXAMPLE)
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    path = tmp_path / "monochrome1.dcm"
+    rawdicom.write(ds, path)
+    return path
 
 
 def hostile_files(tmp_path: Path) -> list[Path]:
@@ -159,12 +179,19 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     whl = test_wasm.build_wheel(tmp_path / "build")
     shutil.copy(whl, build_dir / whl.name)
     bad = hostile_files(tmp_path)
+    more = [monochrome1(tmp_path), pydicom_file("examples_rgb_color.dcm"),
+            pydicom_file("examples_jpeg2k.dcm"),
+            # JPEG Baseline: YBR_FULL (the usual), and RGB with no colour transform
+            pydicom_file("SC_rgb_jpeg_dcmtk.dcm"), pydicom_file("SC_jpeg_no_color_transform.dcm")]
+    probes = [[64, 64], [10, 64], [0, 0], [40, 50]]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"ct": str(EXAMPLE), "study": str(STUDY), "probes": probes,
+                                "more": list(map(str, more)), "bad": list(map(str, bad))}))
     shots = tmp_path / "shots"
     shots.mkdir()
 
     url = f"{base}/examples/browser/index.html?wheel=/_build/{whl.name}"
-    proc = subprocess.run([node, str(CHECK), url, str(shots), str(EXAMPLE), str(STUDY),
-                           *map(str, bad)],
+    proc = subprocess.run([node, str(CHECK), url, str(shots), str(plan)],
                           capture_output=True, text=True, timeout=600, cwd=test_wasm.WASM_DIR,
                           env={**os.environ, "CHROMIUM": chromium})
     assert proc.returncode == 0, f"browser_check failed:\n{proc.stderr[-4000:]}"
@@ -190,6 +217,12 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert ct["slice"].startswith("Image 1 / 1 · position -63.50, -63.50, 0.00 mm")
     assert ct["summary"]["Patient"] == "Phantom^Jörg (PHANTOM-001)"
     assert ct["summary"]["Size"].startswith(f"{EXAMPLE.stat().st_size:,} bytes")
+    # The value under the cursor: HU (the rescale's type), and the stored value.
+    hu = rawdicom.hounsfield(ds)
+    stored = rawdicom.pixel_array(ds)
+    for col, row, text in page["probes"]:
+        value = hu[row, col]
+        assert text == f"({col}, {row}): {value:g} HU (stored {stored[row, col]})", text
     print(f"\nbrowser page: Pyodide and rawdicom ready in {page['ready_s']:.1f} s; a "
           f"{ds.Rows}x{ds.Columns} CT shown {ct['firstImageMs']:.0f} ms after it was picked")
 
@@ -222,6 +255,16 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert clicked["hover"] == (f"{clicked['hovered']:08X}: (0010,0010) PatientName — value: "
                                 "'Phantom^Jörg'")
 
+    # A long value: its first bytes and its last, never all of them.
+    pixel_data = page["pixelData"]
+    entry = next(e for e in explanation.entries if e.tag == 0x7FE00010)
+    assert (pixel_data["selection"]["start"], pixel_data["selection"]["end"]) == (
+        entry.start, entry.end)
+    offsets = [offset for offset, _ in pixel_data["highlighted"]]
+    assert offsets[0] == entry.start and offsets[-1] == entry.end - 1
+    assert len(offsets) < entry.end - entry.start and len(pixel_data["hexGaps"]) == 1
+    assert pixel_data["hexSpans"] < 3000  # hex and text: two spans a byte
+
     # -- the study folder: the tree as rawdicom tree prints it (here, without numpy, as in
     # Pyodide), the largest stack first, scrolled in slice order
     study = page["study"]
@@ -250,6 +293,28 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     wheeled = page["wheeled"]
     assert wheeled["index"] == 7 and wheeled["slice"].startswith("Image 8 / 40")
     assert_pixels(wheeled, STUDY / rel(stack[7]["path"]))
+
+    # -- MONOCHROME1 the other way round; colour as colour; JPEG Baseline decoded by the
+    # browser; JPEG 2000 named in one line
+    mono1, rgb, j2k, *jpegs = page["more"]
+    assert mono1["state"] == "done" and mono1["image"]["photometric"] == "MONOCHROME1"
+    assert_pixels(mono1, more[0])
+    assert (canvas(mono1)[..., 0] + canvas(ct)[..., 0] == 255).all()
+    assert rgb["state"] == "done", rgb["status"]
+    assert np.array_equal(canvas(rgb), rawdicom.pixel_array(rawdicom.read(more[1])))
+    assert j2k["state"] == "done" and j2k["canvas"]["width"] == 0
+    assert j2k["message"] == ("JPEG 2000 Image Compression (Lossless Only) "
+                              "(1.2.840.10008.1.2.4.90) cannot be decoded in the browser (it "
+                              "needs imagecodecs); the command line shows it (rawdicom png FILE)")
+    for jpeg, path in zip(jpegs, more[3:]):
+        assert jpeg["state"] == "done", jpeg["status"]
+        decoded = rawdicom.pixel_array(rawdicom.read(path)).astype(int)
+        difference = np.abs(canvas(jpeg).astype(int) - decoded)
+        # Two JPEG decoders (Chromium's and imagecodecs') may differ by rounding, no more.
+        assert difference.max() <= 2 and difference.mean() < 0.5, (
+            path.name, difference.max(), difference.mean())
+        assert [row[1] for row in jpeg["entries"] if row[1].startswith(("Basic", "Frag"))] == [
+            "Basic Offset Table", "Fragment 1"]
 
     # -- files that are not good DICOM: the library's one line, and the page goes on
     notes, truncated, huge, deep = page["bad"]

@@ -15,7 +15,7 @@ const CONFIG = {
 };
 const READ_TIMEOUT_MS = 60_000;  // a file still being read after this: the worker is ended
 const HEX_BEFORE = 48;  // bytes of context shown before the selection in the hex view
-const HEX_MAX = 2048;  // bytes of a selection shown at most (then its end)
+const HEX_MAX = 1024;  // bytes of a selection shown at most (then its end)
 // Published CT windows (center, width) in HU: rawdicom.pixels.voi.CT_PRESETS (the test
 // checks the two agree).
 const CT_PRESETS = {

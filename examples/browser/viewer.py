@@ -151,7 +151,10 @@ def _image(ds: Any, frame: int | None) -> tuple[dict[str, Any], bytes | None]:
             raise rawdicom.PixelDataError(f"frame {index} asked for, {len(frames)} found",
                                           tag=PIXEL_DATA)
         meta["encoding"] = BROWSER_DECODES[syntax.uid]
-        return meta, bytes(frames[index])
+        encoded = bytes(frames[index])
+        if meta["photometric"] == "RGB":
+            encoded = _untransformed(encoded)
+        return meta, encoded
     size = meta["rows"] * meta["columns"] * meta["samples"] * meta["bits_allocated"] // 8
     raw = element.raw
     if (index + 1) * size > len(raw):
@@ -160,6 +163,29 @@ def _image(ds: Any, frame: int | None) -> tuple[dict[str, Any], bytes | None]:
             f"which holds {len(raw)}", tag=PIXEL_DATA, offset=element.offset)
     meta["encoding"] = "native"
     return meta, bytes(raw[index * size:(index + 1) * size])
+
+
+# An Adobe APP14 segment saying "no colour transform" (transform 0): the samples are RGB.
+_ADOBE_RGB = b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x00"
+
+
+def _untransformed(jpeg: bytes) -> bytes:
+    """A JPEG whose Photometric Interpretation is RGB, marked so that the browser keeps it RGB.
+
+    Without a JFIF or Adobe marker a decoder takes three components for YCbCr and converts
+    them (libjpeg's rule), where DICOM's RGB says they were never transformed (PS3.5
+    8.2.1). An Adobe marker with transform 0 after SOI says so to the browser's decoder; a
+    stream that already has a JFIF or an Adobe marker is left as it is.
+    """
+    pos = 2
+    while jpeg[:2] == b"\xff\xd8" and pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF:
+        marker = jpeg[pos + 1]
+        if not 0xE0 <= marker <= 0xEF and marker != 0xFE:  # past the APPn and COM segments
+            break
+        if marker in (0xE0, 0xEE):  # JFIF (APP0) or Adobe (APP14): the stream says itself
+            return jpeg
+        pos += 2 + int.from_bytes(jpeg[pos + 2:pos + 4], "big")
+    return jpeg[:2] + _ADOBE_RGB + jpeg[2:] if jpeg[:2] == b"\xff\xd8" else jpeg
 
 
 def _pixel_values(ds: Any, index: int) -> dict[str, Any]:

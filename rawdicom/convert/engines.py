@@ -23,13 +23,16 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Any, Iterator
 
+from .manifest import release_inherited_locks
 from .series import SeriesTask, convert_series
 
 __all__ = ["run_processes", "run_dask"]
 
 
 def _die_with_parent() -> None:
-    """In a worker: be killed with SIGKILL when the parent process dies (Linux)."""
+    """In a worker: be killed with SIGKILL when the parent process dies (Linux), and do not
+    hold the parent's lock on the output folder."""
+    release_inherited_locks()
     if sys.platform.startswith("linux"):
         try:
             import ctypes

@@ -200,6 +200,10 @@ def convert(source: Any, out: str | os.PathLike[str], *, name: str = DEFAULT_NAM
             count += 1
             if progress is not None:
                 progress(count, total)
+        try:
+            os.rmdir(os.path.join(root, STAGING))  # empty once every task is committed
+        except OSError:
+            pass
     finally:
         committer.close()
     return report

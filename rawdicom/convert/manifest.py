@@ -30,13 +30,27 @@ from typing import Any, Iterable
 from ..model.layout import safe_component, with_suffix
 from ..model.organize import _commit, _Lock, _read_manifest, _within
 
-__all__ = ["MANIFEST_NAME", "STAGING", "Committer", "recover", "read_rows", "FINAL"]
+__all__ = ["MANIFEST_NAME", "STAGING", "Committer", "recover", "read_rows", "FINAL",
+           "release_inherited_locks"]
 
 MANIFEST_NAME = "convert-manifest.jsonl"
 STAGING = ".rawdicom-staging"
 LOCK_NAME = "_convert.lock"
 #: Statuses a rerun does not redo (a failed stack is tried again).
 FINAL = ("converted", "refused")
+# File descriptors of the locks this process holds: a forked worker closes its copies, so
+# that a worker outliving a killed parent for a moment does not keep the folder locked.
+_HELD: set[int] = set()
+
+
+def release_inherited_locks() -> None:
+    """In a forked worker: close the lock descriptors inherited from the parent."""
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
 
 
 def read_rows(root: str) -> list[dict[str, Any]]:
@@ -92,6 +106,7 @@ class Committer:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
+        _HELD.discard(self.lock.handle.fileno())
         self.lock.close()
 
     def _folder(self, parts: Iterable[str]) -> str:
@@ -146,6 +161,7 @@ def _lock(root: str) -> _Lock:
     except OSError:
         handle.close()
         raise RuntimeError(f"another convert is running into {root}") from None
+    _HELD.add(handle.fileno())
     return _Lock(handle)
 
 

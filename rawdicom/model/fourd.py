@@ -175,7 +175,8 @@ class MRStack(Stack):
     def volume(self, hounsfield: bool = True, resample: bool = False, **kw: Any) -> Volume:
         """The 4-D volume (a 3-D Volume for one mosaic); see the module docstring."""
         if not self.volumes:
-            raise ValueError("; ".join(str(d) for d in self.extra_diagnostics)
+            from .geometry import GeometryError
+            raise GeometryError("; ".join(str(d) for d in self.extra_diagnostics)
                              or "no complete volume")
         np = numpy()
         labels = self.labels()

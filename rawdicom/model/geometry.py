@@ -83,7 +83,8 @@ class Diagnostic:
 
 
 class GeometryError(ValueError):
-    """The images have no grid at all (no position or orientation); ``diagnostics`` says why."""
+    """The images form no grid to build a volume on (no position or orientation at all, or
+    an irregular one, or no complete 4-D volume); ``diagnostics`` says why when known."""
 
     def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
         super().__init__(message)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
-from .geometry import NOT_COMPARED, Diagnostic, Geometry, numpy
+from .geometry import NOT_COMPARED, Diagnostic, Geometry, GeometryError, numpy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -354,7 +354,8 @@ def _check(stack: "Stack") -> Geometry:
     geometry = stack.geometry
     samples = {inst.get("samples_per_pixel", 1) for inst in stack.instances}
     if samples != {1}:
-        raise ValueError(f"volumes are built from grayscale images; Samples per Pixel {samples}")
+        raise PixelDataError(f"{stack.instances[0].get('path')}: volumes are built from "
+                             f"grayscale images; Samples per Pixel {samples}")
     if min(geometry.shape[1:]) < 1:
         raise PixelDataError(f"{stack.instances[0].get('path')}: Rows x Columns "
                              f"{geometry.shape[1]} x {geometry.shape[2]}")
@@ -422,8 +423,8 @@ def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = Fa
         False keeps the stored values. resample: interpolate onto an orthogonal, uniform
         grid (float32) when the stack is tilted, non-uniform, drifting or has missing
         slices; without it such irregular stacks (non-uniform spacing, drift) raise
-        ValueError, and tilted ones keep a sheared affine. threads: files read at once
-        (default: the cores, at most 8). fill_value: for slices no image fills (default
+        GeometryError (a ValueError), and tilted ones keep a sheared affine. threads: files
+        read at once (default: the cores, at most 8). fill_value: for slices no image fills (default
         NaN for float volumes, the type's minimum for integer ones).
     """
     np = numpy()
@@ -434,8 +435,8 @@ def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = Fa
     if not geometry.regular:
         blocking = "; ".join(str(d) for d in geometry.diagnostics
                              if d.kind in ("non_uniform_spacing", "in_plane_drift"))
-        raise ValueError(f"the stack is no regular grid ({blocking}); "
-                         "volume(resample=True) interpolates it onto one")
+        raise GeometryError(f"the stack is no regular grid ({blocking}); "
+                            "volume(resample=True) interpolates it onto one")
     dtype = _output_dtype(stack.instances, hounsfield)
     out = np.empty(geometry.shape, dtype=dtype)
     fill = _fill_for(dtype, fill_value)
@@ -511,7 +512,7 @@ def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: in
     bad = {slot for _, slots, _ in failures for slot in slots}
     keep = [j for j in range(len(order)) if j not in bad]
     if not keep:
-        raise ValueError("no slice of the stack could be read")
+        raise PixelDataError("no slice of the stack could be read")
     depths = geometry.depths[[order[j] for j in keep]]
     positions = geometry.positions[[order[j] for j in keep]]
     n, c, r = geometry.direction[:, 0], geometry.direction[:, 1], geometry.direction[:, 2]
@@ -563,7 +564,7 @@ def series_volume(stacks: Sequence["Stack"], **kw: Any) -> Volume:
     (which needs ``resample=True``).
     """
     if not stacks:
-        raise ValueError("the series has no images")
+        raise GeometryError("the series has no images")
     chosen = next((s for s in stacks if s.regular), stacks[0])
     left = [s for s in stacks if s is not chosen]
     if left:

@@ -1,26 +1,33 @@
 // Drive the browser page (examples/browser/) in headless Chromium (Debian's /usr/bin/chromium,
 // driven by playwright-core: no browser download) as a person would, and report what it shows.
 //
-//   node tests/wasm/browser_check.mjs URL SHOTS_DIR CT_FILE STUDY_DIR BAD_FILE...
+//   node tests/wasm/browser_check.mjs URL SHOTS_DIR PLAN.json
 //
-// 1. opens CT_FILE with the file picker: the first image (its time), the window, the canvas
-//    (its red channel, base64), a screenshot SHOTS_DIR/browser-ct.png;
+// PLAN: {ct, study, more: [file...], bad: [file...]}.
+// 1. opens `ct` with the file picker: the first image (its time), the window, the canvas
+//    (RGB, base64), the value under the cursor at a few pixels; a screenshot
+//    SHOTS_DIR/browser-ct.png;
 // 2. drags on the image: the new window and canvas;
 // 3. clicks the Patient's Name row of the explain listing and hovers a byte of it: the
 //    selection, the highlighted bytes with their roles, the hover line; a screenshot
-//    SHOTS_DIR/browser-explain.png;
-// 4. opens STUDY_DIR with the folder picker: the tree, the stacks, then five presses of the
+//    SHOTS_DIR/browser-explain.png; then the Pixel Data row (a long value);
+// 4. opens `study` with the folder picker: the tree, the stacks, then five presses of the
 //    down arrow and two turns of the wheel: the image shown after each;
-// 5. opens each BAD_FILE: the status line.
+// 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
+//    `ct` again (the page goes on).
 // Prints one JSON object; CHROMIUM (env) names the browser, /usr/bin/chromium by default.
 import path from "node:path";
 import { chromium } from "playwright-core";
 
-const [url, shots, ctFile, studyDir, ...badFiles] = process.argv.slice(2);
-if (!url || !shots || !ctFile || !studyDir) {
-  process.stderr.write("usage: node browser_check.mjs URL SHOTS_DIR CT_FILE STUDY_DIR BAD_FILE...\n");
+import { readFileSync } from "node:fs";
+
+const [url, shots, planFile] = process.argv.slice(2);
+if (!url || !shots || !planFile) {
+  process.stderr.write("usage: node browser_check.mjs URL SHOTS_DIR PLAN.json\n");
   process.exit(2);
 }
+const plan = JSON.parse(readFileSync(planFile, "utf8"));
+const ctFile = plan.ct;
 
 const t0 = performance.now();
 const browser = await chromium.launch({
@@ -36,16 +43,18 @@ const result = { requests: [], console: [] };
 const pageState = () => {
   const v = window.viewerState;
   const canvas = document.querySelector("#image");
-  let red = null;
-  if (canvas.width && v.image?.values) {
+  let rgb = null;
+  if (canvas.width) {
     const rgba = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    const channel = new Uint8Array(rgba.length / 4);
-    for (let i = 0; i < channel.length; i++) channel[i] = rgba[4 * i];
-    let text = "";
-    for (let i = 0; i < channel.length; i += 0x8000) {
-      text += String.fromCharCode(...channel.subarray(i, i + 0x8000));
+    const channels = new Uint8Array(rgba.length / 4 * 3);
+    for (let i = 0; i < rgba.length / 4; i++) {
+      for (let c = 0; c < 3; c++) channels[3 * i + c] = rgba[4 * i + c];
     }
-    red = btoa(text);
+    let text = "";
+    for (let i = 0; i < channels.length; i += 0x8000) {
+      text += String.fromCharCode(...channels.subarray(i, i + 0x8000));
+    }
+    rgb = btoa(text);
   }
   const text = (sel) => document.querySelector(sel)?.textContent ?? "";
   return {
@@ -56,7 +65,8 @@ const pageState = () => {
       no_image: v.image.no_image ?? null, position: v.image.position },
     window: v.window && { center: v.window.center, width: v.window.width,
       function: v.window.function, name: v.window.name },
-    canvas: { width: canvas.width, height: canvas.height, red },
+    canvas: { width: canvas.width, height: canvas.height, rgb },
+    probe: text("#probe"), explainNote: text("#explain-note"),
     index: v.index, stackLength: v.stack?.images.length ?? null,
     slice: text("#slice"), wl: text("#wl"), message: document.querySelector("#message").hidden
       ? "" : text("#message"),
@@ -71,6 +81,7 @@ const pageState = () => {
     highlighted: [...document.querySelectorAll("#hex .line > .b.sel")].map(
       (s) => [Number(s.dataset.offset), s.classList[1]]),
     hexSpans: document.querySelectorAll("#hex .b").length,
+    hexGaps: [...document.querySelectorAll("#hex .gap")].map((g) => g.textContent),
     hover: text("#hover"),
   };
 };
@@ -102,6 +113,14 @@ try {
   if (result.state === "ready") {
     // 1. one CT file
     result.ct = await pick(page, "#file", ctFile);
+    // The value under the cursor at a few pixels (column, row).
+    result.probes = [];
+    const imageBox = await page.locator("#image").boundingBox();
+    for (const [col, row] of plan.probes ?? []) {
+      await page.mouse.move(imageBox.x + (col + 0.5) * imageBox.width / result.ct.canvas.width,
+        imageBox.y + (row + 0.5) * imageBox.height / result.ct.canvas.height);
+      result.probes.push([col, row, await page.locator("#probe").textContent()]);
+    }
     // Timings hidden: the same page gives the same picture (no churn in the committed one).
     const hideTiming = "#timing { visibility: hidden }";
     await page.mouse.move(0, 0);
@@ -132,9 +151,12 @@ try {
       hovered: valueByte ? valueByte[0] : null };
     await page.locator("#explain").scrollIntoViewIfNeeded();
     await page.locator("#explain").screenshot({ path: path.join(shots, "browser-explain.png") });
+    await page.locator("#entries tbody tr", { hasText: "PixelData" }).first().click();
+    await settled(page);
+    result.pixelData = await page.evaluate(pageState);
 
     // 4. the study folder, then scrolling its largest stack
-    result.study = await pick(page, "#folder", studyDir);
+    result.study = await pick(page, "#folder", plan.study);
     result.scrolled = [];
     await page.mouse.click(5, 5);  // keys go to the page, not an input
     for (let i = 0; i < 5; i++) {
@@ -153,9 +175,11 @@ try {
     }
     result.wheeled = await page.evaluate(pageState);
 
-    // 5. files that are not good DICOM
+    // 5. other files, and files that are not good DICOM
+    result.more = [];
+    for (const file of plan.more ?? []) result.more.push({ file, ...(await pick(page, "#file", file)) });
     result.bad = [];
-    for (const file of badFiles) result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.bad ?? []) result.bad.push({ file, ...(await pick(page, "#file", file)) });
     // The page still answers after them.
     result.after = await pick(page, "#file", ctFile);
   } else {
