@@ -335,3 +335,54 @@ def test_the_crash_on_purpose_in_the_suite_prints_no_fatal_error(tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
     assert "Fatal Python error" not in result.stdout + result.stderr
+
+
+# -- once through every command as a pydicom / dcm2niix user --------------------------------------------
+def test_tree_names_4d_stacks_and_objects_without_images(tmp_path: Path):
+    from firsthour_builders import report_series
+    fmri(tmp_path / "d" / "fmri", volumes=3, slices=4)
+    report_series(tmp_path / "d" / "sr")
+    out = ok(run("tree", str(tmp_path / "d")))
+    assert "stack: 12 images 8x8, axial (3 volumes of 4 slices), spacing 3.00" in out
+    assert "a grid of" not in out
+    assert "stack: 2 objects without an image (no Rows, Columns)" in out
+    assert "missing_geometry" not in out
+
+
+def _shared() -> Path:
+    from test_cli_commands import ROOT
+    for candidate in (ROOT.parent / "shared", Path("/work/shared")):
+        if (candidate / "realdata").is_dir():
+            return candidate / "realdata"
+    pytest.skip("the real series (../shared/realdata) are not here")
+
+
+def test_enhanced_bold_nifti_has_dcm2niix_repetition_time(tmp_path: Path):
+    """Siemens XA61 enhanced BOLD: Repetition Time lives in the functional groups (MR Timing
+    and Related Parameters); pixdim[4] must be dcm2niix's 1.23 s."""
+    nibabel = pytest.importorskip("nibabel")
+    data = _shared() / "dcm_qa_xa60"
+    refs = sorted((data / "Ref").glob("*CimaX_XA61_2_PRODUCT_ep2d_bold_p2_sms1.nii*"))
+    source = data / "In" / "XA61"
+    if not refs or not source.is_dir():
+        pytest.skip("the XA61 BOLD series or its reference is not here")
+    out = tmp_path / "bold.nii.gz"
+    text = ok(run("volume", str(source), str(out), "--series", "2"))
+    assert "(volumes, slices, rows, columns)" in text
+    ours, ref = nibabel.load(out).header, nibabel.load(refs[0]).header
+    assert ours.get_zooms()[3] == pytest.approx(ref.get_zooms()[3]) == pytest.approx(1.23)
+    assert ours.get_xyzt_units() == ref.get_xyzt_units()
+
+
+def test_tree_and_info_of_a_dicomdir_show_what_it_lists():
+    dicomdir = _shared() / "dcm_qa_xa60" / "In" / "XA61" / "DICOMDIR"
+    if not dicomdir.is_file():
+        pytest.skip("the XA61 DICOMDIR is not here")
+    result = run("tree", str(dicomdir))
+    assert result.returncode == 1  # one file the DICOMDIR lists is absent from the snapshot
+    no_traceback(result)
+    assert '"PRODUCT__ep2d_bold__p2_sms1": 7 instances' in result.stdout
+    assert "no DICOM file found" not in result.stderr
+    out = ok(run("info", str(dicomdir)))
+    assert "a media directory: 61 image, 12 series, 11 sr document, 1 patient, 1 study" in out
+    assert "Patient   -" not in out

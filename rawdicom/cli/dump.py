@@ -9,6 +9,7 @@ import warnings
 
 from ..errors import DicomWarning, TruncatedError
 from ..model.scan import TRUNCATION_MARKS
+from .. import dictionary
 from ..reader import read
 from . import common
 
@@ -35,7 +36,6 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def _tags(args: argparse.Namespace) -> list[str] | None:
     if not args.tags:
         return None
-    from .. import dictionary
     # Commas separate tags, except inside a (gggg,eeee) spelling.
     tags = [t for group in args.tags for t in _TAG_LIST.findall(group)]
     for text in tags:
@@ -79,7 +79,14 @@ def _one(path: str, args: argparse.Namespace, tags: list[str] | None) -> int:
         if ds.file_meta is not None and len(ds.file_meta) and tags is None:
             meta = ds.file_meta.dump(max_value=args.width)
             print(f"# File meta group\n{meta}\n# Dataset ({ds.transfer_syntax.name})")
-        print(ds.dump(max_value=args.width))
+        if tags is None:
+            print(ds.dump(max_value=args.width))
+        else:  # only what was asked for (the reader also reads the character set)
+            from ..printing import format_element
+            wanted = {dictionary.parse_tag(t) for t in tags}
+            for el in ds:
+                if el.tag in wanted:
+                    print(format_element(el, args.width))
     if cut is not None:
         sys.stdout.flush()
         return common.report(path, TruncatedError(f"the file is cut short: {cut}"))

@@ -62,6 +62,7 @@ FRAME_FIELDS: tuple[str, ...] = (
     "FrameReferenceDateTime", "TriggerDelayTime", "RescaleSlope", "RescaleIntercept",
     "RescaleType", "WindowCenter", "WindowWidth", "DiffusionBValue",
     "DiffusionGradientOrientation", "EffectiveEchoTime", "FrameType",
+    "RepetitionTime",  # enhanced MR: in MR Timing and Related Parameters (C.8.13.5.2)
 )
 
 # A file with none of these is not an instance of the information model (a scan fails it,
