@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -200,10 +201,9 @@ def convert(source: Any, out: str | os.PathLike[str], *, name: str = DEFAULT_NAM
             count += 1
             if progress is not None:
                 progress(count, total)
-        try:
-            os.rmdir(os.path.join(root, STAGING))  # empty once every task is committed
-        except OSError:
-            pass
+        # every task is committed: what is left was staged by attempts that died (a lost
+        # Dask worker) and is never published
+        shutil.rmtree(os.path.join(root, STAGING), ignore_errors=True)
     finally:
         committer.close()
     return report
