@@ -386,3 +386,13 @@ def test_tree_and_info_of_a_dicomdir_show_what_it_lists():
     out = ok(run("info", str(dicomdir)))
     assert "a media directory: 61 image, 12 series, 11 sr document, 1 patient, 1 study" in out
     assert "Patient   -" not in out
+
+
+def test_tag_takes_any_case_and_suggests_near_misses_and_version():
+    assert ok(run("tag", "studyid")).startswith("(0020,0010) StudyID")
+    assert ok(run("tag", "0x0020000E")).startswith("(0020,000E) SeriesInstanceUID")
+    result = run("tag", "StudyIdd")
+    assert result.returncode == 1 and "did you mean StudyID" in result.stderr
+    no_traceback(result)
+    import rawdicom
+    assert ok(run("--version")).strip() == f"rawdicom {rawdicom.__version__}"

@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="rawdicom", description="Read, inspect and convert DICOM files.",
         epilog="Every command takes --example in place of a path: the built-in example study.")
     parser.add_argument("--debug", action="store_true", help="print the traceback of errors")
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"rawdicom {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
         module = importlib.import_module(f".{name}", __name__)

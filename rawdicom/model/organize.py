@@ -621,15 +621,16 @@ class _Lock:
     """The target's lock file, held open (and flock'ed) for the run; removed at its end, so
     that a finished run leaves only what it organized and its manifest."""
 
-    def __init__(self, handle: Any, path: str) -> None:
+    def __init__(self, handle: Any, path: str | None = None) -> None:
         self.handle = handle
-        self.path = path
+        self.path = path  # None: the file stays (convert's lock, which shares this class)
 
     def close(self) -> None:
-        try:
-            os.unlink(self.path)  # before the lock is released: no other run holds this file
-        except OSError:
-            pass
+        if self.path is not None:
+            try:
+                os.unlink(self.path)  # before the lock is released: no other run holds it
+            except OSError:
+                pass
         self.handle.close()
 
 
