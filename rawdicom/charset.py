@@ -48,12 +48,16 @@ _MULTI_DELIMS = _TEXT_DELIMS | {_BACKSLASH}
 _PN_DELIMS = _MULTI_DELIMS | {_CARET, _EQUALS}
 _DELIMS_BY_VR = {"PN": _PN_DELIMS, "ST": _TEXT_DELIMS, "LT": _TEXT_DELIMS, "UT": _TEXT_DELIMS}
 
-# JIS X 0201 katakana (ISO-IR 13) has no Python codec of its own (shift_jis
-# would read other high bytes as lead bytes of kanji), so it is a translation
-# table over latin-1: 0xA1-0xDF -> U+FF61-U+FF9F, any other high byte -> U+FFFD.
+# JIS X 0201 katakana (ISO-IR 13) is read with Python's shift_jis codec, whose
+# single bytes 0xA1-0xDF are those katakana (U+FF61-U+FF9F) and whose low half
+# is ASCII. The standard allows no more in ISO-IR 13, but Japanese scanners
+# write Shift-JIS kanji, Greek and Cyrillic there (``Test-ДΘﾈ`` as 84 44 83 A6
+# C8): a lead byte and its trail byte (which may lie below 0x80) are one
+# character, as pydicom 3 (the reference reader) reads them. Bytes that are
+# no Shift-JIS become U+FFFD. Written back, only the katakana are ISO-IR 13.
 _KANA = "x-jis-x-0201"
-_KANA_DECODE = {b: 0xFFFD for b in range(0x80, 0x100)}
-_KANA_DECODE.update({b: b - 0xA1 + 0xFF61 for b in range(0xA1, 0xE0)})
+_SJIS_LEAD = frozenset(range(0x81, 0xA0)) | frozenset(range(0xE0, 0xFD))
+_SJIS_TRAIL = frozenset(range(0x40, 0x7F)) | frozenset(range(0x80, 0xFD))
 
 
 @dataclass(frozen=True)
@@ -234,8 +238,7 @@ def _plan(charset: tuple[str, ...]) -> _Plan:
 def _decode(data: bytes, codec: str) -> tuple[str, bool]:
     """Decode with one codec; the flag says whether bytes had to be replaced."""
     if codec == _KANA:
-        text = data.decode("latin_1").translate(_KANA_DECODE)
-        return text, "\ufffd" in text
+        codec = "shift_jis"
     try:
         return data.decode(codec), False
     except UnicodeDecodeError:
@@ -266,6 +269,18 @@ def _decode_run(data: bytes, element: _CodeElement | None, plan_fallbacks: tuple
         lifted = b"".join(p + lifted[i:i + 2] for i in range(0, len(lifted), 2))
     text, replaced = _decode(lifted, element.codec)
     return text + "\ufffd" * bad, replaced or bad
+
+
+def _shift_jis_end(raw: bytes, i: int) -> int:
+    """The end of a run of high bytes read in ISO-IR 13 from ``i``: each Shift-JIS lead
+    byte takes its trail byte with it, even one below 0x80 (see ``_KANA``)."""
+    n = len(raw)
+    while i < n and raw[i] >= 0x80:
+        if raw[i] in _SJIS_LEAD and i + 1 < n and raw[i + 1] in _SJIS_TRAIL:
+            i += 2
+        else:
+            i += 1
+    return i
 
 
 def _decode_iso2022(raw: bytes, plan: _Plan, delims: frozenset[int]) -> tuple[str, bool]:
@@ -320,8 +335,11 @@ def _decode_iso2022(raw: bytes, plan: _Plan, delims: frozenset[int]) -> tuple[st
             continue
         j = i + 1
         high = b >= 0x80
-        while j < n and raw[j] != _ESC and (raw[j] >= 0x80) == high and (high or raw[j] >= 0x21):
-            j += 1
+        if high and g1 is not None and g1.codec == _KANA:
+            j = _shift_jis_end(raw, i)
+        else:
+            while j < n and raw[j] != _ESC and (raw[j] >= 0x80) == high and (high or raw[j] >= 0x21):
+                j += 1
         text, replaced = _decode_run(raw[i:j], g1 if high else g0, plan.fallbacks)
         out.append(text)
         bad = bad or replaced

@@ -95,11 +95,13 @@ def diffusion_extra(vendor: str, b: float, g: Sequence[float] | None,
     if vendor == "ge":
         r, c = orientation[:3], orientation[3:]
         nrm = normal_of(orientation)
-        # GE's logical frame with COL phase encoding: (row, -column, normal) components
+        # GE's logical frame (frequency X, phase Y, slice Z) of a head-first-supine series
+        # with COL phase encoding and axial slices, as dcm2niix and real .bvec files read
+        # it: LPS = -X row - Y column + Z normal, so X = -row.g, Y = -column.g, Z = normal.g
         logical = [sum(a * b_ for a, b_ in zip(axis, g)) for axis in (r, c, nrm)]
-        logical[1] = -logical[1]
+        logical[0], logical[1] = -logical[0], -logical[1]
         return {"Manufacturer": "GE MEDICAL SYSTEMS", "InPlanePhaseEncodingDirection": "COL",
-                0x00190010: ("LO", "GEMS_ACQU_01"),
+                "PatientPosition": "HFS", 0x00190010: ("LO", "GEMS_ACQU_01"),
                 0x001910BB: ("DS", f"{logical[0]:.6f}"), 0x001910BC: ("DS", f"{logical[1]:.6f}"),
                 0x001910BD: ("DS", f"{logical[2]:.6f}"),
                 0x00430010: ("LO", "GEMS_PARM_01"),
@@ -230,6 +232,19 @@ def write_mosaics(folder: str | Path, *, count: int = 9, volumes: int = 1,
     return paths, truth
 
 
+def strip_private_creators(paths: Sequence[Path], syntax: str | None = None,
+                           groups: Sequence[int] = (0x0029,)) -> None:
+    """Remove the private creators (gggg,0010-00FF) of ``groups`` and keep the elements they
+    reserved, as anonymisers and old PACS do; each file rewritten in ``syntax`` (implicit VR
+    loses the VRs too), its own by default."""
+    from rawdicom import read
+    for path in paths:
+        ds = read(path)
+        for tag in [t for t in ds.keys() if t >> 16 in groups and 0x10 <= t & 0xFFFF <= 0xFF]:
+            del ds[tag]
+        write(ds, path, transfer_syntax=syntax)
+
+
 # ---------------------------------------------------------------- enhanced MR
 
 def enhanced_mr(path: str | Path, *, slices: int = 3, times: int = 4,
@@ -292,4 +307,5 @@ def enhanced_mr(path: str | Path, *, slices: int = 3, times: int = 4,
 
 
 __all__ = ["write_4d", "write_dwi", "write_mosaics", "enhanced_mr", "diffusion_extra",
+           "strip_private_creators",
            "dwi_scheme", "value", "tile", "positions", "OBLIQUE", "DIRECTIONS"]

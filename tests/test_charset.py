@@ -314,7 +314,7 @@ def test_missing_escape_falls_back_to_declared_g1_set():
 @pytest.mark.parametrize("charset, raw", [
     (("ISO_IR 192",), b"caf\xc3"),
     (("GB18030",), b"a\x81"),
-    (("ISO_IR 13",), b"\x81\x40"),
+    (("ISO_IR 13",), b"\x80\xa0"),             # no Shift-JIS either (0x81 0x40 is U+3000)
     (("", "ISO 2022 IR 87"), b"\x1b$B;"),        # half a JIS X 0208 pair
     (("", "ISO 2022 IR 87"), b"\x1b$B\x7f\x7f"),  # not a JIS X 0208 character
 ])
@@ -350,3 +350,67 @@ def test_any_text_of_the_charset_round_trips(data, case, vr):
     alphabet = sorted(set(sample) | set("ab ^=\\\r\n\t"))
     text = data.draw(st.text(alphabet=alphabet, max_size=30))
     assert decode_text(encode_text(text, charset, vr), charset, vr) == text
+
+
+# ------------------------------------------------- Japanese: ISO-IR 13 and Shift-JIS
+# Japanese scanners declare ``ISO_IR 13\ISO 2022 IR 87`` (or ISO 2022 IR 13) and write, besides
+# the JIS X 0208 runs PS3.5 H.3 describes, Shift-JIS double bytes in the ISO-IR 13 state
+# (which the standard does not allow, and pydicom 3, the reference reader, decodes as
+# Shift-JIS). Built byte by byte: rawdicom reads each value as pydicom does.
+SJIS = {"Test-ДΘﾈ": b"Test-\x84\x44\x83\xa6\xc8",    # the value from the field
+        "山田^太郎": b"\x8eR\x93c^\x91\xbe\x98Y",      # trail bytes below 0x80
+        "ﾔﾏﾀﾞ^ﾀﾛｳ": b"\xd4\xcf\xc0\xde^\xc0\xdb\xb3"}   # JIS X 0201 katakana only
+
+
+@pytest.mark.parametrize("first", ["ISO_IR 13", "ISO 2022 IR 13"])
+@pytest.mark.parametrize("text", list(SJIS))
+@pytest.mark.parametrize("vr", ["PN", "LO", "LT"])
+def test_shift_jis_in_iso_ir_13_as_pydicom(first, text, vr):
+    raw = SJIS[text]
+    for charset in ((first,), (first, "ISO 2022 IR 87")):
+        assert decode_text(raw, charset, vr) == text
+        assert oracle(raw, charset, vr, text)
+
+
+def test_iso_ir_13_with_jis_x_0208_escapes_as_pydicom():
+    """PS3.5 H.3.1: katakana in G1, kanji after ESC $ B, back to ISO-IR 14 with ESC ( J; then
+    the same with Shift-JIS where the standard wants katakana (pydicom reads both)."""
+    charset = ("ISO 2022 IR 13", "ISO 2022 IR 87")
+    annex = (cc("13/04 12/15 12/00 13/14 05/14 12/00 13/11 11/03 03/13") + ESC + b"$B"
+             + cc("03/11 03/03 04/05 04/04") + ESC + b"(J" + cc("05/14") + ESC + b"$B"
+             + cc("04/02 04/00 04/15 03/10") + ESC + b"(J" + cc("03/13"))
+    mixed = b"\x84\x44" + ESC + b"$B" + cc("03/11 03/03") + ESC + b"(J\xc8\x83\xa6"
+    for raw, text in ((annex, "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎="), (mixed, "Д山ﾈΘ")):
+        assert decode_text(raw, charset, "PN") == text
+        assert oracle(raw, charset, "PN", text)
+
+
+def test_bytes_that_are_no_shift_jis_are_replaced_as_pydicom():
+    raw = b"a\x80b\xa0c\x84"          # not a lead byte, not a character, a lead byte alone
+    with pytest.warns(DicomWarning):
+        ours = decode_text(raw, ("ISO_IR 13",), "LO")
+    assert ours == "a\ufffdb\ufffdc\ufffd"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's own warning about the same bytes
+        assert oracle(raw, ("ISO_IR 13",), "LO", ours)
+
+
+def test_shift_jis_trail_bytes_that_look_like_delimiters_as_pydicom():
+    """A Shift-JIS trail byte 0x5C (表 is 95 5C, ソ is 83 5C) is half a character, not a
+    value separator: whole files read by rawdicom and by pydicom 3 give the same values."""
+    import io
+
+    import pydicom
+
+    import rawdicom
+    from builders import element, part10, txt
+    values = {"PatientName": (0x00100010, "PN", b"\x95\x5c^\x83\x5c ", "表^ソ"),
+              "StudyDescription": (0x00081030, "LO", b"\x95\x5c\x8eR", "表山"),
+              "StudyComments": (0x00324000, "LT", b"\x95\x5c\x8eR", "表山")}
+    body = element(0x00080005, "CS", txt("ISO_IR 13")) + b"".join(
+        element(tag, vr, raw) for tag, vr, raw, _ in sorted(values.values()))
+    data = part10(body)
+    ours = rawdicom.read(data)
+    theirs = pydicom.dcmread(io.BytesIO(data), force=True)
+    for keyword, (*_, text) in values.items():
+        assert str(getattr(ours, keyword)) == str(theirs.get(keyword)) == text

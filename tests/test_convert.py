@@ -317,3 +317,21 @@ def test_killed_at_random_points_then_rerun(tmp_path: Path) -> None:
     found = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert found == set(outputs) | {MANIFEST_NAME, "_convert.lock"}
     assert not (out / ".rawdicom-staging").exists()
+
+
+def test_start_up_imports_neither_numpy_nor_nibabel() -> None:
+    """``rawdicom --help`` and ``rawdicom convert`` until the work starts: the parser and
+    every module of the convert layer load without numpy or nibabel (their import is most
+    of a start-up's time); the workers import numpy, nibabel is never needed."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom rawdicom.cli import _parser\n_parser()\n"
+            "import rawdicom.convert.job, rawdicom.convert.engines, rawdicom.convert.nifti\n"
+            "import rawdicom.cli.convert\n"
+            "print(sorted(m for m in ('numpy', 'nibabel') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.strip() == "[]"
+    assert callable(rawdicom.convert)  # the package is the function too
+    from rawdicom.cli.convert import _DEFAULT_NAME
+    assert _DEFAULT_NAME == rawdicom.convert.DEFAULT_NAME  # kept apart for the start-up

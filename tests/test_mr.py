@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import rawdicom
-from mr_builders import (DIRECTIONS, OBLIQUE, diffusion_extra, dwi_scheme, enhanced_mr, tile,
-                         write_4d, write_dwi, write_mosaics)
+from mr_builders import (DIRECTIONS, OBLIQUE, diffusion_extra, dwi_scheme, enhanced_mr,
+                         strip_private_creators, tile, write_4d, write_dwi, write_mosaics)
 from rawdicom.model.fourd import MRStack, Volume4D
 from rawdicom.vendor.fields import ge_b_value
 
@@ -256,7 +256,9 @@ def test_mosaic_3x3_count_sources_and_order(tmp_path, count_in, descending):
         assert (volume.array[s] == tile(0, k)).all()
         world = volume.affine @ [s, 0, 0, 1]
         assert np.allclose(world[:3], truth[k], atol=1e-4)
-    assert not [d for d in stack.diagnostics if d.kind.startswith("mosaic")]
+    kinds = [d.kind for d in stack.diagnostics if d.kind.startswith("mosaic")]
+    # a count found only in the protocol is said
+    assert kinds == (["mosaic_count_from_protocol"] if count_in == ("protocol",) else [])
 
 
 def test_mosaic_first_n_of_the_tiles(tmp_path):
@@ -293,7 +295,7 @@ def test_mosaic_checked_against_protocol_positions(tmp_path):
     ds.set(0x00291020, mosaic_series_csa(shifted, (0.0, 0.0, 1.0)), "OB")
     rawdicom.write(ds, paths[0])
     from rawdicom.model import mosaic
-    mosaic.series_protocol.cache_clear()
+    mosaic.series_header.cache_clear()
     [stack] = stacks_of(tmp_path / "in")
     assert [d.kind for d in stack.diagnostics] == ["mosaic_protocol_mismatch"]
 
@@ -424,3 +426,130 @@ def test_every_pydicom_mr_file():
                     assert (array[slot] == reference[frame]).all(), path
                 built += 1
     assert built >= 10
+
+
+# ---------------------------------------------------------------- CSA without its creator
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+
+
+@pytest.mark.parametrize("syntax", [None, IMPLICIT_LE])
+@pytest.mark.parametrize("count_in", [("csa",), ("protocol",)])
+def test_mosaic_without_csa_creator(tmp_path, syntax, count_in):
+    """(0029,0010) "SIEMENS CSA HEADER" stripped, (0029,1010)/(0029,1020) kept: the headers
+    are recognised by their content and the mosaic is cut (it stayed 2-D before), with a
+    diagnostic saying how; a count that only the protocol gives is said too."""
+    paths, truth = write_mosaics(tmp_path / "in", count=9, volumes=3, count_in=count_in)
+    strip_private_creators(paths, syntax)
+    from rawdicom.model import mosaic
+    mosaic.series_header.cache_clear()
+    [stack] = stacks_of(tmp_path / "in")
+    volume = stack.volume()
+    assert volume.shape == (3, 9, 8, 8)
+    for k in range(9):
+        assert (volume.array[1, k] == tile(1, k)).all()
+        assert np.allclose((volume.affine @ [k, 0, 0, 1])[:3], truth[k], atol=1e-4)
+    kinds = sorted(d.kind for d in stack.diagnostics)
+    expected = ["csa_without_creator"] + (["mosaic_count_from_protocol"]
+                                          if count_in == ("protocol",) else [])
+    assert kinds == expected, stack.diagnostics
+    [note] = [d for d in stack.diagnostics if d.kind == "csa_without_creator"]
+    assert "image header (0029,1010)" in note.message  # the slice normal's, in both cases
+    assert ("series header" in note.message) == (count_in == ("protocol",))
+    assert stack.instances[0].record["csa_without_creator"] == "(0029,1010)"
+
+
+def test_mosaic_2d_when_csa_is_not_there_or_not_csa(tmp_path):
+    """Without a creator, bytes in the CSA's place that are no CSA header are not read as one."""
+    paths, _ = write_mosaics(tmp_path / "in", count=9, count_in=("csa",))
+    ds = rawdicom.read(paths[0])
+    del ds[0x00290010]
+    ds.set(0x00291010, b"\0" * 64 + b"not a CSA header" * 8, "OB")
+    rawdicom.write(ds, paths[0])
+    [stack] = stacks_of(tmp_path / "in")
+    assert [d.kind for d in stack.diagnostics if d.kind != "single_slice"] == \
+        ["mosaic_without_count"]
+
+
+# ---------------------------------------------------------------- header numbers out of range
+
+@pytest.mark.parametrize("rows", [0, 8])
+def test_mosaic_count_out_of_range_builds_nothing(tmp_path, rows):
+    """A count of 2**31 (Rows 0: every grid 'divides' it) used to build slices until memory
+    ran out; a count above MAX_SLICES, or more tiles than pixels, leaves the file 2-D."""
+    paths, _ = write_mosaics(tmp_path / "in", count=9)
+    ds = rawdicom.read(paths[0])
+    ds.set(0x0019100A, 2**31 if rows == 0 else 1000, "UL")
+    ds.set(0x00291010, b"", "OB")
+    ds.Rows = rows
+    rawdicom.write(ds, paths[0])
+    [stack] = stacks_of(tmp_path / "in")
+    [diag] = [d for d in stack.diagnostics if d.kind != "single_slice"]
+    assert diag.kind == "mosaic_not_cut"
+    assert ("outside 1..1024" in diag.message) if rows == 0 else (
+        "8x24 not divisible into its 32x32 tile grid" in diag.message)
+
+
+def test_mosaic_pixels_short_of_a_frame(tmp_path):
+    paths, _ = write_mosaics(tmp_path / "in", count=9)
+    ds = rawdicom.read(paths[0])
+    ds.Rows = ds.Columns = 240   # 9 tiles of 80x80 claimed, 24x24 pixels present
+    rawdicom.write(ds, paths[0])
+    [stack] = stacks_of(tmp_path / "in")
+    [diag] = [d for d in stack.diagnostics if d.kind != "single_slice"]
+    assert diag.kind == "mosaic_not_cut" and "less than one 240x240 frame" in diag.message
+
+
+def test_protocol_count_of_400_digits(tmp_path):
+    from csa_builders import Spec, csa, protocol_text
+    from rawdicom.model import mosaic
+    paths, truth = write_mosaics(tmp_path / "in", count=9, count_in=("protocol",))
+    ds = rawdicom.read(paths[0])
+    lines = ["sSliceArray.lSize = " + "9" * 400, "sSliceArray.asSlice[0].sNormal.dTra = " +
+             "9" * 400, "sSliceArray.asSlice[0].sPosition.dTra = 1e999"]
+    ds.set(0x00291020, csa([Spec("MrPhoenixProtocol", "UN", [protocol_text(lines)])]), "OB")
+    rawdicom.write(ds, paths[0])
+    mosaic.series_header.cache_clear()
+    [stack] = stacks_of(tmp_path / "in")
+    [diag] = [d for d in stack.diagnostics if d.kind != "single_slice"]
+    assert diag.kind == "mosaic_not_cut" and "outside 1..1024" in diag.message
+
+
+@pytest.mark.parametrize("vendor", ["ge", "siemens", "philips"])
+def test_diffusion_numbers_of_400_digits(tmp_path, vendor):
+    """A b-value or gradient too large for a float is absent, with a problem in the record,
+    never an OverflowError."""
+    huge = "9" * 400
+
+    def extra(t: int) -> dict:
+        out = diffusion_extra(vendor, 1000.0, (1.0, 0.0, 0.0))
+        if vendor == "ge":
+            out[0x001910BB] = ("DS", huge[:16])       # a DS holds 16 characters: 1e16
+            out[0x00431039] = ("IS", [huge, "8", "0", "0"])
+        elif vendor == "siemens":
+            out[0x0019100C] = ("IS", huge)
+        else:
+            out[0x20011003] = ("UN", b"\xff\xff\x7f\x7f")  # FLT_MAX is finite: kept
+        return out
+    write_4d(tmp_path / "in", slices=2, volumes=1, per_volume=extra)
+    coll = rawdicom.scan(tmp_path / "in", workers=1)
+    [stack] = coll.patients[0].studies[0].series[0].stacks()
+    inst = stack.instances[0]
+    if vendor == "philips":
+        assert inst.get("vendor_b_value") == pytest.approx(3.4028235e38)
+        return
+    assert inst.get("vendor_b_value") is None
+    assert any("out of range" in p for p in inst.record["problems"]), inst.record["problems"]
+
+
+def test_csa_element_of_another_vr_is_read_as_bytes():
+    """(0029,1010) under its creator but written as LO: its bytes are parsed (and found to be
+    no CSA header: a problem in the record), never a TypeError from parsing a str."""
+    from builders import element, part10, txt
+    from rawdicom.vendor.fields import vendor_fields
+    body = (element(0x00290010, "LO", txt("SIEMENS CSA HEADER"))
+            + element(0x00291010, "LO", txt("not a header")))
+    problems: list[str] = []
+    out = vendor_fields(rawdicom.read(part10(body)), ["ORIGINAL", "PRIMARY", "MOSAIC"], problems)
+    assert out["mosaic_images"] is None
+    assert problems and problems[0].startswith("CSA image header")

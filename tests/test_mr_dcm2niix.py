@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import rawdicom
-from mr_builders import enhanced_mr, write_4d, write_dwi, write_mosaics
+from mr_builders import OBLIQUE as OBLIQUE_AXIAL, enhanced_mr, write_4d, write_dwi, write_mosaics
 from mr_compare import bvec_to_lps, run_dcm2niix, same_at_points
 
 try:
@@ -168,3 +168,93 @@ def test_nibabel_csa_slice_norm(tmp_path):
     geometry = stack.geometry
     assert geometry.shape[0] == wrapper.image_shape[2]
     assert np.allclose(wrapper.affine, geometry.affine[:, [1, 2, 0, 3]], atol=1e-3)
+
+
+# ---------------------------------------------------------------- GE's gradient frame
+# GE writes (0019,xxBB/BC/BD) in its logical frame (frequency X, phase Y, slice Z). The field's
+# convention is dcm2niix's geCorrectBvecs (from dicm2nii), defined for head-first-supine
+# series only: each logical axis goes in and must come out where dcm2niix puts it, for every
+# slice plane and both phase-encoding directions.
+GE_LOGICAL = [(0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0),
+              (0.6, 0.8, 0.0), (0.0, 0.6, 0.8), (0.8, 0.0, 0.6)]
+PLANES = {"axial": (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), "oblique": OBLIQUE_AXIAL,
+          "sagittal": (0.0, 1.0, 0.0, 0.0, 0.0, -1.0), "coronal": (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)}
+
+
+def _write_ge(folder: Path, orientation, phase: str, position: str | None) -> None:
+    def extra(t: int) -> dict:
+        x, y, z = GE_LOGICAL[t]
+        out = {"Manufacturer": "GE MEDICAL SYSTEMS", "InPlanePhaseEncodingDirection": phase,
+               0x00190010: ("LO", "GEMS_ACQU_01"), 0x001910BB: ("DS", f"{x:.6f}"),
+               0x001910BC: ("DS", f"{y:.6f}"), 0x001910BD: ("DS", f"{z:.6f}"),
+               0x00430010: ("LO", "GEMS_PARM_01"),
+               0x00431039: ("IS", [str((1000 if t else 0) + 1000000000), "8", "0", "0"])}
+        if position is not None:
+            out["PatientPosition"] = position
+        return out
+    write_4d(folder, slices=3, volumes=len(GE_LOGICAL), per_volume=extra,
+             orientation=orientation)
+
+
+@pytest.mark.parametrize("phase", ["COL", "ROW"])
+@pytest.mark.parametrize("plane", list(PLANES))
+def test_ge_gradients_head_first_supine(tmp_path, plane, phase):
+    _write_ge(tmp_path / "in", PLANES[plane], phase, "HFS")
+    [result] = run_dcm2niix(tmp_path / "in", tmp_path / "dcm2niix")
+    [stack] = rawdicom.scan(tmp_path / "in", workers=1).patients[0].studies[0].series[0].stacks()
+    volume = stack.volume()
+    theirs = bvec_to_lps(result["bvec"], result["image"].affine)
+    assert volume.gradients[0] is None
+    for ours, reference in zip(volume.gradients[1:], theirs[1:]):
+        assert np.allclose(ours, reference, atol=1e-4), (ours, reference)
+    if plane in ("axial", "oblique") and phase == "COL":
+        # the validated case: LPS = -X row - Y column + Z normal
+        r, c = np.array(PLANES[plane][:3]), np.array(PLANES[plane][3:])
+        for ours, (x, y, z) in zip(volume.gradients[1:], GE_LOGICAL[1:]):
+            assert np.allclose(ours, -x * r - y * c + z * np.cross(r, c), atol=1e-5)
+        assert not [d for d in stack.diagnostics if d.kind.startswith("gradient_frame")]
+    else:  # dcm2niix's own rule, which its authors mark as untested: said
+        assert [d.kind for d in stack.diagnostics if d.kind.startswith("gradient_frame")] \
+            == ["gradient_frame_untested"]
+
+
+@pytest.mark.parametrize("position", [None, "FFS", "HFP"])
+def test_ge_gradients_without_head_first_supine_are_unknown(tmp_path, position):
+    """No documented transform: dcm2niix writes GE's logical vectors untransformed ("GE DTI
+    directions require head first supine acquisition"), which is what rawdicom's earlier test
+    had been calibrated against (its files carried no Patient Position). rawdicom gives no
+    direction and says why, rather than guess."""
+    _write_ge(tmp_path / "in", OBLIQUE_AXIAL, "COL", position)
+    [result] = run_dcm2niix(tmp_path / "in", tmp_path / "dcm2niix")
+    assert np.allclose(result["bvec"][:, 1:4], np.eye(3), atol=1e-4)  # the raw logical axes
+    [stack] = rawdicom.scan(tmp_path / "in", workers=1).patients[0].studies[0].series[0].stacks()
+    volume = stack.volume()
+    assert volume.b_values == [0.0] + [1000.0] * 6
+    assert volume.gradients == [None] * 7
+    [diag] = [d for d in stack.diagnostics if d.kind.startswith("gradient_frame")]
+    assert diag.kind == "gradient_frame_unknown" and "HFS" in diag.message
+
+
+@pytest.mark.parametrize("syntax", [None, "1.2.840.10008.1.2"])
+def test_mosaic_diffusion_without_csa_creator(tmp_path, syntax):
+    """(0029,0010) stripped as anonymisers do, in explicit and implicit VR: dcm2niix reads
+    the CSA header by its tag, rawdicom by its content; same volumes, b-values, vectors."""
+    from mr_builders import dwi_scheme
+    from mr_builders import strip_private_creators
+    paths, _ = write_mosaics(tmp_path / "in", count=7, volumes=7, diffusion=dwi_scheme())
+    strip_private_creators(paths, syntax)
+    [volume] = check(tmp_path / "in", tmp_path, expect_bvals=True)
+    assert "csa_without_creator" in [d.kind for d in volume.diagnostics]
+
+
+def test_mosaic_count_only_in_the_protocol(tmp_path):
+    """Disagreement: with NumberOfImagesInMosaic in neither (0019,xx0A) nor the CSA image
+    header, dcm2niix leaves each mosaic 2-D ("number of slices not specified"); the series
+    header's protocol says sSliceArray.lSize = 9, so rawdicom cuts 9 slices and says where the
+    count came from."""
+    write_mosaics(tmp_path / "in", count=9, volumes=3, count_in=("protocol",))
+    [result] = run_dcm2niix(tmp_path / "in", tmp_path / "dcm2niix")
+    assert result["image"].shape[:3] == (24, 24, 1)
+    [stack] = rawdicom.scan(tmp_path / "in", workers=1).patients[0].studies[0].series[0].stacks()
+    assert stack.volume().shape == (3, 9, 8, 8)
+    assert [d.kind for d in stack.diagnostics] == ["mosaic_count_from_protocol"]

@@ -14,7 +14,7 @@ const CONFIG = {
   viewerUrl: here("viewer.py"),
 };
 const READ_TIMEOUT_MS = 60_000;  // a file still being read after this: the worker is ended
-const HEX_BEFORE = 48;  // bytes of context shown before the selection in the hex view
+const HEX_CONTEXT = 96;  // bytes of context shown before and after the selection
 const HEX_MAX = 1024;  // bytes of a selection shown at most (then its end)
 // Published CT windows (center, width) in HU: rawdicom.pixels.voi.CT_PRESETS (the test
 // checks the two agree).
@@ -37,7 +37,7 @@ const setState = (state, message) => {
 // What the tests read (and what a curious user can look at in the console).
 const view = window.viewerState = {
   ready: false, files: null, series: [], stack: null, index: 0, image: null, window: null,
-  firstImageMs: null, selection: null, entries: [],
+  firstImageMs: null, t0: null, selection: null, entries: [],
 };
 
 // Work in progress, for the tests to wait on: user actions count themselves in and out.
@@ -105,8 +105,13 @@ async function fromDrop(items) {
       }
     }
   };
-  const entries = [...items].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
-  for (const entry of entries) await walk(entry, "");
+  // Entries (files and folders) where the browser gives them, else the files themselves.
+  const dropped = [...items].filter((item) => item.kind === "file")
+    .map((item) => [item.webkitGetAsEntry?.(), item.getAsFile()]);
+  for (const [entry, file] of dropped) {
+    if (entry) await walk(entry, "");
+    else if (file) out.push({ name: file.name, file });
+  }
   return out;
 }
 
@@ -150,11 +155,8 @@ const openFiles = busy(async (files) => {
       if (!best || stack.images.length > best.images.length) best = stack;
     }
   }
+  view.t0 = t0;  // showImage reports the time to the first image drawn
   await showStack(best, 0);
-  if (view.image && !view.image.error) {
-    view.firstImageMs = performance.now() - t0;
-    $("#timing").textContent = `First image in ${view.firstImageMs.toFixed(0)} ms.`;
-  }
 });
 
 // -- the tree ---------------------------------------------------------------------------
@@ -211,6 +213,7 @@ async function showImage(image, explainToo = true) {
     return;
   }
   $("#viewer").hidden = false;
+  $("#probe").textContent = "";
   view.image = { ...meta, path: image.path, position: image.position,
     orientation: image.orientation, instance_number: image.instance_number };
   if (meta.error) {
@@ -232,9 +235,14 @@ async function showImage(image, explainToo = true) {
     } else {
       await drawEncoded(bytes, meta.encoding);
     }
+    if (view.t0 !== null && !meta.no_image) {  // the time from the files picked to the image
+      view.firstImageMs = performance.now() - view.t0;
+      $("#timing").textContent = `First image in ${view.firstImageMs.toFixed(0)} ms.`;
+    }
     setState("done", `${name}: ${meta.summary.Modality || "no modality"}, ` +
       `${meta.summary["Transfer syntax"]}` + (meta.note ? ` (${meta.note})` : "") + ".");
   }
+  view.t0 = null;
   showOverlay();
   if (explainToo) await explainFile(image.path);
 }
@@ -488,7 +496,21 @@ async function explainFile(path) {
   view.spaceBytes = { file: null, inflated: null };
   const tbody = $("#entries tbody");
   tbody.replaceChildren();
+  // Where the file meta group and the data set begin: a heading row each (not an entry).
+  const heading = (text) => tbody.append(el("tr", { className: "group" },
+    el("td", { colSpan: 5, textContent: text })));
+  let region = null;
   for (const [index, entry] of listing.entries.entries()) {
+    const meta = entry.depth === 0 && entry.tag?.startsWith("0002");
+    const now = entry.kind === "preamble" || entry.kind === "prefix" ? "framing"
+      : meta ? "meta" : entry.depth === 0 ? "dataset" : region;
+    if (now !== region && now === "meta") {
+      heading("File Meta Information, group 0002: always explicit VR little endian");
+    } else if (now !== region && now === "dataset") {
+      heading(`Data set: ${listing.syntax || "no transfer syntax given"}` +
+        (listing.spaces.includes("inflated") ? ", offsets (ⁱ) in the inflated bytes" : ""));
+    }
+    region = now;
     const part = (role) => entry.parts.find((p) => p[2] === role);
     const value = part("value") ?? part("preamble") ?? part("prefix") ?? part("deflated")
       ?? part("unparsed");
@@ -503,6 +525,7 @@ async function explainFile(path) {
       el("td", { className: "value", textContent: value ? value[3] : "" }));
     tr.firstChild.nextSibling.style.paddingLeft = `${0.4 + 1.2 * entry.depth}rem`;
     tr.dataset.index = index;
+    if (meta) tr.classList.add("meta");
     tr.addEventListener("click", () => select(index));
     tbody.append(tr);
   }
@@ -531,10 +554,14 @@ const select = busy(async (index) => {
   const start = entry.parts[0][0];
   const end = entry.parts[entry.parts.length - 1][1];
   view.selection = { index, start, end, space, title: entry.title };
-  const from = Math.max(0, Math.floor((start - HEX_BEFORE) / 16) * 16);
+  const from = Math.max(0, Math.floor((start - HEX_CONTEXT) / 16) * 16);
   const headEnd = Math.min(end, start + HEX_MAX);
-  const ranges = [[from, Math.ceil((headEnd + 16) / 16) * 16]];
-  if (end > headEnd) ranges.push([Math.floor((end - 64) / 16) * 16, Math.ceil((end + 16) / 16) * 16]);
+  const ranges = [[from, Math.ceil((headEnd + HEX_CONTEXT) / 16) * 16]];
+  if (end > headEnd) {  // a long value: its last bytes too, after a gap (or joined)
+    const tail = [Math.floor((end - 64) / 16) * 16, Math.ceil((end + 16) / 16) * 16];
+    if (tail[0] <= ranges[0][1]) ranges[0][1] = Math.max(ranges[0][1], tail[1]);
+    else ranges.push(tail);
+  }
   const chunks = [];
   for (const [a, b] of ranges) chunks.push([a, await spaceSlice(space, a, b)]);
   renderHex(chunks, space, index);
@@ -613,7 +640,11 @@ async function start() {
   $("#timing").textContent = `Loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
   for (const input of [$("#file"), $("#folder")]) {
     input.disabled = false;
-    input.addEventListener("change", () => openFiles(fromInput(input.files)));
+    input.addEventListener("change", () => {
+      const files = fromInput(input.files);
+      input.value = "";  // the same file picked again is opened again
+      openFiles(files);
+    });
   }
   document.addEventListener("dragover", (event) => event.preventDefault());
   document.addEventListener("drop", async (event) => {

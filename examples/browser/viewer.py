@@ -21,6 +21,7 @@ import warnings
 from typing import Any
 
 import rawdicom
+from rawdicom import dictionary
 from rawdicom.cli.tree import lines as tree_lines
 from rawdicom.explain import explain
 
@@ -56,6 +57,15 @@ def _image_json(inst: Any) -> dict[str, Any]:
             "instance_number": inst.get("instance_number")}
 
 
+def _images_json(inst: Any) -> list[dict[str, Any]]:
+    """The images of an instance: its frames, when a multi-frame file is not split into
+    frames by the model (a cine loop, no per-frame positions), else itself."""
+    frames = inst.get("number_of_frames")
+    if inst.frame is not None or not isinstance(frames, int) or frames <= 1:
+        return [_image_json(inst)]
+    return [{**_image_json(inst), "frame": index} for index in range(frames)]
+
+
 def open_folder(root: str, label: str) -> str:
     """Scan ``root`` (one process): the tree as ``rawdicom tree`` prints it, and every
     series' stacks with their images in slice order (what the page scrolls through)."""
@@ -74,7 +84,8 @@ def open_folder(root: str, label: str) -> str:
         stacks = []
         for index, stack in enumerate(s.stacks(), 1):
             stacks.append({"reason": stack.reason, "index": index,
-                           "images": [_image_json(inst) for inst in stack.instances]})
+                           "images": [image for inst in stack.instances
+                                      for image in _images_json(inst)]})
         series.append({"number": s.series_number, "modality": s.modality,
                        "description": s.series_description, "instances": len(s),
                        "stacks": stacks})
@@ -91,6 +102,15 @@ def _read_error(path: str) -> str:
     except OSError as exc:
         return exc.strerror or str(exc)
     return "not read as DICOM"
+
+
+def warm_up() -> None:
+    """Import what the first folder and the first file will need, while the page loads (the
+    first file then opens as fast as the next)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as empty:
+        open_folder(empty, "")
+    explain(b"")
 
 
 # -- one image ------------------------------------------------------------------------------
@@ -288,9 +308,21 @@ def explained(path: str) -> str:
                         "tag": None if entry.tag is None else f"{entry.tag:08X}",
                         "parts": [[p.start, p.end, p.role, p.meaning, p.space]
                                   for p in entry.parts]})
+    syntax = dictionary.transfer_syntax(_meta_syntax(explanation))
     return json.dumps({"name": os.path.basename(path), "size": len(data), "entries": entries,
+                       "syntax": syntax.name if syntax else None,
                        "total": len(explanation.entries), "problem": explanation.problem,
                        "spaces": sorted(explanation.data)})
+
+
+def _meta_syntax(explanation: Any) -> str:
+    """The Transfer Syntax UID the meta group gives ("" when it gives none)."""
+    for entry in explanation.entries:
+        if entry.tag == 0x00020010 and entry.parts[-1].role == "value":
+            value = entry.parts[-1]
+            return explanation.data[value.space][value.start:value.end].decode(
+                "ascii", "replace").strip("\0 ")
+    return ""
 
 
 _SPACES: dict[str, bytes] = {}  # the byte spaces of the file explained last

@@ -25,6 +25,7 @@ import sys
 sys.path.insert(0, "/home/pyodide")
 import viewer
 viewer`);
+  viewer.warm_up();
   pyodide.FS.mkdirTree(ROOT);
   return { rawdicom: pyodide.runPython("import rawdicom; rawdicom.__version__"),
     pyodide: pyodide.version };

@@ -132,6 +132,9 @@ def series_values(path: str, selector: str | None, label: str) -> tuple[Any, str
             raise common.Failure(f"{name}: {exc}") from None
     for warning in caught:
         print(f"rawdicom {label}: {name}: warning: {warning.message}", file=sys.stderr)
+    if volume.colour:
+        raise common.Failure(f"{name}: colour images (Samples per Pixel "
+                             f"{series.instances[0].get('samples_per_pixel')}): no grey values")
     values = volume.array
     slices = values.shape[-3]
     if volume.filled_slices:

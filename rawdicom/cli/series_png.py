@@ -72,6 +72,11 @@ def contact_sheet(stack: Any, window: tuple[float, float] | None, columns: int |
     except (DicomError, ValueError) as exc:
         raise common.Failure(f"{label}: no contact sheet: {exc} (one image: --slice N)") \
             from None
+    if volume.colour:
+        samples = stack.instances[0].get("samples_per_pixel", 1)
+        raise common.Failure(f"{label}: no contact sheet: colour images (Samples per Pixel "
+                             f"{samples}, {stack.instances[0].get('photometric_interpretation')})"
+                             " (one image: --slice N)")
     array = volume.array
     what = f"{array.shape[-3]} slices"
     if array.ndim == 4:

@@ -62,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"rawdicom volume: {label}: warning: {warning.message}", file=sys.stderr)
     fill_note = fill(volume, args)
     write(volume, out)
-    axes = "(slices, rows, columns)"
-    if volume.array.ndim == 4:
-        axes = "(volumes, slices, rows, columns)"
+    four_d = volume.array.ndim - volume.colour == 4
+    axes = "(volumes, slices, rows, columns" if four_d else "(slices, rows, columns"
+    axes += ", RGB)" if volume.colour else ")"
     print(f"wrote {out}: {label}, {' x '.join(map(str, volume.array.shape))} {axes} "
           f"{volume.array.dtype}")
-    if volume.array.ndim == 4:
+    if four_d:
         print(f"  {_volumes_line(volume, out)}")
     if fill_note:
         print(f"  {fill_note}")
@@ -101,7 +101,8 @@ def fill(volume: Any, args: argparse.Namespace) -> str:
     if not slices:
         return ""
     array = volume.array
-    axis = array.ndim - 3  # the slice axis, after the volumes' axis of a 4-D array
+    # the slice axis, after the volumes' axis of a 4-D array, before a colour one's samples
+    axis = array.ndim - 3 - volume.colour
     if value is None:
         if array.dtype.kind == "f":
             value = math.nan

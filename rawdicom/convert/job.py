@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -68,8 +67,8 @@ class ConvertReport:
                         scaled = " scaled" if "scl_slope" in o else ""
                         lines.append(f"  converted {o['path']}  {shape} {o['dtype']}{scaled}")
             else:
-                lines.append(f"  {row['status']:<9} {label} ({row['images']} images): "
-                             f"{row['why']}")
+                images = f"{row['images']} image{'s' if row['images'] != 1 else ''}"
+                lines.append(f"  {row['status']:<9} {label} ({images}): {row['why']}")
         for path, error in self.failed_files:
             lines.append(f"  unreadable {path}: {error}")
         lines.append(f"  manifest: {self.manifest}")
@@ -181,15 +180,15 @@ def convert(source: Any, out: str | os.PathLike[str], *, name: str = DEFAULT_NAM
     if engine == "dask" and client is None:
         raise ValueError("engine='dask' needs client= (a distributed.Client)")
     layout = series_layout(name)
-    root = os.path.realpath(os.fspath(out))
-    committer = Committer(root)
+    committer, done, staging = _open(os.fspath(out), storage_options)
     try:
-        done = recover(root)
         series, failed = _series_records(source, workers if engine != "dask" else None,
                                          progress, where, storage_options)
-        report = ConvertReport(root, os.path.join(root, MANIFEST_NAME), series=len(series),
+        shown = os.fspath(out)  # as the caller named it
+        report = ConvertReport(shown, os.path.join(shown, MANIFEST_NAME), series=len(series),
                                failed_files=failed)
-        tasks = _tasks(series, layout, done, root, format, missing, level, engine, workers)
+        tasks = _tasks(series, layout, done, staging, format, missing, level, engine, workers,
+                       storage_options)
         report.already = len(done)
         total, count = len(tasks), 0
         if progress is not None:
@@ -201,17 +200,35 @@ def convert(source: Any, out: str | os.PathLike[str], *, name: str = DEFAULT_NAM
             count += 1
             if progress is not None:
                 progress(count, total)
+    finally:
         # every task is committed: what is left was staged by attempts that died (a lost
         # Dask worker) and is never published
-        shutil.rmtree(os.path.join(root, STAGING), ignore_errors=True)
-    finally:
         committer.close()
     return report
 
 
+def _open(out: str, storage_options: dict[str, Any] | None
+          ) -> tuple[Any, dict[str, dict[str, Any]], str]:
+    """The committer of ``out`` (a local folder, locked; or a folder at an fsspec URL), the
+    stacks an earlier run did, and the folder tasks stage their files under."""
+    from ..index.storage import Folder, is_url
+    if is_url(out):
+        from .remote import RemoteCommitter, recover_remote
+        folder = Folder(out, storage_options)
+        done, rows = recover_remote(folder)
+        return RemoteCommitter(folder, rows), done, folder.url(folder.join(STAGING))
+    root = os.path.realpath(out)
+    committer = Committer(root)
+    try:
+        return committer, recover(root), os.path.join(root, STAGING)
+    except BaseException:
+        committer.close()
+        raise
+
+
 def _tasks(series: list[list[dict[str, Any]]], layout: Any, done: dict[str, dict[str, Any]],
-           root: str, format: str, missing: str, level: int, engine: str,
-           workers: int | None) -> list[SeriesTask]:
+           staging: str, format: str, missing: str, level: int, engine: str,
+           workers: int | None, storage_options: dict[str, Any] | None) -> list[SeriesTask]:
     """One task per series with stacks still to do, the largest first."""
     by_series: dict[Any, list[dict[str, Any]]] = {}
     for row in done.values():
@@ -234,9 +251,9 @@ def _tasks(series: list[list[dict[str, Any]]], layout: Any, done: dict[str, dict
     options = Options(extension="." + format, missing=missing, level=level, threads=threads,
                       read_threads=threads, version=_version())
     return [SeriesTask(records, tuple(parts[:-1]), parts[-1], tuple(parts), tuple(keys),
-                       os.path.join(root, STAGING, f"{short_hash(records[0].get('series_instance_uid'), 12)}"
-                                                   f"-{secrets.token_hex(4)}"),
-                       skip, options)
+                       f"{staging}/{short_hash(records[0].get('series_instance_uid'), 12)}"
+                       f"-{secrets.token_hex(4)}",
+                       skip, options, storage_options)
             for records, parts, keys, skip in pending]
 
 

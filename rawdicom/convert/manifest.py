@@ -103,6 +103,7 @@ class Committer:
         self.made: set[str] = set()
 
     def close(self) -> None:
+        shutil.rmtree(os.path.join(self.root, STAGING), ignore_errors=True)
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()

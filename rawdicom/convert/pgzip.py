@@ -37,9 +37,9 @@ def _blocks(buffers: Sequence[memoryview]) -> Iterator[tuple[memoryview, bytes]]
 
 def _deflate(block: memoryview, dictionary: bytes, level: int, last: bool) -> bytes:
     if dictionary:
-        c = zlib.compressobj(level, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, dictionary)
+        c = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, dictionary)
     else:
-        c = zlib.compressobj(level, zlib.DEFLATED, -15, 9)
+        c = zlib.compressobj(level, zlib.DEFLATED, -15, 8)
     return c.compress(block) + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 

@@ -52,7 +52,8 @@ class Options:
 @dataclass
 class SeriesTask:
     """A series to convert: its records, its planned folders and name, the stacks already
-    done (skipped), and where this attempt stages its files."""
+    done (skipped), and where this attempt stages its files (a local folder, or a folder at
+    an fsspec URL reached with ``storage_options``)."""
 
     records: list[dict[str, Any]]
     folders: tuple[str, ...]
@@ -62,6 +63,7 @@ class SeriesTask:
     staging: str
     done: frozenset[str] = frozenset()
     options: Options = field(default_factory=Options)
+    storage_options: dict[str, Any] | None = None
 
 
 def stack_id(series_uid: Any, stack: Any) -> str:
@@ -79,8 +81,8 @@ def scaling(instances: Sequence[Any]) -> tuple[str, float | None, float | None]:
     NIfTI header's float32 holds exactly (stored integers, ``scl_slope``/``scl_inter``);
     ``("float", None, None)`` otherwise (rescaled values in float32)."""
     import numpy as np
-    from ..model.volume import _rescale
-    pairs = {_rescale(i, True) for i in instances}
+    from ..model.header_values import rescale
+    pairs = {rescale(i, True) for i in instances}
     if all(s.is_integer() and b.is_integer() for s, b in pairs):
         return "modality", None, None
     if len(pairs) == 1:
@@ -105,11 +107,12 @@ def _refusal(stack: Any, missing: str) -> tuple[str | None, list[Any]]:
     """Why the stack is not converted (None: it is), and its diagnostics."""
     from ..model.fourd import MRStack
     from ..model.geometry import GeometryError
+    from ..model.volume import is_colour
     diags = list(stack.diagnostics)
     if isinstance(stack, MRStack) and not stack.volumes:
         return "missing images: " + "; ".join(str(d) for d in diags), diags
     samples = {i.get("samples_per_pixel", 1) for i in stack.instances}
-    if samples != {1}:
+    if samples != {1} or any(is_colour(i) for i in stack.instances):  # RGB24: not written yet
         return f"colour (Samples per Pixel {sorted(samples)}): not a grayscale volume", diags
     if _is_localizer(stack):
         return "a localizer (Image Type LOCALIZER)", diags
@@ -232,7 +235,27 @@ def _write_json(path: str, data: dict[str, Any]) -> None:
 
 
 def convert_series(task: SeriesTask) -> list[dict[str, Any]]:
-    """Every stack of one series not yet done: its manifest row (files staged)."""
+    """Every stack of one series not yet done: its manifest row (files staged). A staging
+    folder at a URL (an fsspec output) is filled from a local temporary folder."""
+    from ..index.storage import is_url
+    if not is_url(task.staging):
+        return _convert_series(task)
+    import shutil
+    import tempfile
+    from dataclasses import replace
+    from ..index.storage import Folder
+    local = tempfile.mkdtemp(prefix="rawdicom-convert-")
+    try:
+        rows = _convert_series(replace(task, staging=local))
+        folder = Folder(task.staging, task.storage_options)
+        for name in sorted(os.listdir(local)):
+            folder.fs.put_file(os.path.join(local, name), folder.join(name))
+        return rows
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def _convert_series(task: SeriesTask) -> list[dict[str, Any]]:
     from ..model.instance import Instance
     from ..model.stacks import split_stacks
     instances = [Instance(r) for r in task.records]

@@ -3,12 +3,12 @@ own for where the data came from and what is irregular about it.
 
 Values are the stack's first image's (in slice order), checked before they are written: a
 number must be a finite number, a time a DICOM TM. BIDS units: EchoTime, RepetitionTime and
-InversionTime in seconds (DICOM gives milliseconds), SliceTiming in seconds from the first
-slice. A field the headers do not give is left out, never guessed: PhaseEncodingAxis comes
+InversionTime in seconds (DICOM gives milliseconds). A field the headers do not give is left out, never guessed: PhaseEncodingAxis comes
 from In-plane Phase Encoding Direction (COL: along the rows index, ``j``; ROW: ``i``), its
 polarity (PhaseEncodingDirection) only where a vendor header states it, which rawdicom does
-not read yet. SliceTiming is written for a 4-D MR stack whose first volume's slices carry
-distinct Acquisition Times within one repetition.
+not read yet. SliceTiming is not written: the per-frame acquisition times of
+Siemens XA enhanced files give dcm2niix's slice timing for some series and another pattern
+for others (multiband), so until the vendor's own field is read it would be wrong unnoticed.
 """
 
 from __future__ import annotations
@@ -106,17 +106,6 @@ def _value(record: Any, key: str, kind: str) -> Any:
     return int(number) if number.is_integer() and key == "kvp" else number
 
 
-def _slice_timing(first_volume: Sequence[Any], repetition: float | None) -> list[float] | None:
-    times = [tm_seconds(i.get("acquisition_time")) for i in first_volume]
-    if len(times) < 2 or any(t is None for t in times) or len(set(times)) < 2:
-        return None
-    start = min(times)  # type: ignore[type-var]
-    timing = [round(t - start, 6) for t in times]  # type: ignore[operator]
-    if repetition is not None and max(timing) >= repetition:
-        return None  # not slices of one repetition
-    return timing
-
-
 def sidecar(stack: Any, *, series_instance_uid: str | None, reason: str,
             diagnostics: Sequence[dict[str, Any]], notes: Sequence[str] = (),
             version: str = "") -> dict[str, Any]:
@@ -139,11 +128,6 @@ def sidecar(stack: Any, *, series_instance_uid: str | None, reason: str,
     axis = {"COL": "j", "ROW": "i"}.get(str(first.get("in_plane_phase_encoding_direction")))
     if axis:
         out["PhaseEncodingAxis"] = axis
-    volumes = getattr(stack, "volumes", None)
-    if volumes and len(volumes) > 1 and out.get("Modality") == "MR":
-        timing = _slice_timing(volumes[0], out.get("RepetitionTime"))
-        if timing is not None:
-            out["SliceTiming"] = timing
     out["ConversionSoftware"] = "rawdicom"
     if version:
         out["ConversionSoftwareVersion"] = version

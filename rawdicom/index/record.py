@@ -19,7 +19,8 @@ from ..errors import (DicomError, MalformedElementError, NotDicomError, Truncate
 from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS
 from ..model.instance import Instance
 from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
-from ..model.stacks import _HARD, HARD_KEY_INPUTS, _floats, _format, normal
+from ..model.header_values import finite_floats
+from ..model.stacks import _HARD, HARD_KEY_INPUTS, _format, normal
 from ..warning_capture import captured_warnings, dicom_messages
 from .header import open_source, read_header
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
@@ -106,7 +107,7 @@ def _normal(orientation: Any) -> tuple[float, float, float] | None:
         pass
     except TypeError:  # not hashable: not a value of a row
         return None
-    cosines = _floats(orientation, 6)
+    cosines = finite_floats(orientation, 6)
     n = None
     if cosines is not None:
         n = tuple(v + 0.0 for v in normal(cosines))  # no -0.0: keys and rows compare as text
@@ -121,13 +122,13 @@ def _derived(orientation: Any, position: Any) -> tuple[Any, ...]:
     n = _normal(orientation)
     if n is None:
         return None, None, None, None
-    p = _floats(position, 3)
+    p = finite_floats(position, 3)
     along = p[0] * n[0] + p[1] * n[1] + p[2] * n[2] if p is not None else None
     return (*n, along)
 
 
 def _rounded(values: Any, digits: int) -> str:
-    values = _floats(values, len(values)) if isinstance(values, list) else None
+    values = finite_floats(values, len(values)) if isinstance(values, list) else None
     return ",".join(f"{v + 0.0:.{digits}f}" for v in values) if values else ""
 
 
@@ -143,7 +144,7 @@ def stack_key(row: dict[str, Any]) -> str:
     is computed once per distinct set of those values: once per stack, not per file.
     """
     try:
-        memo = (_floats(row.get("image_position_patient"), 3) is not None,
+        memo = (finite_floats(row.get("image_position_patient"), 3) is not None,
                 *[_frozen(row.get(k)) for k in _STACK_KEY_INPUTS])
         return _STACK_KEYS[memo]
     except KeyError:

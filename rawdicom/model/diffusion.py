@@ -11,11 +11,18 @@ Frames:
 
 * patient (LPS): the standard's, Siemens' and Philips' vectors are already there. GE's are
   in its logical frame (frequency X, phase Y, slice Z; GE's statement, quoted in dcm2niix's
-  GE notes). With In-plane Phase Encoding Direction COL (the usual) X is the row direction,
-  Y the *negated* column direction and Z the normal (row × column cosines): LPS = X·row −
-  Y·column + Z·normal, the mapping dcm2niix applies (measured on generated files in
-  tests/test_mr_dcm2niix.py: GE documents no sign). With ROW, X and Y swap axes (the
-  phase component still negated): untested on real data, as in dcm2niix.
+  GE notes), whose signs GE documents nowhere. The field's convention is dcm2niix's
+  (``geCorrectBvecs``, from Xiangrui Li's dicm2nii, and the FSL pipelines built on its
+  ``.bvec``), defined only for Patient Position (0018,5100) HFS. With In-plane Phase
+  Encoding Direction COL and axial slices (the normal's largest component along z) it is LPS
+  = −X·row − Y·column + Z·normal (normal = row × column cosines), which the reference
+  ``.bvec`` of the real GE DWI series of issue 21 agree with. Sagittal and coronal slices
+  and ROW phase encoding get dcm2niix's per-plane signs (:data:`_GE_SIGNS`; with ROW, X lies
+  along the column and Y along the row), which its authors mark as untested: such a stack
+  says so in a ``gradient_frame_untested`` diagnostic. Any other Patient Position (or none)
+  has no documented transform: the gradient is None and the stack says
+  ``gradient_frame_unknown`` (:func:`frame_diagnostics`). All of it measured against
+  dcm2niix in tests/test_mr_dcm2niix.py.
 * image: components along the volume's (column, row, slice) index axes, i.e. the dot
   products with the row cosines, the column cosines and the slice direction.
 
@@ -33,17 +40,24 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["b_value", "gradient_lps", "image_frame", "fsl_vectors", "write_fsl"]
+from .header_values import finite_floats
 
+__all__ = ["b_value", "gradient_lps", "ge_frame_note", "frame_diagnostics", "image_frame",
+           "fsl_vectors", "write_fsl"]
 
-def _vec(value: Any) -> tuple[float, float, float] | None:
-    if value is None:
-        return None
-    try:
-        out = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    return out if len(out) == 3 and all(math.isfinite(v) for v in out) else None  # type: ignore
+#: dcm2niix's signs of GE's (X, Y, Z) for head-first-supine series, by phase encoding
+#: direction and slice plane (the axis of the normal's largest component). Measured with
+#: dcm2niix v1.0.20220720 on generated files (tests/test_mr_dcm2niix.py); the axial COL entry is
+#: the one validated on real data by dcm2niix's and dicm2nii's authors.
+_GE_SIGNS = {
+    ("COL", "axial"): (-1, -1, 1), ("COL", "sagittal"): (1, 1, -1),
+    ("COL", "coronal"): (-1, 1, 1),
+    ("ROW", "axial"): (1, -1, 1), ("ROW", "sagittal"): (-1, 1, -1),
+    ("ROW", "coronal"): (-1, -1, 1),
+}
+_PLANES = ("sagittal", "coronal", "axial")
+UNKNOWN_FRAME = "gradient_frame_unknown"
+UNTESTED_FRAME = "gradient_frame_untested"
 
 
 def b_value(inst: Any) -> float | None:
@@ -58,7 +72,7 @@ def b_value(inst: Any) -> float | None:
 def _cosines(inst: Any) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None:
     """Row cosines, column cosines and their cross product (the slice normal)."""
     full = inst.get("image_orientation_patient")
-    r, c = _vec((full or [])[:3]), _vec((full or [])[3:])
+    r, c = finite_floats((full or [])[:3], 3), finite_floats((full or [])[3:], 3)
     if r is None or c is None:
         return None
     n = (r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0])
@@ -66,22 +80,90 @@ def _cosines(inst: Any) -> tuple[tuple[float, ...], tuple[float, ...], tuple[flo
 
 
 def gradient_lps(inst: Any) -> tuple[float, float, float] | None:
-    """The gradient direction of an image in patient LPS, or None (b=0, trace, unknown)."""
-    standard = _vec(inst.get("diffusion_gradient_orientation"))
+    """The gradient direction of an image in patient LPS, or None (b=0, trace, unknown: a
+    GE vector whose frame is unknown, see :func:`ge_frame_note`)."""
+    standard = finite_floats(inst.get("diffusion_gradient_orientation"), 3)
     if standard is not None:
         return standard if any(abs(v) > 1e-6 for v in standard) else None
-    vendor = _vec(inst.get("vendor_gradient"))
+    vendor = finite_floats(inst.get("vendor_gradient"), 3)
     if vendor is None or not any(abs(v) > 1e-6 for v in vendor):
         return None
     if inst.get("vendor_gradient_frame") != "ge_logical":
         return vendor
+    rule = _ge_rule(inst)
+    if rule is None:
+        return None
+    (sx, sy, sz), x_axis, y_axis, n = rule
+    return tuple(sx * vendor[0] * x_axis[i] + sy * vendor[1] * y_axis[i] + sz * vendor[2] * n[i]
+                 + 0.0 for i in range(3))  # type: ignore[return-value]
+
+
+def _phase_encoding(inst: Any) -> str | None:
+    value = inst.get("in_plane_phase_encoding_direction")
+    return value.strip().upper() if isinstance(value, str) and value.strip() else None
+
+
+def _plane(n: Sequence[float]) -> str:
+    return _PLANES[max(range(3), key=lambda i: abs(n[i]))]
+
+
+def _ge_rule(inst: Any) -> tuple[tuple[int, int, int], Sequence[float], Sequence[float],
+                                 Sequence[float]] | None:
+    """(signs, X axis, Y axis, normal) of a GE image, or None where no transform is known."""
+    if ge_frame_note(inst)[0] == UNKNOWN_FRAME:
+        return None
     axes = _cosines(inst)
     if axes is None:
         return None
     r, c, n = axes
-    frequency, phase = (c, r) if inst.get("in_plane_phase_encoding_direction") == "ROW" else (r, c)
-    return tuple(vendor[0] * frequency[i] - vendor[1] * phase[i] + vendor[2] * n[i]
-                 for i in range(3))  # type: ignore[return-value]
+    phase = _phase_encoding(inst)
+    x_axis, y_axis = (c, r) if phase == "ROW" else (r, c)
+    return _GE_SIGNS[phase, _plane(n)], x_axis, y_axis, n  # type: ignore[index]
+
+
+def ge_frame_note(inst: Any) -> tuple[str, str] | tuple[None, None]:
+    """(diagnostic kind, reason) when an image's GE gradient has no known frame
+    (:data:`UNKNOWN_FRAME`) or one its source marks as untested (:data:`UNTESTED_FRAME`);
+    (None, None) for the validated case and for every other vendor."""
+    if inst.get("vendor_gradient_frame") != "ge_logical" or inst.get(
+            "diffusion_gradient_orientation") is not None:
+        return None, None
+    position = inst.get("patient_position")
+    position = position.strip().upper() if isinstance(position, str) else None
+    if position != "HFS":
+        return UNKNOWN_FRAME, (
+            f"Patient Position (0018,5100) {position or 'absent'}: GE's gradient directions "
+            "(0019,xxBB-BD) are in its logical frame, whose transform to the patient is "
+            "documented (dcm2niix, dicm2nii) only for head-first-supine (HFS) series; "
+            "left unknown")
+    phase = _phase_encoding(inst)
+    if phase not in ("ROW", "COL"):
+        return UNKNOWN_FRAME, (
+            f"In-plane Phase Encoding Direction (0018,1312) {phase or 'absent'}: GE's logical "
+            "frame depends on it; gradient directions left unknown")
+    axes = _cosines(inst)
+    if axes is None:
+        return UNKNOWN_FRAME, "no Image Orientation (Patient): GE gradient directions unknown"
+    plane = _plane(axes[2])
+    if phase == "COL" and plane == "axial":
+        return None, None
+    return UNTESTED_FRAME, (
+        f"GE gradient directions of {plane} slices with {phase} phase encoding follow "
+        "dcm2niix's rule for head-first-supine series, which its authors mark as untested "
+        "on real data")
+
+
+def frame_diagnostics(firsts: Sequence[Any]) -> list[Any]:
+    """One Diagnostic per reason of :func:`ge_frame_note` among the first images of a
+    stack's volumes (diffusion-weighted ones only); the message names the volumes."""
+    from .geometry import Diagnostic
+    found: dict[tuple[str, str], list[int]] = {}
+    for t, inst in enumerate(firsts):
+        kind, reason = ge_frame_note(inst)
+        if kind is not None and b_value(inst):
+            found.setdefault((kind, reason), []).append(t)  # type: ignore[arg-type]
+    return [Diagnostic(kind, (), None, None, f"{reason} (volumes {', '.join(map(str, volumes))})")
+            for (kind, reason), volumes in found.items()]
 
 
 def image_frame(gradient: Sequence[float] | None, direction: Any) -> tuple[float, float, float]:

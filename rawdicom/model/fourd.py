@@ -31,16 +31,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .geometry import Diagnostic, numpy
-from .instance import Instance
-from .stacks import POSITION_TOLERANCE, Stack, _floats, _identity, _reasons, normal
 from . import diffusion, mosaic
-from .volume import Volume, _output_dtype, _rescale
+from .geometry import POSITION_TOLERANCE, Diagnostic, Geometry, GeometryError, numpy, \
+    stack_geometry
+from .header_values import finite_floats, rescale
+from .instance import Instance
+from .stacks import Stack, add_regroup, image_identity, normal
+from .volume import Volume, output_dtype
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from .geometry import Geometry
 
 __all__ = ["MRStack", "Volume4D", "regroup", "VOLUME_KEYS", "acquisition_order"]
 
@@ -49,7 +49,7 @@ VOLUME_KEYS = frozenset(("temporal_position", "diffusion_b_value",
                          "diffusion_gradient_orientation", "acquisition_number", "trigger_time"))
 _LABELS = (("acquisition_number", ("acquisition_number", "frame_acquisition_number")),
            ("temporal_position", ("temporal_position_identifier", "temporal_position_index")),
-           ("trigger_time", ("trigger_time", "trigger_delay_time")),
+           ("trigger_time", ("trigger_time", "nominal_cardiac_trigger_delay_time")),
            ("acquisition_time", ("acquisition_time", "frame_acquisition_date_time")))
 
 
@@ -71,12 +71,13 @@ def acquisition_order(inst: Instance) -> tuple[Any, ...]:
     return (_number(inst.get("acquisition_number", inst.get("frame_acquisition_number"))),
             _number(inst.get("temporal_position_identifier",
                              inst.get("temporal_position_index"))),
-            _number(inst.get("trigger_time", inst.get("trigger_delay_time"))),
+            _number(inst.get("trigger_time",
+                             inst.get("nominal_cardiac_trigger_delay_time"))),
             _number(inst.get("acquisition_time", inst.get("frame_acquisition_date_time"))),
             # enhanced frames: Dimension Index Values, whose order is the Dimension Index
             # Sequence's (PS3.3 C.7.6.17): the dimensions in the order the file declares
             tuple(_number(v) for v in inst.get("dimension_index_values") or ()),
-            _identity(inst))
+            image_identity(inst))
 
 
 @dataclass(eq=False, repr=False)
@@ -104,11 +105,11 @@ class Volume4D(Volume):
         except ImportError as exc:
             raise ImportError("Volume.to_nifti needs nibabel: pip install rawdicom[nifti]"
                               ) from exc
-        if self.array.ndim == 3:
+        if self.array.ndim == (4 if self.colour else 3):
             out = Volume.to_nifti(self, path)
         else:
             affine = self.affine_ras[:, [2, 1, 0, 3]]
-            image = nibabel.Nifti1Image(self.array.transpose(3, 2, 1, 0), affine)
+            image = nibabel.Nifti1Image(self.nifti_array(), affine)
             image.header.set_xyzt_units("mm", "sec")
             if self.repetition_time:  # pixdim[4], in the unit just set: seconds (dcm2niix too)
                 image.header.set_zooms(image.header.get_zooms()[:3]
@@ -137,15 +138,15 @@ class MRStack(Stack):
         self.volumes = [list(v) for v in volumes]
         super().__init__([i for v in self.volumes for i in v] if instances is None else instances,
                          key, reason, position_tolerance=position_tolerance, **kw)
-        self.extra_diagnostics = list(diagnostics)
+        self.extra_diagnostics = list(diagnostics) + diffusion.frame_diagnostics(
+            [v[0] for v in self.volumes if v])
 
     def __repr__(self) -> str:
         slices = len(self.volumes[0]) if self.volumes else 0
         return f"<MRStack of {len(self.volumes)} volume(s) x {slices} slice(s): {self.reason}>"
 
     @cached_property
-    def geometry(self) -> "Geometry":
-        from .geometry import GeometryError, stack_geometry
+    def geometry(self) -> Geometry:
         if not self.volumes:
             raise GeometryError("no complete volume", self.extra_diagnostics)
         return stack_geometry(self.volumes[0], position_tolerance=self.position_tolerance,
@@ -212,7 +213,7 @@ class MRStack(Stack):
             diagnostics += [d for d in vol.diagnostics if d not in diagnostics]
         return Volume4D(out, first.affine, first.spacing, first.origin, first.direction,
                         diagnostics + self.extra_diagnostics, first.frame_of_reference_uid,
-                        first.filled_slices, first.fill_value, first.geometry,
+                        first.filled_slices, first.fill_value, first.geometry, first.colour,
                         labels=labels, b_values=list(b_values), gradients=list(gradients),
                         repetition_time=self._repetition_time())
 
@@ -228,14 +229,14 @@ class MRStack(Stack):
         np = numpy()
         geometry = self.geometry
         files = [images[0] for images in self.volumes]  # a mosaic's slices share a header
-        dtype = _output_dtype(files, hounsfield)
+        dtype = output_dtype(files, hounsfield)
         out = np.empty((len(self.volumes), *geometry.shape), dtype=dtype)
         order = [0] * geometry.shape[0]
         for k, slot in reversed(list(enumerate(geometry.slice_index))):  # image k -> slot
             order[slot] = self.volumes[0][k].mosaic_tile  # the first image of a slot wins
         for t, inst in enumerate(files):
             tiles = mosaic.read_tiles(inst)[order]
-            slope, intercept = _rescale(inst, hounsfield)
+            slope, intercept = rescale(inst, hounsfield)
             if slope != 1.0 or intercept != 0.0:
                 out[t] = tiles.astype(np.float64) * slope + intercept
             else:
@@ -252,14 +253,14 @@ class MRStack(Stack):
 
 def _depth(inst: Instance, n: Sequence[float]) -> float:
     """Position along ``n``; infinite without a usable Image Position (Patient)."""
-    position = _floats(inst.get("image_position_patient"), 3)
+    position = finite_floats(inst.get("image_position_patient"), 3)
     return sum(a * b for a, b in zip(position, n)) if position else math.inf
 
 
 def _positions(images: Sequence[Instance], n: Sequence[float], tolerance: float
                ) -> list[list[Instance]]:
     """Images grouped by position along ``n`` (within ``tolerance``), in depth order."""
-    ordered = sorted(images, key=lambda i: (_depth(i, n), _identity(i)))
+    ordered = sorted(images, key=lambda i: (_depth(i, n), image_identity(i)))
     groups: list[list[Instance]] = []
     for inst in ordered:
         if groups and abs(_depth(inst, n) - _depth(groups[-1][0], n)) <= tolerance:
@@ -306,7 +307,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
     positions = len(by_position)
     key = tuple((name, value) for name, value in stacks[0].key
                 if name not in VOLUME_KEYS or len({dict(s.key).get(name) for s in stacks}) == 1)
-    reason = stacks[0].reason  # recomputed by regroup once the series' stacks are known
+    reason = stacks[0].reason  # given by split_stacks once the series' stacks are known
     if len(stacks) > 1 and all(len(s) == positions for s in stacks) and \
             all(len(_positions(s.instances, n, tolerance)) == positions for s in stacks):
         volumes = [s.instances for s in stacks]  # each stack one volume, its key the label
@@ -339,7 +340,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
     out: list[Stack] = [MRStack([s.instances for s in complete], key, reason,
                                 diagnostics=[diag], position_tolerance=tolerance)]
     for s in incomplete:
-        s.extra_note = f"missing images? {len(s)} of {positions} positions"
+        s.note = f"missing images? {len(s)} of {positions} positions"
         out.append(s)
     return out
 
@@ -351,18 +352,9 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
     cut = [mosaic.expand(inst) for inst in stack.instances]
     failed = next((s[0] for s in cut if not isinstance(s[0], mosaic.MosaicSlice)), None)
     if failed is not None:
-        if failed.get("mosaic_images") is None and not mosaic.series_protocol(
-                str(failed.get("path"))):
-            diag = Diagnostic("mosaic_without_count", tuple(range(len(stack))), None, None,
-                              mosaic.NO_COUNT + ": left 2-D (the count is in neither "
-                              "(0019,xx0A), the CSA image header nor the protocol)")
-        else:
-            diag = Diagnostic("mosaic_not_cut", tuple(range(len(stack))), None, None,
-                              f"mosaic of {failed.get('mosaic_images')} images: Rows x "
-                              f"Columns {failed.get('rows')}x{failed.get('columns')} not "
-                              "divisible into its tile grid, or no position, orientation "
-                              "or pixel spacing: left 2-D")
-        return _with(stack, diag)
+        everything = tuple(range(len(stack)))
+        return _with(stack, mosaic.not_cut(failed, everything),
+                     *mosaic.diagnostics(failed, everything))
     first = cut[0][0]
     n = normal(dict(stack.key)["image_orientation_patient"])
     volumes = [sorted(v, key=lambda i: _depth(i, n)) for v in cut]
@@ -370,7 +362,7 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
                 for name, value in stack.key)
     stack = Stack(stack.instances, key, stack.reason)
     volumes.sort(key=lambda v: acquisition_order(v[0]))
-    diags = []
+    diags = mosaic.diagnostics(first)
     check = mosaic.protocol_check(volumes[0], max(tolerance, 0.5))
     if check:
         diags.append(Diagnostic("mosaic_protocol_mismatch", (), None, tolerance, check))
@@ -386,13 +378,14 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
                    position_tolerance=tolerance)
 
 
-def _with(stack: Stack, diag: Diagnostic) -> Stack:
-    return MRStack([stack.instances], stack.key, stack.reason, diagnostics=[diag],
+def _with(stack: Stack, *diags: Diagnostic) -> Stack:
+    return MRStack([stack.instances], stack.key, stack.reason, diagnostics=diags,
                    position_tolerance=stack.position_tolerance)
 
 
 def regroup(stacks: list[Stack], tolerance: float = POSITION_TOLERANCE) -> list[Stack]:
-    """``split_stacks``' stacks with the volumes of 4-D series joined (see the docstring)."""
+    """``split_stacks``' stacks with the volumes of 4-D series joined and mosaics cut (see
+    the docstring); plugged into ``split_stacks`` with ``stacks.add_regroup``."""
     groups: dict[Any, list[Stack]] = {}
     for s in stacks:
         rest = tuple((name, value) for name, value in s.key if name not in VOLUME_KEYS)
@@ -403,11 +396,10 @@ def regroup(stacks: list[Stack], tolerance: float = POSITION_TOLERANCE) -> list[
             out.append(_mosaic_stack(_merged(members), tolerance))
             continue
         out += _four_d(members, tolerance)
-    out.sort(key=lambda s: -len(s))
-    for s, reason in zip(out, _reasons([s.key for s in out])):
-        note = s.__dict__.pop("extra_note", None)
-        s.reason = f"{reason}; {note}" if note else reason
     return out
+
+
+add_regroup(regroup)
 
 
 def _merged(members: list[Stack]) -> Stack:

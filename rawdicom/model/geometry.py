@@ -37,14 +37,22 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .stacks import ORIENTATION_TOLERANCE, POSITION_TOLERANCE, _floats
+from .header_values import finite_floats, positive_float, scalar_int
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .instance import Instance
 
-__all__ = ["Diagnostic", "Geometry", "GeometryError", "stack_geometry", "numpy", "BLOCKING"]
+__all__ = ["Diagnostic", "Geometry", "GeometryError", "stack_geometry", "numpy", "BLOCKING",
+           "ORIENTATION_TOLERANCE", "POSITION_TOLERANCE"]
+
+#: Largest difference of any direction cosine for two images to share an orientation
+#: (1e-3: 0.06 degrees, 0.25 mm at the edge of a 250 mm field of view).
+ORIENTATION_TOLERANCE = 1e-3
+#: Millimetres: two positions closer than this are the same; slices farther than this from
+#: their grid position break the grid (dcm2niix's and IDC's 0.2 mm).
+POSITION_TOLERANCE = 0.2
 
 #: Diagnostics after which the images form no regular grid (a plain volume is refused).
 BLOCKING = frozenset(("non_uniform_spacing", "in_plane_drift", "missing_geometry"))
@@ -150,8 +158,8 @@ class Geometry:
 
 def _missing_geometry(instances: Sequence["Instance"]) -> None:
     lacking = [k for k, inst in enumerate(instances)
-               if _floats(inst.get("image_position_patient"), 3) is None
-               or _floats(inst.get("image_orientation_patient"), 6) is None]
+               if finite_floats(inst.get("image_position_patient"), 3) is None
+               or finite_floats(inst.get("image_orientation_patient"), 6) is None]
     if not instances:
         raise GeometryError("no images", [Diagnostic("missing_geometry", (), None, None,
                                                      "the stack has no images")])
@@ -166,7 +174,7 @@ def _cosines(instances: Sequence["Instance"], tolerance: float, diags: list[Diag
              ) -> tuple[Any, Any, Any]:
     """Unit row and column cosines and the normal; a non-orthonormal pair is reported."""
     np = numpy()
-    iop = np.array(_floats(instances[0].get("image_orientation_patient"), 6))
+    iop = np.array(finite_floats(instances[0].get("image_orientation_patient"), 6))
     r, c = iop[:3], iop[3:]
     error = max(abs(np.linalg.norm(r) - 1), abs(np.linalg.norm(c) - 1), abs(float(r @ c)))
     if not np.linalg.norm(r) or not np.linalg.norm(c) or np.linalg.norm(np.cross(r, c)) < 1e-6:
@@ -184,7 +192,7 @@ def _cosines(instances: Sequence["Instance"], tolerance: float, diags: list[Diag
 
 
 def _pixel_spacing(instances: Sequence["Instance"], diags: list[Diagnostic]) -> tuple[float, float]:
-    spacing = _floats(instances[0].get("pixel_spacing"), 2)
+    spacing = finite_floats(instances[0].get("pixel_spacing"), 2)
     if spacing is None or min(spacing) <= 0:
         diags.append(Diagnostic("missing_pixel_spacing", tuple(range(len(instances))), None,
                                 None, "no usable Pixel Spacing: 1 mm assumed in-plane"))
@@ -195,9 +203,9 @@ def _pixel_spacing(instances: Sequence["Instance"], diags: list[Diagnostic]) -> 
 def _single_spacing(inst: "Instance") -> tuple[float, str]:
     for name, label in (("spacing_between_slices", "Spacing Between Slices"),
                         ("slice_thickness", "Slice Thickness")):
-        value = inst.get(name)
-        if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
-            return float(value), label
+        value = positive_float(inst.get(name))
+        if value is not None:
+            return value, label
     return 1.0, "a default of 1 mm (no Spacing Between Slices or Slice Thickness)"
 
 
@@ -214,7 +222,9 @@ def stack_geometry(instances: Sequence["Instance"], *,
     diags: list[Diagnostic] = []
     r, c, n = _cosines(instances, orientation_tolerance, diags)
     row_spacing, column_spacing = _pixel_spacing(instances, diags)
-    positions = np.array([_floats(inst.get("image_position_patient"), 3) for inst in instances])
+    positions = np.array([finite_floats(inst.get("image_position_patient"), 3)
+                          for inst in instances])
+    _vendor_positions(instances, positions, (r, c, n), (row_spacing, column_spacing), tol, diags)
     depths = positions @ n
     if np.any(np.diff(depths) < -tol):
         raise ValueError("the images are not ordered along their normal: use split_stacks")
@@ -274,12 +284,41 @@ def stack_geometry(instances: Sequence["Instance"], *,
     affine[:3, 2] = column_spacing * r
     affine[:3, 3] = positions[0]
     direction = np.stack([n, c, r], axis=1)
-    rows, columns = int(instances[0].get("rows") or 0), int(instances[0].get("columns") or 0)
+    rows = scalar_int(instances[0].get("rows")) or 0
+    columns = scalar_int(instances[0].get("columns")) or 0
     slice_index = tuple(int(grid[group_of[k]]) for k in range(len(instances)))
     return Geometry((int(grid[-1]) + 1, rows, columns), (float(step), float(row_spacing),
                     float(column_spacing)), tuple(float(v) for v in positions[0]),
                     direction, affine, slice_index, positions, depths, tuple(diags),
                     regular and not (BLOCKING & {x.kind for x in diags}), tilted)
+
+
+def _vendor_positions(instances: Sequence["Instance"], positions: Any, axes: tuple[Any, Any, Any],
+                      spacing: tuple[float, float], tol: float, diags: list[Diagnostic]) -> None:
+    """A ``vendor_position_mismatch`` diagnostic where a vendor's own per-frame position
+    (Philips' private legacy sequence: ``vendor_image_position_patient``) is more than
+    ``tol`` from the standard one. The standard's stays the position: this only says so."""
+    np = numpy()
+    found = [(k, finite_floats(inst.get("vendor_image_position_patient"), 3))
+             for k, inst in enumerate(instances)]
+    found = [(k, v) for k, v in found if v is not None]
+    if not found:
+        return
+    offsets = np.array([v for _, v in found]) - positions[[k for k, _ in found]]
+    apart = np.linalg.norm(offsets, axis=1)
+    if float(apart.max()) <= tol:
+        return
+    worst = int(np.argmax(apart))
+    r, c, n = axes
+    row_spacing, column_spacing = spacing
+    along = (float(offsets[worst] @ r) / column_spacing, float(offsets[worst] @ c) / row_spacing,
+             float(offsets[worst] @ n))
+    diags.append(Diagnostic(
+        "vendor_position_mismatch", tuple(k for (k, _), d in zip(found, apart) if d > tol),
+        float(apart.max()), tol,
+        f"the vendor's private per-frame Image Position (Patient) is up to {apart.max():.3f} mm "
+        f"from the standard Plane Position Sequence's ({along[0]:+.2f} columns, "
+        f"{along[1]:+.2f} rows, {along[2]:+.3f} mm along the normal); the standard's is used"))
 
 
 def _grid(d: Any, firsts: list[int], instances: Sequence["Instance"], tol: float,

@@ -20,11 +20,13 @@ from .. import dictionary
 from ..dataset import Dataset
 from ..charset import AFFECTED_VRS
 from ..errors import DicomError, ValueDecodeError, format_tag
+from ..functional_groups import FRAME_ATTRIBUTES, PER_FRAME_GROUPS, FunctionalGroups
 from ..values import decode_value
 from ..vendor.fields import VENDOR_KEYS, VENDOR_TAGS, vendor_fields
+from ..vendor.philips import frame_position
 
 __all__ = ["IDENTIFIER_FIELDS", "FIELDS", "LIST_FIELDS", "FRAME_FIELDS", "RECORD_TAGS", "HEADER_TAGS", "snake_case",
-           "instance_record", "frame_records", "record_fields"]
+           "instance_record", "plain_value", "frame_records", "record_fields"]
 
 # The attributes every instance record carries, by keyword. Order is the column order.
 FIELDS: tuple[str, ...] = (
@@ -54,16 +56,9 @@ LIST_FIELDS = frozenset((
     "DimensionIndexValues", "FrameType",
 ))
 
-# Per-frame attributes of an enhanced multi-frame object (one record per frame).
-FRAME_FIELDS: tuple[str, ...] = (
-    "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceThickness",
-    "SpacingBetweenSlices", "DimensionIndexValues", "StackID", "InStackPositionNumber",
-    "TemporalPositionIndex", "FrameAcquisitionNumber", "FrameAcquisitionDateTime",
-    "FrameReferenceDateTime", "TriggerDelayTime", "RescaleSlope", "RescaleIntercept",
-    "RescaleType", "WindowCenter", "WindowWidth", "DiffusionBValue",
-    "DiffusionGradientOrientation", "EffectiveEchoTime", "FrameType",
-    "RepetitionTime",  # enhanced MR: in MR Timing and Related Parameters (C.8.13.5.2)
-)
+# Per-frame attributes of an enhanced multi-frame object (one record per frame), each read
+# from the functional group macro the standard puts it in (rawdicom.functional_groups).
+FRAME_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(k for k, _, _ in FRAME_ATTRIBUTES))
 
 # A file with none of these is not an instance of the information model (a scan fails it,
 # the index marks it malformed): the keys the hierarchy is built on.
@@ -71,8 +66,6 @@ IDENTIFIER_FIELDS = ("sop_class_uid", "sop_instance_uid", "study_instance_uid",
                      "series_instance_uid")
 
 _PIXEL_DATA = 0x7FE00010
-_SHARED_GROUPS = 0x52009229
-_PER_FRAME_GROUPS = 0x52009230
 
 # What scan asks the reader for: the record's attributes, the functional groups of
 # enhanced objects, and the Pixel Data element (its offset, never its value).
@@ -141,7 +134,8 @@ def _cacheable(vr: str, raw: bytes, value: Any) -> bool:
     return size is not None and len(raw) % size == 0
 
 
-def _value(ds: Dataset, keyword: Any, problems: list[str], as_list: bool | None = None) -> Any:
+def plain_value(ds: Dataset, keyword: Any, problems: list[str], as_list: bool | None = None
+                ) -> Any:
     """One attribute of ``ds`` (keyword or tag) as plain data; a value that does not decode
     is None plus a note."""
     try:
@@ -224,7 +218,7 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
                 cache.clear()
             cache[raw] = (vr, little, value[:] if type(value) is list else value)
     for tag, key, as_list in others:
-        record[key] = _value(ds, tag, problems, as_list)
+        record[key] = plain_value(ds, tag, problems, as_list)
     record.update(vendor_fields(ds, record["image_type"], problems))  # see vendor/fields.py
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
     pixel = ds[_PIXEL_DATA] if _PIXEL_DATA in ds else None
@@ -236,56 +230,35 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         record["pixel_data_offset"], record["pixel_data_length"] = stopped[3], stopped[2]
     else:
         record["pixel_data_offset"] = record["pixel_data_length"] = None
-    record["frames"] = frame_records(ds, problems) if _PER_FRAME_GROUPS in ds else None
+    record["frames"] = frame_records(ds, problems) if PER_FRAME_GROUPS in ds else None
     record["problems"] = problems
     return record
 
 
-def _group_values(group: Dataset, out: dict[str, Any], problems: list[str], depth: int = 2) -> None:
-    """Collect the FRAME_FIELDS found in one functional-group item: in its macros' items
-    (Plane Position Sequence > Image Position (Patient)) and one level below them (MR
-    Diffusion Sequence > Diffusion Gradient Direction Sequence > its orientation)."""
-    for macro in group:
-        if macro.vr != "SQ":
-            continue
-        try:
-            items = macro.value or []
-        except DicomError as exc:
-            problems.append(f"{format_tag(macro.tag)}: {exc}")
-            continue
-        for item in items[:1]:  # each functional-group macro holds exactly one item
-            for keyword in FRAME_FIELDS:
-                if keyword in item:
-                    out[_KEYS[keyword]] = _value(item, keyword, problems)
-            if depth > 1:
-                _group_values(item, out, problems, depth - 1)
-
-
 def frame_records(ds: Dataset, problems: list[str] | None = None) -> list[dict[str, Any]]:
-    """One record per frame of an enhanced multi-frame object: the Shared Functional Groups
-    overridden by each frame's Per-Frame Functional Groups (PS3.3 C.7.6.16)."""
+    """One record per frame of an enhanced multi-frame object: each of the FRAME_FIELDS
+    from its functional group macro, the frame's own overriding the shared one (PS3.3
+    C.7.6.16; ``rawdicom.functional_groups``), never from a private item. A vendor's own
+    per-frame position, where it keeps one, is kept apart as
+    ``vendor_image_position_patient`` (the geometry reports where it disagrees)."""
     problems = [] if problems is None else problems
-    shared: dict[str, Any] = {}
-    for group in _items(ds, _SHARED_GROUPS, problems)[:1]:
-        _group_values(group, shared, problems)
+    try:
+        groups = FunctionalGroups(ds)
+    except DicomError as exc:
+        problems.append(str(exc))
+        return []
+    empty = {_KEYS[k]: None for k in FRAME_FIELDS}
     frames = []
-    for index, group in enumerate(_items(ds, _PER_FRAME_GROUPS, problems)):
-        frame = {_KEYS[k]: None for k in FRAME_FIELDS}
-        frame.update(shared)
-        _group_values(group, frame, problems)
+    for index, item in enumerate(groups.per_frame):
+        frame = empty.copy()
+        for keyword, holder in groups.frame_attributes(index, problems):
+            frame[_KEYS[keyword]] = plain_value(holder, keyword, problems)
+        vendor = frame_position(item, problems)
+        if vendor is not None:
+            frame["vendor_image_position_patient"] = vendor
         frame["frame_index"] = index
         frames.append(frame)
     return frames
-
-
-def _items(ds: Dataset, tag: int, problems: list[str]) -> list[Dataset]:
-    if tag not in ds:
-        return []
-    try:
-        return list(ds[tag].value or [])
-    except DicomError as exc:
-        problems.append(f"{format_tag(tag)}: {exc}")
-        return []
 
 
 def record_fields() -> Iterable[str]:

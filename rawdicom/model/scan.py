@@ -44,7 +44,8 @@ from ..errors import (DicomError, MalformedElementError, NotDicomError,
 from ..reader import read
 from ..warning_capture import captured_warnings, dicom_messages
 from .hierarchy import Collection
-from .record import HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, _value, instance_record, snake_case
+from .record import (HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, plain_value,
+                     snake_case)
 
 __all__ = ["scan", "list_files", "read_records", "read_chunk", "read_one", "outcome_error",
            "MEDIA_STORAGE_DIRECTORY", "TRUNCATION_MARKS"]
@@ -301,7 +302,7 @@ def _add_extra(record: dict[str, Any], ds: Any, extra: tuple[Any, ...]) -> None:
 def _plain_value(ds: Any, tag: int, problems: list[str]) -> Any:
     """One element's value as plain data; the items of a sequence as dicts."""
     if ds[tag].vr != "SQ":
-        return _value(ds, tag, problems)
+        return plain_value(ds, tag, problems)
     try:
         items = ds[tag].value or []
     except DicomError as exc:

@@ -7,13 +7,14 @@ that must agree for two images to be neighbours in one array, and each
 :class:`Stack` says in ``reason`` which key and which values set it apart from the others
 (dcm2niix prints why it refuses to stack two images; so does this, as data).
 
-Keys always split (*hard* keys): Frame of Reference, Rows/Columns, Image Type (Frame Type
-for enhanced frames), Pixel Spacing and Image Orientation (Patient) within a tolerance,
-Echo Numbers / Echo Time / Effective Echo Time, Temporal Position, Stack ID, diffusion b
-value and direction, and whether the image has a position at all. Acquisition Number and
-Trigger Time (*soft* keys) split a group only where the group repeats a position with
-different values of them: some CT scanners number every rotation as its own acquisition
-inside one contiguous volume, and splitting those would cut the volume into slabs.
+Keys always split (*hard* keys): Series Number, Frame of Reference, Rows/Columns, Image
+Type (Frame Type for enhanced frames), Pixel Spacing and Image Orientation (Patient) within
+a tolerance, Echo Numbers / Echo Time / Effective Echo Time, Temporal Position, Stack ID,
+diffusion b value and direction, and whether the image has a position at all. Acquisition
+Number and Trigger Time (*soft* keys) split a group only where the group repeats a position
+with different values of them: some CT scanners number every rotation as its own
+acquisition inside one contiguous volume, and splitting those would cut the volume into
+slabs.
 
 Inside a stack the images are ordered by Image Position (Patient) projected on the slice
 normal (row cosines x column cosines) — never by Instance Number, Slice Location or file
@@ -29,34 +30,22 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from .geometry import (ORIENTATION_TOLERANCE, POSITION_TOLERANCE, Diagnostic, Geometry,
+                       GeometryError, stack_geometry)
+from .header_values import as_tuple, finite_floats
 from .instance import Instance
+from .volume import Volume, stack_volume
 
-if TYPE_CHECKING:
-    from .geometry import Diagnostic, Geometry
-    from .volume import Volume
+__all__ = ["Stack", "split_stacks", "add_regroup", "image_identity", "normal",
+           "ORIENTATION_TOLERANCE", "POSITION_TOLERANCE", "SPACING_TOLERANCE"]
 
-__all__ = ["Stack", "split_stacks", "ORIENTATION_TOLERANCE", "POSITION_TOLERANCE",
-           "SPACING_TOLERANCE"]
-
-#: Largest difference of any direction cosine for two images to share an orientation
-#: (1e-3: 0.06 degrees, 0.25 mm at the edge of a 250 mm field of view).
-ORIENTATION_TOLERANCE = 1e-3
-#: Millimetres: two positions closer than this are the same; slices farther than this from
-#: their grid position break the grid (dcm2niix's and IDC's 0.2 mm).
-POSITION_TOLERANCE = 0.2
 #: Millimetres: largest difference of Pixel Spacing values inside one stack (over 512
 #: columns, 0.05 mm at the far edge).
 SPACING_TOLERANCE = 1e-4
 #: The reason of a series' only stack.
 WHOLE_SERIES = "the whole series: no key sets images apart"
-
-
-def _tuple(value: Any) -> tuple[Any, ...] | None:
-    if value is None:
-        return None
-    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
 def _hashable(value: Any) -> Any:
@@ -66,35 +55,26 @@ def _hashable(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, type(None))) else repr(value)
 
 
-def _floats(value: Any, n: int) -> tuple[float, ...] | None:
-    """``value`` as n finite floats, or None when it is not that (a broken header)."""
-    values = _tuple(value)
-    if values is None or len(values) != n:
-        return None
-    try:
-        out = tuple(float(v) for v in values)
-    except (TypeError, ValueError):
-        return None
-    return out if all(math.isfinite(v) for v in out) else None
-
-
 def _image_type(inst: Instance) -> tuple[str, ...] | None:
-    values = _tuple(inst.get("frame_type") or inst.get("image_type"))
+    values = as_tuple(inst.get("frame_type") or inst.get("image_type"))
     return tuple(str(v).strip().upper() for v in values) if values else None
 
 
 def _has_geometry(inst: Instance) -> bool:
-    return (_floats(inst.get("image_position_patient"), 3) is not None
-            and _floats(inst.get("image_orientation_patient"), 6) is not None)
+    return (finite_floats(inst.get("image_position_patient"), 3) is not None
+            and finite_floats(inst.get("image_orientation_patient"), 6) is not None)
 
 
 # Hard keys: (name, value of one instance). Values must be hashable and comparable to None.
 _HARD: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
+    # files that share a Series Instance UID but not a Series Number are not one acquisition
+    # (dcm2niix keeps them apart too: dcm_qa_12bit's three files share every UID)
+    ("series_number", lambda i: i.get("series_number")),
     ("frame_of_reference_uid", lambda i: i.get("frame_of_reference_uid")),
     ("geometry", lambda i: "present" if _has_geometry(i) else "missing"),
     ("rows_columns", lambda i: (i.get("rows"), i.get("columns"))),
     ("image_type", _image_type),
-    ("echo_numbers", lambda i: _tuple(i.get("echo_numbers"))),
+    ("echo_numbers", lambda i: as_tuple(i.get("echo_numbers"))),
     ("echo_time", lambda i: i.get("echo_time")),
     ("effective_echo_time", lambda i: i.get("effective_echo_time")),
     ("temporal_position", lambda i: i.get("temporal_position_identifier",
@@ -102,7 +82,7 @@ _HARD: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
     ("stack_id", lambda i: i.get("stack_id")),
     ("diffusion_b_value", lambda i: i.get("diffusion_b_value")),
     ("diffusion_gradient_orientation",
-     lambda i: _floats(i.get("diffusion_gradient_orientation"), 3)),
+     lambda i: finite_floats(i.get("diffusion_gradient_orientation"), 3)),
     # MR (rawdicom.vendor.fields): GE magnitude/phase/real/imaginary, Siemens coil element.
     ("vendor_image_kind", lambda i: i.get("vendor_image_kind")),
     ("coil", lambda i: i.get("coil")),
@@ -111,10 +91,11 @@ _HARD: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
 # function of the hard keys on these values (``rawdicom.index.record.stack_key``). Image
 # Position (Patient) enters only as present or not ("geometry"). Tested against _HARD.
 HARD_KEY_INPUTS: tuple[str, ...] = (
-    "frame_of_reference_uid", "image_position_patient", "image_orientation_patient", "rows",
-    "columns", "frame_type", "image_type", "echo_numbers", "echo_time", "effective_echo_time",
-    "temporal_position_identifier", "temporal_position_index", "stack_id",
-    "diffusion_b_value", "diffusion_gradient_orientation", "vendor_image_kind", "coil",
+    "series_number", "frame_of_reference_uid", "image_position_patient",
+    "image_orientation_patient", "rows", "columns", "frame_type", "image_type", "echo_numbers",
+    "echo_time", "effective_echo_time", "temporal_position_identifier",
+    "temporal_position_index", "stack_id", "diffusion_b_value", "diffusion_gradient_orientation",
+    "vendor_image_kind", "coil",
 )
 # Keys compared within a tolerance: (name, value, number of values).
 _CLOSE: tuple[tuple[str, str, int], ...] = (
@@ -124,11 +105,12 @@ _CLOSE: tuple[tuple[str, str, int], ...] = (
 # Soft keys: split only where they tell repeated positions apart.
 _SOFT: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
     ("acquisition_number", lambda i: i.get("acquisition_number")),
-    ("trigger_time", lambda i: i.get("trigger_time", i.get("trigger_delay_time"))),
+    ("trigger_time",
+     lambda i: i.get("trigger_time", i.get("nominal_cardiac_trigger_delay_time"))),
 )
 
 
-def _identity(inst: Instance) -> tuple[Any, ...]:
+def image_identity(inst: Instance) -> tuple[Any, ...]:
     """A total, listing-independent order of images (the tie breaker everywhere)."""
     number = inst.get("instance_number")
     return (number if isinstance(number, int) else math.inf, str(inst.get("sop_instance_uid", "")),
@@ -144,7 +126,7 @@ def normal(orientation: Sequence[float]) -> tuple[float, float, float]:
 
 
 def _depth(inst: Instance, n: Sequence[float]) -> float:
-    p = _floats(inst.get("image_position_patient"), 3)
+    p = finite_floats(inst.get("image_position_patient"), 3)
     return math.inf if p is None else p[0] * n[0] + p[1] * n[1] + p[2] * n[2]
 
 
@@ -155,7 +137,7 @@ def _cluster(instances: list[Instance], attribute: str, size: int, tolerance: fl
     representatives: list[tuple[float, ...]] = []
     out: list[tuple[float, ...] | None] = []
     for inst in instances:
-        value = _floats(inst.get(attribute), size)
+        value = finite_floats(inst.get(attribute), size)
         if value is None:
             out.append(None)
             continue
@@ -171,11 +153,11 @@ def _cluster(instances: list[Instance], attribute: str, size: int, tolerance: fl
 
 def _repeats_positions(members: list[Instance], tolerance: float) -> list[list[Instance]]:
     """Runs of images at the same position (within ``tolerance`` along the normal)."""
-    orientation = _floats(members[0].get("image_orientation_patient"), 6)
+    orientation = finite_floats(members[0].get("image_orientation_patient"), 6)
     if orientation is None:
         return []
     n = normal(orientation)
-    ordered = sorted(members, key=lambda i: (_depth(i, n), _identity(i)))
+    ordered = sorted(members, key=lambda i: (_depth(i, n), image_identity(i)))
     runs, run = [], [ordered[0]]
     for inst in ordered[1:]:
         if abs(_depth(inst, n) - _depth(run[0], n)) <= tolerance:
@@ -238,6 +220,8 @@ class Stack:
         self.reason = reason
         self.position_tolerance = position_tolerance
         self.orientation_tolerance = orientation_tolerance
+        #: what split_stacks appends to the reason (an incomplete volume of a 4-D series)
+        self.note: str | None = None
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -249,16 +233,14 @@ class Stack:
         return f"<Stack of {len(self.instances)} image(s): {self.reason}>"
 
     @cached_property
-    def geometry(self) -> "Geometry":
+    def geometry(self) -> Geometry:
         """The grid the images lie on (raises GeometryError when they have no position)."""
-        from .geometry import stack_geometry
         return stack_geometry(self.instances, position_tolerance=self.position_tolerance,
                               orientation_tolerance=self.orientation_tolerance)
 
     @property
-    def diagnostics(self) -> list["Diagnostic"]:
+    def diagnostics(self) -> list[Diagnostic]:
         """What is irregular about the grid: a list of Diagnostic (empty for a clean stack)."""
-        from .geometry import GeometryError
         try:
             return list(self.geometry.diagnostics)
         except GeometryError as exc:
@@ -267,16 +249,32 @@ class Stack:
     @property
     def regular(self) -> bool:
         """Whether the images form one regular grid (missing slices and tilt allowed)."""
-        from .geometry import GeometryError
         try:
             return self.geometry.regular
         except GeometryError:
             return False
 
-    def volume(self, hounsfield: bool = True, resample: bool = False, **kw: Any) -> "Volume":
+    def volume(self, hounsfield: bool = True, resample: bool = False, **kw: Any) -> Volume:
         """The pixels in one array with their affine (see ``volume.stack_volume``)."""
-        from .volume import stack_volume
         return stack_volume(self, hounsfield=hounsfield, resample=resample, **kw)
+
+
+#: A regrouping of a series' stacks: (stacks, position tolerance) -> stacks. It runs
+#: after the generic split, before each stack gets its reason (see add_regroup).
+Regroup = Callable[[list[Stack], float], list[Stack]]
+_REGROUPS: list[Regroup] = []
+
+
+def add_regroup(regroup: Regroup) -> None:
+    """Plug a regrouping into :func:`split_stacks` (once; later calls add nothing).
+
+    The seam between the generic split and what a modality knows about its series: the
+    MR layer (``rawdicom.model.fourd``: repeated position sets joined into 4-D stacks,
+    mosaics cut into slices) adds itself when imported, and ``rawdicom.model`` imports
+    it, so this module never imports the layers above it.
+    """
+    if regroup not in _REGROUPS:
+        _REGROUPS.append(regroup)
 
 
 def split_stacks(instances: Iterable[Instance], *,
@@ -289,10 +287,10 @@ def split_stacks(instances: Iterable[Instance], *,
     the order of their keys); each stack's images in slice order. Tolerances: cosines
     (``orientation_tolerance``), millimetres (``position_tolerance`` for repeated
     positions, and for the grid checks of ``Stack.geometry``; ``spacing_tolerance`` for
-    Pixel Spacing).
+    Pixel Spacing). The regroupings added with :func:`add_regroup` run on the result
+    before each stack is given its reason.
     """
-    from .fourd import regroup  # MR: repeated position sets joined, mosaics cut into slices
-    images = sorted((f for inst in instances for f in inst.frames()), key=_identity)
+    images = sorted((f for inst in instances for f in inst.frames()), key=image_identity)
     if not images:
         return []
     close = {name: _cluster(images, attribute, size,
@@ -305,18 +303,22 @@ def split_stacks(instances: Iterable[Instance], *,
         groups.setdefault(key, []).append(inst)
     parts = [part for key, members in groups.items()
              for part in _soft_split(members, key, position_tolerance)]
-    stacks = []
+    ordered = []
     for key, members in parts:
         orientation = dict(key).get("image_orientation_patient")
         if orientation is not None:
             n = normal(orientation)
-            members.sort(key=lambda i: (_depth(i, n), _identity(i)))
-        stacks.append((key, members))
-    stacks.sort(key=lambda item: (-len(item[1]), _format(item[0])))
-    # regroup joins the volumes of 4-D series, then gives every stack its reason (_reasons)
-    return regroup([Stack(members, key, "", position_tolerance=position_tolerance,
-                          orientation_tolerance=orientation_tolerance)
-                    for key, members in stacks], position_tolerance)
+            members.sort(key=lambda i: (_depth(i, n), image_identity(i)))
+        ordered.append((key, members))
+    ordered.sort(key=lambda item: (-len(item[1]), _format(item[0])))
+    stacks = [Stack(members, key, "", position_tolerance=position_tolerance,
+                    orientation_tolerance=orientation_tolerance) for key, members in ordered]
+    for regroup in _REGROUPS:
+        stacks = regroup(stacks, position_tolerance)
+    stacks.sort(key=lambda s: -len(s))
+    for s, reason in zip(stacks, _reasons([s.key for s in stacks])):
+        s.reason = f"{reason}; {s.note}" if s.note else reason
+    return stacks
 
 
 def _reasons(keys: list[tuple[tuple[str, Any], ...]]) -> list[str]:

@@ -28,20 +28,41 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
 from .geometry import NOT_COMPARED, Diagnostic, Geometry, GeometryError, numpy
+from .header_values import rescale
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .instance import Instance
-    from .stacks import Stack
 
-__all__ = ["Volume", "stack_volume", "series_volume"]
+__all__ = ["Volume", "stack_volume", "series_volume", "stored_dtype", "output_dtype",
+           "mask_high_bits", "is_native_frame"]
+
+class StackLike(Protocol):
+    """What a volume needs of a stack (``stacks.Stack``, which sits above this module)."""
+
+    instances: list["Instance"]
+    reason: str
+
+    @property
+    def geometry(self) -> Geometry: ...
+
+    @property
+    def regular(self) -> bool: ...
+
+    def volume(self, hounsfield: bool = True, resample: bool = False, **kw: Any) -> "Volume": ...
+
+    def __len__(self) -> int: ...
+
 
 _NATIVE_LITTLE_ENDIAN = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"))
+_PALETTE = "PALETTE COLOR"
+_COLOUR = frozenset(("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
+                     "YBR_ICT", "YBR_RCT", _PALETTE))
 _PIXEL_DATA = 0x7FE00010
 _UNDEFINED = 0xFFFFFFFF
 
@@ -56,6 +77,8 @@ class Volume:
     diagnostics, duplicates resolved by comparing their pixels, unreadable files, a
     resampling. filled_slices: slices no image filled (missing or unreadable), holding
     ``fill_value``. geometry: the header geometry of the stack the volume came from.
+    colour: True for a series of colour images (RGB, YBR_*, PALETTE COLOR): the array is
+    then (slices, rows, columns, 3), RGB, as pydicom gives each image.
     """
 
     array: "np.ndarray"
@@ -68,6 +91,7 @@ class Volume:
     filled_slices: tuple[int, ...]
     fill_value: float
     geometry: Geometry
+    colour: bool = False
 
     @property
     def affine_ras(self) -> "np.ndarray":
@@ -90,6 +114,8 @@ class Volume:
         array is written transposed (a view: no copy) and the affine's columns permuted
         the same way. The sform holds the affine (code 1, scanner); the qform too unless
         the affine is sheared (gantry tilt), which a quaternion cannot express (code 0).
+        A colour volume is written as RGB24 (NIfTI's 8 bits per sample: 16-bit samples
+        are scaled to 8 bits, v * 255 / 65535 rounded).
         """
         try:
             import nibabel
@@ -98,7 +124,7 @@ class Volume:
                               ) from exc
         np = numpy()
         affine = self.affine_ras[:, [2, 1, 0, 3]]
-        image = nibabel.Nifti1Image(self.array.transpose(2, 1, 0), affine)
+        image = nibabel.Nifti1Image(self.nifti_array(), affine)
         image.header.set_xyzt_units("mm")
         image.set_sform(affine, code=1)
         columns = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
@@ -107,22 +133,29 @@ class Volume:
         nibabel.save(image, os.fspath(path))
         return Path(path)
 
+    def nifti_array(self) -> "np.ndarray":
+        """The array as NIfTI lays it out: axes reversed (column, row, slice[, volume]); a
+        colour volume's samples as one RGB24 value per voxel."""
+        data = _rgb24(self.array) if self.colour else self.array
+        return data.transpose(tuple(reversed(range(data.ndim))))
+
+
+def _rgb24(array: "np.ndarray") -> "np.ndarray":
+    """(..., 3) RGB samples as NIfTI RGB24 values (nibabel's structured R, G, B dtype)."""
+    np = numpy()
+    if array.dtype == np.uint16:
+        array = ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ValueError(f"NIfTI RGB24 holds 8-bit samples, not {array.dtype}")
+    rgb = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
+    return np.ascontiguousarray(array).view(rgb)[..., 0]
+
 
 # ---------------------------------------------------------------- the output type
 
-def _rescale(inst: "Instance", hounsfield: bool) -> tuple[float, float]:
-    if not hounsfield:
-        return 1.0, 0.0
-    slope, intercept = inst.get("rescale_slope", 1.0), inst.get("rescale_intercept", 0.0)
-    for value in (slope, intercept):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) \
-                or not math.isfinite(value):
-            raise PixelDataError(f"Rescale Slope {slope!r} / Intercept {intercept!r} of "
-                                 f"{inst.get('path')} are not finite numbers")
-    return float(slope), float(intercept)
-
-
-def _stored_dtype(inst: "Instance") -> "np.dtype":
+def stored_dtype(inst: "Instance") -> "np.dtype":
+    """The little-endian numpy type of an image's stored values (Bits Allocated, Pixel
+    Representation); PixelDataError for what no grayscale volume holds."""
     np = numpy()
     bits, signed = inst.get("bits_allocated"), inst.get("pixel_representation", 0)
     if bits not in (8, 16, 32) or signed not in (0, 1):
@@ -142,11 +175,11 @@ def _stored_range(bits: Any, dtype: "np.dtype", path: Any) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
-def _output_dtype(instances: Sequence["Instance"], hounsfield: bool) -> "np.dtype":
+def output_dtype(instances: Sequence["Instance"], hounsfield: bool) -> "np.dtype":
     """The smallest dtype that holds every rescaled value exactly, float32 if none does."""
     np = numpy()
     lo, hi, stored = math.inf, -math.inf, set()
-    kinds = {(_rescale(i, hounsfield), _stored_dtype(i), i.get("bits_stored")): i.get("path")
+    kinds = {(rescale(i, hounsfield), stored_dtype(i), i.get("bits_stored")): i.get("path")
              for i in instances}
     for ((slope, intercept), dtype, bits), path in kinds.items():
         a, b = _stored_range(bits, dtype, path)
@@ -166,7 +199,7 @@ def _output_dtype(instances: Sequence["Instance"], hounsfield: bool) -> "np.dtyp
 
 # ---------------------------------------------------------------- reading slices
 
-def _mask(arr: "np.ndarray", bits_stored: int) -> None:
+def mask_high_bits(arr: "np.ndarray", bits_stored: int) -> None:
     """Clear (unsigned) or sign-extend (signed) the bits above Bits Stored, in place."""
     np = numpy()
     shift = arr.dtype.itemsize * 8 - bits_stored
@@ -182,15 +215,22 @@ def _mask(arr: "np.ndarray", bits_stored: int) -> None:
     np.right_shift(arr, shift, out=arr)
 
 
-def _native(inst: "Instance") -> bool:
+def is_colour(inst: "Instance") -> bool:
+    """Whether an image is in colour: RGB or YBR samples, or PALETTE COLOR indices."""
+    photometric = inst.get("photometric_interpretation")
+    return (isinstance(photometric, str) and photometric.strip().upper() in _COLOUR) \
+        or inst.get("samples_per_pixel", 1) == 3
+
+
+def is_native_frame(inst: "Instance") -> bool:
     """Whether the frame's bytes are the stored values at a known offset of the file."""
     offset, length = inst.get("pixel_data_offset"), inst.get("pixel_data_length")
-    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
+    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN or is_colour(inst)
             or inst.get("samples_per_pixel", 1) != 1 or not isinstance(offset, int)
             or not isinstance(length, int) or length == _UNDEFINED):
         return False
     try:
-        size = _stored_dtype(inst).itemsize
+        size = stored_dtype(inst).itemsize
     except PixelDataError:
         return False
     counts = (inst.get("number_of_frames", 1), inst.get("rows"), inst.get("columns"))
@@ -200,11 +240,12 @@ def _native(inst: "Instance") -> bool:
 
 
 class _Writer:
-    """Puts stored values into a slice of the output, rescaled."""
+    """Puts stored values into a slice of the output, rescaled (colour: as decoded)."""
 
-    def __init__(self, out: "np.ndarray", hounsfield: bool) -> None:
+    def __init__(self, out: "np.ndarray", hounsfield: bool, colour: bool = False) -> None:
         self.out = out
         self.hounsfield = hounsfield
+        self.colour = colour
 
     def store(self, slot: int, stored: "np.ndarray", inst: "Instance") -> None:
         np = numpy()
@@ -212,7 +253,10 @@ class _Writer:
         if stored.shape != target.shape:
             raise PixelDataError(f"{inst.get('path')}: pixels of shape {stored.shape}, "
                                  f"Rows x Columns {target.shape}", tag=_PIXEL_DATA)
-        slope, intercept = _rescale(inst, self.hounsfield)
+        if self.colour:  # RGB from the pixel layer; colour images have no rescale
+            target[...] = stored
+            return
+        slope, intercept = rescale(inst, self.hounsfield)
         if stored.dtype.kind == "f" and target.dtype.kind != "f":
             raise PixelDataError(f"{inst.get('path')}: float pixel data in a volume of "
                                  f"Bits Allocated {inst.get('bits_allocated')} integers")
@@ -246,12 +290,12 @@ def _modular(value: float, dtype: "np.dtype") -> Any:
     return dtype.type(v)
 
 
-def _read_native(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
+def _readis_native_frame(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
     """Native little endian frames: straight from the file into the volume where possible."""
     np = numpy()
     with open(path, "rb", buffering=0) as f:
         for slot, inst in jobs:
-            dtype = _stored_dtype(inst)
+            dtype = stored_dtype(inst)
             target = writer.out[slot]
             direct = (target.dtype.kind in "iu" and target.dtype.itemsize == dtype.itemsize
                       and (dtype.isnative or dtype.itemsize == 1))
@@ -268,18 +312,28 @@ def _read_native(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer)
                                          f"{frame_bytes} bytes", offset=offset + got,
                                          tag=_PIXEL_DATA)
                 got += n
-            _mask(buffer, inst.get("bits_stored") or dtype.itemsize * 8)
+            mask_high_bits(buffer, inst.get("bits_stored") or dtype.itemsize * 8)
             if direct:
-                _Writer.rescale_in_place(target, *_rescale(inst, writer.hounsfield))
+                _Writer.rescale_in_place(target, *rescale(inst, writer.hounsfield))
             else:
                 writer.store(slot, buffer, inst)
 
 
 def _decode(ds: Any, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
     """Any other transfer syntax: each frame of the dataset decoded once, by the pixel layer."""
-    import rawdicom
     for slot, inst in jobs:
-        writer.store(slot, rawdicom.pixel_array(ds, frame=inst.frame), inst)
+        writer.store(slot, _decoded(ds, inst), inst)
+
+
+def _decoded(ds: Any, inst: "Instance") -> "np.ndarray":
+    """One frame from the pixel layer: stored values, RGB for YBR, PALETTE COLOR looked up."""
+    import rawdicom
+    from rawdicom.pixels import apply_palette
+    frame = rawdicom.pixel_array(ds, frame=inst.frame)
+    photometric = inst.get("photometric_interpretation")
+    if isinstance(photometric, str) and photometric.strip().upper() == _PALETTE:
+        return apply_palette(ds, frame)
+    return frame
 
 
 Failure = tuple[str, list[int], Exception]
@@ -309,12 +363,12 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
     by_file: dict[str, list[tuple[int, "Instance"]]] = {}
     for slot, inst in slots:
         by_file.setdefault(str(inst.path), []).append((slot, inst))
-    writer = _Writer(out, hounsfield)
+    writer = _Writer(out, hounsfield, colour=out.ndim == 4)
     workers = min(threads or os.cpu_count() or 1, 8)
     failed: dict[str, Failure] = {}
     tasks: list[tuple[str, list[tuple[int, "Instance"]], Any]] = []
     for path, jobs in by_file.items():
-        native = all(_native(inst) for _, inst in jobs)
+        native = all(is_native_frame(inst) for _, inst in jobs)
         if native or len(jobs) == 1 or workers == 1:
             tasks.append((path, jobs, None))
             continue
@@ -332,8 +386,8 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
         try:
             if ds is not None:
                 _decode(ds, jobs, writer)
-            elif all(_native(inst) for _, inst in jobs):
-                _read_native(path, jobs, writer)
+            elif all(is_native_frame(inst) for _, inst in jobs):
+                _readis_native_frame(path, jobs, writer)
             else:
                 _decode(rawdicom.read(path), jobs, writer)
         except (DicomError, OSError) as exc:
@@ -350,16 +404,29 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
 
 # ---------------------------------------------------------------- volumes
 
-def _check(stack: "Stack") -> Geometry:
+def _check(stack: StackLike) -> tuple[Geometry, bool]:
+    """The stack's geometry, and whether its images are in colour (all, or none)."""
     geometry = stack.geometry
+    colour = {is_colour(inst) for inst in stack.instances}
     samples = {inst.get("samples_per_pixel", 1) for inst in stack.instances}
-    if samples != {1}:
+    if len(colour) > 1:
+        raise PixelDataError(f"{stack.instances[0].get('path')}: the stack mixes colour and "
+                             "grayscale images")
+    if samples - {1, 3} or (colour == {False} and samples != {1}):
         raise PixelDataError(f"{stack.instances[0].get('path')}: volumes are built from "
-                             f"grayscale images; Samples per Pixel {samples}")
+                             f"grayscale or colour images; Samples per Pixel {samples}")
     if min(geometry.shape[1:]) < 1:
         raise PixelDataError(f"{stack.instances[0].get('path')}: Rows x Columns "
                              f"{geometry.shape[1]} x {geometry.shape[2]}")
-    return geometry
+    return geometry, colour == {True}
+
+
+def _colour_dtype(stack: StackLike) -> "np.dtype":
+    """The type of a colour stack's RGB samples: its first image's, decoded (a palette's
+    entries may be 8 or 16 bits whatever Bits Allocated says)."""
+    import rawdicom
+    first = stack.instances[0]
+    return _decoded(rawdicom.read(str(first.path)), first).dtype
 
 
 def _fill_for(dtype: "np.dtype", fill_value: float | None) -> float:
@@ -382,7 +449,7 @@ def _unreadable(failures: list[Failure], slot_of: dict[int, int], stacklevel: in
     return diags
 
 
-def _compare_duplicates(stack: "Stack", geometry: Geometry, out: "np.ndarray",
+def _compare_duplicates(stack: StackLike, geometry: Geometry, out: "np.ndarray",
                         hounsfield: bool, threads: int | None) -> list[Diagnostic]:
     """Duplicate-position diagnostics with their pixels compared to the slice used."""
     np = numpy()
@@ -415,7 +482,7 @@ def _compare_duplicates(stack: "Stack", geometry: Geometry, out: "np.ndarray",
     return diags
 
 
-def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = False,
+def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = False,
                  threads: int | None = None, fill_value: float | None = None) -> Volume:
     """The volume of one stack.
 
@@ -424,22 +491,29 @@ def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = Fa
         grid (float32) when the stack is tilted, non-uniform, drifting or has missing
         slices; without it such irregular stacks (non-uniform spacing, drift) raise
         GeometryError (a ValueError), and tilted ones keep a sheared affine. threads: files
-        read at once (default: the cores, at most 8). fill_value: for slices no image fills (default
-        NaN for float volumes, the type's minimum for integer ones).
+        read at once (default: the cores, at most 8). fill_value: for slices no image fills
+        (default NaN for float volumes, the type's minimum for integer ones, 0 for colour).
+
+    A stack of colour images (RGB, YBR_*, PALETTE COLOR) gives a colour Volume: (slices,
+    rows, columns, 3) RGB, each image as the pixel layer decodes it (YBR converted,
+    palette indices looked up), without rescale; it is not resampled.
     """
     np = numpy()
-    geometry = _check(stack)
+    geometry, colour = _check(stack)
     needs_resample = (not geometry.regular or geometry.tilted or bool(geometry.missing_slices))
     if resample and needs_resample:
+        if colour:
+            raise GeometryError("colour volumes are not resampled: the stack needs it ("
+                                + ", ".join(sorted(geometry.kinds())) + ")")
         return _resampled(stack, geometry, hounsfield, threads, fill_value)
     if not geometry.regular:
         blocking = "; ".join(str(d) for d in geometry.diagnostics
                              if d.kind in ("non_uniform_spacing", "in_plane_drift"))
         raise GeometryError(f"the stack is no regular grid ({blocking}); "
                             "volume(resample=True) interpolates it onto one")
-    dtype = _output_dtype(stack.instances, hounsfield)
-    out = np.empty(geometry.shape, dtype=dtype)
-    fill = _fill_for(dtype, fill_value)
+    dtype = _colour_dtype(stack) if colour else output_dtype(stack.instances, hounsfield)
+    out = np.empty(geometry.shape + ((3,) if colour else ()), dtype=dtype)
+    fill = (fill_value or 0) if colour else _fill_for(dtype, fill_value)
     firsts: dict[int, int] = {}
     for k, slot in enumerate(geometry.slice_index):
         firsts.setdefault(slot, k)
@@ -455,7 +529,7 @@ def stack_volume(stack: "Stack", *, hounsfield: bool = True, resample: bool = Fa
     return Volume(out, geometry.affine.copy(), geometry.spacing, geometry.origin,
                   geometry.direction.copy(), diagnostics,
                   stack.instances[0].get("frame_of_reference_uid"), tuple(sorted(filled)),
-                  fill, geometry)
+                  fill, geometry, colour)
 
 
 # ---------------------------------------------------------------- resampling
@@ -491,7 +565,7 @@ def _in_plane(slice_: "np.ndarray", rows: float, columns: float, fill: float) ->
     return _shift(_shift(slice_, rows, 0, fill), columns, 1, fill)
 
 
-def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: int | None,
+def _resampled(stack: StackLike, geometry: Geometry, hounsfield: bool, threads: int | None,
                fill_value: float | None) -> Volume:
     """Interpolate the stack onto an orthogonal grid (normal, column and row cosines).
 
@@ -557,7 +631,7 @@ def _resampled(stack: "Stack", geometry: Geometry, hounsfield: bool, threads: in
                   stack.instances[0].get("frame_of_reference_uid"), (), fill, geometry)
 
 
-def series_volume(stacks: Sequence["Stack"], **kw: Any) -> Volume:
+def series_volume(stacks: Sequence[StackLike], **kw: Any) -> Volume:
     """The volume of a series' largest regular stack; a warning names the stacks left out.
 
     ``kw`` goes to :func:`stack_volume`. Without a regular stack the largest one is used

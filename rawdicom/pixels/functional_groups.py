@@ -3,8 +3,9 @@
 Enhanced multi-frame objects carry the attributes of the modality LUT and
 the VOI per frame, in their functional groups (PS3.3 C.7.6.16); classic
 objects carry them once, at the top level.  Both grayscale stages
-(:mod:`.modality`, :mod:`.voi`) find them here, and map a multi-frame array
-once per distinct set of parameters.
+(:mod:`.modality`, :mod:`.voi`) find them here, through the one lookup of
+functional groups (``rawdicom.functional_groups``, which the model uses too),
+and map a multi-frame array once per distinct set of parameters.
 """
 
 from __future__ import annotations
@@ -14,54 +15,31 @@ from typing import Any, Callable, Hashable
 
 import numpy as np
 
+from .. import functional_groups as lookup
 from ..dataset import Dataset
 from ..errors import PixelDataError, format_tag
 
 __all__ = ["sequence_items", "first_item", "frame_source", "numeric_value", "per_frame"]
 
 _NUMBER_OF_FRAMES = 0x00280008
-_SHARED_GROUPS = 0x52009229
-_PER_FRAME_GROUPS = 0x52009230
 
 
 def sequence_items(src: Dataset, tag: int) -> list[Dataset]:
-    """The items of sequence ``tag`` in ``src`` ([] when absent or empty).
-
-    A value that is not a sequence (the element written with another VR) is
-    the file's fault: PixelDataError naming the tag, not an AttributeError later.
-    """
-    value = src.get(tag)
-    if value is None or value == []:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, Dataset) for item in value):
-        raise PixelDataError(f"{format_tag(tag)} should be a sequence of items, found a value "
-                             f"of VR {src[tag].vr}", tag=tag)
-    return value
+    """The items of sequence ``tag`` in ``src``; PixelDataError when it is no sequence."""
+    return lookup.sequence_items(src, tag, PixelDataError)
 
 
 def first_item(src: Dataset, tag: int) -> Dataset | None:
-    items = sequence_items(src, tag)
-    return items[0] if items else None
+    return lookup.first_item(src, tag, PixelDataError)
 
 
 def frame_source(ds: Dataset, macro: int, frame: int, own: tuple[int, ...]) -> Dataset:
-    """The dataset holding a frame's attributes: its functional group item, else ``ds`` itself.
-
-    PS3.3 C.7.6.16: a Per-frame Functional Groups item overrides the Shared
-    one; classic objects keep the attributes at the top level.  ``own`` are
-    the attributes that make an item count (an item without them is ignored).
-    """
-    per_frame = sequence_items(ds, _PER_FRAME_GROUPS)
-    if 0 <= frame < len(per_frame):
-        item = first_item(per_frame[frame], macro)
-        if item is not None and any(tag in item for tag in own):
-            return item
-    shared = first_item(ds, _SHARED_GROUPS)
-    if shared is not None:
-        item = first_item(shared, macro)
-        if item is not None and any(tag in item for tag in own):
-            return item
-    return ds
+    """The dataset holding a frame's attributes: its functional group item (the frame's
+    own, else the shared one: ``rawdicom.functional_groups``), else ``ds`` itself (classic
+    objects keep the attributes at the top level). ``own`` are the attributes that make
+    an item count (an item without them is ignored)."""
+    item = lookup.FunctionalGroups(ds, PixelDataError).item(frame, macro, own)
+    return ds if item is None else item
 
 
 def numeric_value(src: Dataset, tag: int, index: int = 0) -> float:

@@ -7,7 +7,13 @@ the creator elements of the groups below and for each candidate element under ea
 blocks 10-1F (:data:`BLOCKS`; 336 tags); :func:`vendor_fields` then keeps the elements
 whose block belongs to the expected creator. The CSA image header is
 parsed only for mosaics (its slice normal and count are what mosaics need; classic Siemens
-files carry the b-value and gradient in group 0019).
+files carry the b-value and gradient in group 0019). Anonymisers and old PACS often drop
+the creator (0029,0010) "SIEMENS CSA HEADER" and keep (0029,1010): an element in the CSA's
+place whose block has no creator at all is taken when its bytes are a CSA header
+(:func:`rawdicom.vendor.siemens.looks_like_csa`), and ``csa_without_creator`` says so.
+
+A number that does not fit a float (an IS of 400 digits) or is not finite counts as absent
+and the record's ``problems`` say so: these values drive geometry, never an exception.
 
 Record keys (None when absent), added to every record:
 
@@ -32,6 +38,10 @@ Record keys (None when absent), added to every record:
     imaginary); a key that splits stacks.
 ``coil``
     Siemens (0051,xx0F) coil element string (uncombined coil images): splits stacks.
+``patient_position``
+    (0018,5100) HFS, FFS...: GE's gradient frame is known only for HFS.
+``csa_without_creator``
+    The tag, as ``(0029,1010)``, of a CSA image header read without its private creator.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from typing import Any
 
 from ..errors import DicomError
 from ..values import decode_value
+from .siemens import looks_like_csa, parse_csa
 
 __all__ = ["VENDOR_TAGS", "VENDOR_KEYS", "vendor_fields", "ge_b_value"]
 
@@ -71,6 +82,7 @@ _CANDIDATES: tuple[tuple[int, int, str, str, str], ...] = (
 _GROUPS = frozenset(g for g, *_ in _CANDIDATES)
 _BY_GROUP_ELEMENT = {(g, e): (creator, name, vr) for g, e, creator, name, vr in _CANDIDATES}
 _PHASE_ENCODING = 0x00181312
+_PATIENT_POSITION = 0x00185100
 
 #: Private blocks searched: (gggg,0010)-(gggg,001F). Scanners put these creators in the
 #: first blocks (0x10, 0x11 when a second creator shares the group); asking for all 240
@@ -80,11 +92,12 @@ BLOCKS = range(0x10, 0x20)
 VENDOR_TAGS: tuple[int, ...] = tuple(sorted(
     {g << 16 | block for g in _GROUPS for block in BLOCKS}
     | {g << 16 | block << 8 | e for g, e, *_ in _CANDIDATES for block in BLOCKS}
-    | {_PHASE_ENCODING}))
+    | {_PHASE_ENCODING, _PATIENT_POSITION}))
 
 VENDOR_KEYS: tuple[str, ...] = (
     "mosaic_images", "csa_slice_normal", "vendor_b_value", "vendor_gradient",
-    "vendor_gradient_frame", "in_plane_phase_encoding_direction", "vendor_image_kind", "coil")
+    "vendor_gradient_frame", "in_plane_phase_encoding_direction", "vendor_image_kind", "coil",
+    "patient_position", "csa_without_creator")
 
 _GE_KINDS = {0: "M", 1: "P", 2: "R", 3: "I"}
 
@@ -105,10 +118,10 @@ def _decode(ds: Any, tag: int, vr_default: str, problems: list[str]) -> Any:
     gives none (implicit VR without a private dictionary entry, UN)."""
     element = ds[tag]
     try:
+        if vr_default == "OB":  # the CSA header: little endian bytes whatever the VR says
+            return bytes(element.raw)
         vr = element.vr
         if vr in ("UN", "OB", "??") or not vr:
-            if vr_default == "OB":
-                return bytes(element.raw)
             return decode_value(vr_default, bytes(element.raw), ds._ctx.little_endian, ())
         return element.value
     except (DicomError, ValueError) as exc:
@@ -116,7 +129,10 @@ def _decode(ds: Any, tag: int, vr_default: str, problems: list[str]) -> Any:
         return None
 
 
-def _numbers(value: Any, n: int | None = None) -> list[float] | None:
+def _numbers(value: Any, n: int | None = None, problems: list[str] | None = None,
+             name: str = "") -> list[float] | None:
+    """``value`` as ``n`` (or any number of) finite floats, else None; a value too large for
+    a float or not finite is noted in ``problems``."""
     if value is None:
         return None
     values = value if isinstance(value, (list, tuple)) else [value]
@@ -124,7 +140,13 @@ def _numbers(value: Any, n: int | None = None) -> list[float] | None:
         out = [float(v) for v in values]
     except (TypeError, ValueError):
         return None
-    if not out or (n is not None and len(out) < n) or not all(math.isfinite(v) for v in out):
+    except OverflowError:  # an int of hundreds of digits (IS, CSA text)
+        out = [math.inf]
+    if out and not all(math.isfinite(v) for v in out):
+        if problems is not None:
+            problems.append(f"{name}: a value out of range of a float; taken as absent")
+        return None
+    if not out or (n is not None and len(out) < n):
         return None
     return out[:n] if n is not None else out
 
@@ -133,9 +155,11 @@ def vendor_fields(ds: Any, image_type: Any, problems: list[str]) -> dict[str, An
     """The :data:`VENDOR_KEYS` of one header-only dataset (see the module docstring)."""
     out: dict[str, Any] = dict.fromkeys(VENDOR_KEYS)
     elements = ds._elements
-    if _PHASE_ENCODING in elements:
-        value = _decode(ds, _PHASE_ENCODING, "CS", problems)
-        out["in_plane_phase_encoding_direction"] = str(value).strip() if value else None
+    for tag, key in ((_PHASE_ENCODING, "in_plane_phase_encoding_direction"),
+                     (_PATIENT_POSITION, "patient_position")):
+        if tag in elements:
+            value = _decode(ds, tag, "CS", problems)
+            out[key] = str(value).strip() or None if value else None
     creators: dict[tuple[int, int], str] = {}
     candidates = []
     for tag in elements:  # one pass: creators, and elements whose low byte is a candidate's
@@ -158,32 +182,40 @@ def vendor_fields(ds: Any, image_type: Any, problems: list[str]) -> dict[str, An
         creator, name, vr = _BY_GROUP_ELEMENT[group, element & 0xFF]
         if name == "csa_image" and not mosaic_type:
             continue  # read for mosaics only (kilobytes that every Siemens file carries)
-        if creators.get((group, element >> 8)) == creator:
+        block_creator = creators.get((group, element >> 8))
+        if block_creator == creator:
             found[name] = _decode(ds, tag, vr, problems)
-    mosaic = _numbers(found.get("siemens_mosaic"), 1)
+        elif name == "csa_image" and block_creator is None and "csa_image" not in found:
+            raw = _decode(ds, tag, "OB", problems)
+            if isinstance(raw, bytes) and looks_like_csa(raw):
+                found[name] = raw
+                out["csa_without_creator"] = f"({group:04X},{element:04X})"
+    mosaic = _numbers(found.get("siemens_mosaic"), 1, problems, "(0019,xx0A)")
     out["mosaic_images"] = int(mosaic[0]) if mosaic and mosaic[0] >= 1 else None
     if mosaic_type and found.get("csa_image"):
         _csa(found["csa_image"], out, found, problems)
-    siemens_b = _numbers(found.get("siemens_b"), 1)
-    siemens_g = _numbers(found.get("siemens_gradient"), 3)
+    siemens_b = _numbers(found.get("siemens_b"), 1, problems, "Siemens b-value")
+    siemens_g = _numbers(found.get("siemens_gradient"), 3, problems, "Siemens gradient")
     if siemens_b is not None:
         out["vendor_b_value"] = siemens_b[0]
     if siemens_g is not None:
         out["vendor_gradient"], out["vendor_gradient_frame"] = siemens_g, "patient"
-    ge_b = _numbers(found.get("ge_b"), 1)
+    ge_b = _numbers(found.get("ge_b"), 1, problems, "GE b-value (0043,xx39)")
     if ge_b is not None and out["vendor_b_value"] is None:
         out["vendor_b_value"] = ge_b_value(ge_b[0])
-    ge_g = [_numbers(found.get(k), 1) for k in ("ge_gx", "ge_gy", "ge_gz")]
+    ge_g = [_numbers(found.get(k), 1, problems, f"GE gradient (0019,xx{e})")
+            for k, e in (("ge_gx", "BB"), ("ge_gy", "BC"), ("ge_gz", "BD"))]
     if all(g is not None for g in ge_g) and out["vendor_gradient"] is None:
         out["vendor_gradient"] = [g[0] for g in ge_g]  # type: ignore[index]
         out["vendor_gradient_frame"] = "ge_logical"
-    kind = _numbers(found.get("ge_kind"), 1)
+    kind = _numbers(found.get("ge_kind"), 1, problems, "GE image type (0043,xx2F)")
     if kind is not None:
         out["vendor_image_kind"] = _GE_KINDS.get(int(kind[0]))
-    philips_b = _numbers(found.get("philips_b"), 1)
+    philips_b = _numbers(found.get("philips_b"), 1, problems, "Philips b-value (2001,xx03)")
     if philips_b is not None and out["vendor_b_value"] is None:
         out["vendor_b_value"] = philips_b[0]
-    philips_g = [_numbers(found.get(k), 1) for k in ("philips_gx", "philips_gy", "philips_gz")]
+    philips_g = [_numbers(found.get(k), 1, problems, f"Philips gradient (2005,xx{e})")
+                 for k, e in (("philips_gx", "B0"), ("philips_gy", "B1"), ("philips_gz", "B2"))]
     if all(g is not None for g in philips_g) and out["vendor_gradient"] is None:
         out["vendor_gradient"] = [g[0] for g in philips_g]  # type: ignore[index]
         out["vendor_gradient_frame"] = "patient"
@@ -195,7 +227,6 @@ def vendor_fields(ds: Any, image_type: Any, problems: list[str]) -> dict[str, An
 
 def _csa(raw: bytes, out: dict[str, Any], found: dict[str, Any], problems: list[str]) -> None:
     """Mosaic fields from the CSA image header (only where group 0019 did not give them)."""
-    from .siemens import parse_csa
     try:
         header = parse_csa(raw)
         count = header.number_of_images_in_mosaic
@@ -206,7 +237,7 @@ def _csa(raw: bytes, out: dict[str, Any], found: dict[str, Any], problems: list[
         problems.append(f"CSA image header: {exc}")
         return
     if out["mosaic_images"] is None and count:
-        out["mosaic_images"] = int(count)
+        out["mosaic_images"] = count
     out["csa_slice_normal"] = list(normal) if normal else None
     if found.get("siemens_b") is None and b_value is not None:
         found["siemens_b"] = b_value

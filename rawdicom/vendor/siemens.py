@@ -17,7 +17,13 @@ Siemens' own and undocumented; what is known (from SPM's
   that element's items (SPM's rule);
 - every value is text, even for FD or US: the VR says how to read it. An
   empty item ends the values of a numeric element; items past ``vm`` are
-  padding.
+  padding. Text values are kept as the header holds them, up to their first
+  NUL (a protocol's trailing newline, an empty item: as nibabel reads them).
+
+Anonymisers and old PACS often drop the private creator (0029,00xx) while
+keeping the headers: :func:`csa_element` then recognises a header by its
+content (:func:`looks_like_csa`) in the places Siemens writes it, and says
+so (``CsaHeader.without_creator``).
 
 The parser checks every count and length against the bytes that remain and
 raises :class:`~rawdicom.errors.MalformedElementError` with the byte offset
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
     from ..dataset import Dataset, Element
 
 __all__ = ["CREATOR", "CsaElement", "CsaHeader", "csa_element", "csa_header", "parse_csa",
-           "MAX_TAGS", "MAX_ITEMS"]
+           "looks_like_csa", "MAX_TAGS", "MAX_ITEMS"]
 
 CREATOR = "SIEMENS CSA HEADER"
 MAX_TAGS = 1000
@@ -87,6 +93,8 @@ class CsaHeader(dict):  # type: ignore[type-arg]  (dict[str, list[Value]] at run
         self.elements = {el.name: el for el in elements}
         self._tag = tag
         self._base = base
+        #: True when the header was found by its content, its private creator missing.
+        self.without_creator = False
 
     def _error(self, name: str, message: str) -> MalformedElementError:
         el = self.elements.get(name)
@@ -277,13 +285,13 @@ def _items(cursor: _Cursor, layout: str, name: str, vr: str, vm: int, n_items: i
         chunk = cursor.take(length, f"item {number}", name)
         if number >= n_values:
             continue  # past the value multiplicity: padding items
-        text = chunk.split(b"\0", 1)[0].decode("latin-1").strip()
+        text = chunk.split(b"\0", 1)[0].decode("latin-1")
         if not numeric:
-            values.append(text)
-        elif not text:
+            values.append(text)  # as the header holds it (a protocol ends in a newline)
+        elif not text.strip():
             n_values = number  # an empty item ends a numeric element's values
         else:
-            values.append(_number(text, vr, name, cursor))
+            values.append(_number(text.strip(), vr, name, cursor))
     return values
 
 
@@ -297,22 +305,58 @@ def _number(text: str, vr: str, name: str, cursor: _Cursor) -> Value:
         return text
 
 
+def looks_like_csa(data: bytes | bytearray | memoryview) -> bool:
+    """Whether bytes are a CSA header, judged by their content alone: CSA2's ``SV10``
+    mark, or (CSA1, which has none) an element count of 1..MAX_TAGS, the unused word 77
+    and a first element whose name, VR, item count and 77/205 mark are what a CSA
+    element holds. Used where the private creator that would say so is missing."""
+    head = bytes(data[:8 + _HEADER.size + _ELEMENT.size])
+    if head[:4] == _CSA2_MARK:
+        return True
+    if len(head) < _HEADER.size + _ELEMENT.size:
+        return False
+    n_tags, unused = _HEADER.unpack_from(head)
+    raw_name, vm, raw_vr, _syngodt, n_items, mark = _ELEMENT.unpack_from(head, _HEADER.size)
+    name = raw_name.split(b"\0", 1)[0]
+    vr = raw_vr.split(b"\0", 1)[0]
+    return (1 <= n_tags <= MAX_TAGS and unused == 77 and b"\0" in raw_name and bool(name)
+            and all(0x20 < b < 0x7F for b in name) and len(vr) == 2 and vr.isalpha()
+            and vm >= 0 and 0 <= n_items <= MAX_ITEMS and mark in (77, 205))
+
+
 def csa_element(ds: "Dataset", kind: str = "image") -> "Element | None":
     """The element holding the CSA header of ``kind`` ("image" or "series"), or None.
 
     The block is found from the dataset's own private creator elements
     ``(0029,0010)``..``(0029,00FF)``, compared after stripping padding, so
     it does not depend on any dictionary and works for OB, UN and implicit VR.
+    Without such a creator, the first ``(0029,xx10)`` (image) or ``(0029,xx20)``
+    (series) of a block that no creator reserved is taken when its bytes are a
+    CSA header (:func:`looks_like_csa`).
     """
+    return _csa_element(ds, kind)[0]
+
+
+def _csa_element(ds: "Dataset", kind: str) -> "tuple[Element | None, bool]":
+    """(the element, whether it was found without its creator)."""
     if kind not in _BLOCK_OFFSET:
         raise ValueError(f"kind must be 'image' or 'series', not {kind!r}")
     creator = CREATOR.encode()
+    reserved = set()
     for tag in ds.keys():
-        if 0x00290010 <= tag <= 0x002900FF and bytes(ds[tag].raw).strip(b" \0") == creator:
-            target = 0x00290000 | (tag & 0xFF) << 8 | _BLOCK_OFFSET[kind]
-            if target in ds:
-                return ds[target]
-    return None
+        if 0x00290010 <= tag <= 0x002900FF:
+            reserved.add(tag & 0xFF)
+            if bytes(ds[tag].raw).strip(b" \0") == creator:
+                target = 0x00290000 | (tag & 0xFF) << 8 | _BLOCK_OFFSET[kind]
+                if target in ds:
+                    return ds[target], False
+    for tag in ds.keys():
+        if (tag >> 16 == 0x0029 and tag & 0xFF == _BLOCK_OFFSET[kind]
+                and 0x10 <= (tag >> 8) & 0xFF and (tag >> 8) & 0xFF not in reserved):
+            element = ds[tag]
+            if element.vr in ("OB", "UN", "OW", "??", "") and looks_like_csa(element.raw):
+                return element, True
+    return None, False
 
 
 def csa_header(ds: "Dataset", kind: str = "image") -> CsaHeader | None:
@@ -320,13 +364,16 @@ def csa_header(ds: "Dataset", kind: str = "image") -> CsaHeader | None:
 
     ``None`` when the dataset has no such element or it is empty (not a
     Siemens file, or an anonymiser removed it): absence is common and not
-    an error.  Malformed bytes raise MalformedElementError with the offset
-    in the file and the element's tag.
+    an error. A header found without its private creator has
+    ``without_creator`` set. Malformed bytes raise MalformedElementError with
+    the offset in the file and the element's tag.
     """
-    el = csa_element(ds, kind)
+    el, without_creator = _csa_element(ds, kind)
     if el is None:
         return None
     raw = el.raw
     if not raw:
         return None
-    return parse_csa(raw, offset=max(el.offset, 0), tag=el.tag)
+    header = parse_csa(raw, offset=max(el.offset, 0), tag=el.tag)
+    header.without_creator = without_creator
+    return header

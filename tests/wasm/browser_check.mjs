@@ -3,18 +3,20 @@
 //
 //   node tests/wasm/browser_check.mjs URL SHOTS_DIR PLAN.json
 //
-// PLAN: {ct, study, more: [file...], bad: [file...]}.
+// PLAN: {ct, study, probes: [[column, row]...], more: [file...], bad: [file...], drop: URL}.
 // 1. opens `ct` with the file picker: the first image (its time), the window, the canvas
-//    (RGB, base64), the value under the cursor at a few pixels; a screenshot
-//    SHOTS_DIR/browser-ct.png;
+//    (RGB, base64), the value under the cursor at a few pixels;
 // 2. drags on the image: the new window and canvas;
 // 3. clicks the Patient's Name row of the explain listing and hovers a byte of it: the
 //    selection, the highlighted bytes with their roles, the hover line; a screenshot
 //    SHOTS_DIR/browser-explain.png; then the Pixel Data row (a long value);
 // 4. opens `study` with the folder picker: the tree, the stacks, then five presses of the
-//    down arrow and two turns of the wheel: the image shown after each;
+//    down arrow, a click on Patient's Name (in the inflated bytes of a deflated file), a
+//    screenshot SHOTS_DIR/browser-ct.png (timings hidden) and two turns
+//    of the wheel: the image shown after each;
 // 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
-//    `ct` again (the page goes on).
+//    `ct` again (the page goes on);
+// 6. drops the file at URL `drop` (fetched by the page) on the page.
 // Prints one JSON object; CHROMIUM (env) names the browser, /usr/bin/chromium by default.
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -62,7 +64,7 @@ const pageState = () => {
     firstImageMs: v.firstImageMs,
     image: v.image && { path: v.image.path, rows: v.image.rows, columns: v.image.columns,
       photometric: v.image.photometric, error: v.image.error ?? null,
-      no_image: v.image.no_image ?? null, position: v.image.position },
+      no_image: v.image.no_image ?? null, position: v.image.position, frame: v.image.frame },
     window: v.window && { center: v.window.center, width: v.window.width,
       function: v.window.function, name: v.window.name },
     canvas: { width: canvas.width, height: canvas.height, rgb },
@@ -73,9 +75,10 @@ const pageState = () => {
     orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
     tree: text("#tree"),
     stacks: [...document.querySelectorAll("#series button")].map((b) => b.textContent),
+    headings: [...document.querySelectorAll("#entries tbody tr.group")].map((tr) => tr.textContent),
     summary: Object.fromEntries([...document.querySelectorAll("#summary dt")].map(
       (dt) => [dt.textContent, dt.nextElementSibling.textContent])),
-    entries: [...document.querySelectorAll("#entries tbody tr")].map(
+    entries: [...document.querySelectorAll("#entries tbody tr:not(.group)")].map(
       (tr) => [...tr.children].map((td) => td.textContent)),
     selection: v.selection,
     highlighted: [...document.querySelectorAll("#hex .line > .b.sel")].map(
@@ -88,14 +91,16 @@ const pageState = () => {
 
 const settled = async (page) => page.waitForFunction(
   () => window.viewerState?.busy === 0 && ["done", "error"].includes(document.body.dataset.state),
-  null, { timeout: 120_000 });
+  null, { timeout: Number(process.env.SETTLE_TIMEOUT_MS || 120_000) });
 
 async function pick(page, selector, files) {
   await page.evaluate(() => { document.body.dataset.state = "picking"; });
   const t1 = performance.now();
   await page.setInputFiles(selector, files);
+  const setS = (performance.now() - t1) / 1000;  // the files handed to the page
   await settled(page);
-  return { wall_s: (performance.now() - t1) / 1000, ...(await page.evaluate(pageState)) };
+  return { wall_s: (performance.now() - t1) / 1000, set_s: setS,
+    ...(await page.evaluate(pageState)) };
 }
 
 try {
@@ -121,11 +126,6 @@ try {
         imageBox.y + (row + 0.5) * imageBox.height / result.ct.canvas.height);
       result.probes.push([col, row, await page.locator("#probe").textContent()]);
     }
-    // Timings hidden: the same page gives the same picture (no churn in the committed one).
-    const hideTiming = "#timing { visibility: hidden }";
-    await page.mouse.move(0, 0);
-    await page.screenshot({ path: path.join(shots, "browser-ct.png"), style: hideTiming,
-      clip: { x: 0, y: 0, width: 1400, height: 780 } });
 
     // 2. drag on the image
     const box = await page.locator("#image").boundingBox();
@@ -160,12 +160,23 @@ try {
     result.scrolled = [];
     await page.mouse.click(5, 5);  // keys go to the page, not an input
     for (let i = 0; i < 5; i++) {
+      const t2 = performance.now();
       await page.keyboard.press("ArrowDown");
       await settled(page);
-      result.scrolled.push(await page.evaluate(() => ({
+      const ms = performance.now() - t2;  // the next image, and its bytes explained
+      result.scrolled.push(await page.evaluate((ms) => ({ ms,
         index: window.viewerState.index, slice: document.querySelector("#slice").textContent,
-        path: window.viewerState.image.path, position: window.viewerState.image.position })));
+        path: window.viewerState.image.path, position: window.viewerState.image.position }), ms));
     }
+    // An element of a deflated file: its bytes are in the inflated data.
+    await page.locator("#entries tbody tr", { hasText: "PatientName" }).first().click();
+    await settled(page);
+    result.inflated = await page.evaluate(pageState);
+    // The study's CT in its window, a few slices in: the screenshot of the viewer.
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(shots, "browser-ct.png"),
+      style: "#timing { visibility: hidden }", clip: { x: 0, y: 0, width: 1400, height: 820 } });
     const canvasBox = await page.locator("#image").boundingBox();
     await page.mouse.move(canvasBox.x + 10, canvasBox.y + 10);
     for (let i = 0; i < 2; i++) {
@@ -182,6 +193,20 @@ try {
     for (const file of plan.bad ?? []) result.bad.push({ file, ...(await pick(page, "#file", file)) });
     // The page still answers after them.
     result.after = await pick(page, "#file", ctFile);
+
+    // 6. a file dropped on the page (fetched from the server, dropped as a File)
+    if (plan.drop) {
+      await page.evaluate(() => { document.body.dataset.state = "picking"; });
+      await page.evaluate(async (url) => {
+        const blob = await (await fetch(url)).blob();
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([blob], url.split("/").pop()));
+        document.body.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer,
+          bubbles: true, cancelable: true }));
+      }, plan.drop);
+      await settled(page);
+      result.dropped = await page.evaluate(pageState);
+    }
   } else {
     await page.screenshot({ path: path.join(shots, "browser-failed.png"), fullPage: true });
   }

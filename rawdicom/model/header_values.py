@@ -1,0 +1,79 @@
+"""A record's numbers as the model uses them: the one place where header values are converted.
+
+A record holds what the file wrote, decoded (``rawdicom.model.record``): a DS that did
+not parse stays text, a multi-valued attribute is a list, a value may be absent. Before a
+value drives a computation (a position, a cosine, a spacing, a count, a rescale), the model
+takes it through one of these functions, which give either a value of the expected shape
+(finite floats of the expected count, a scalar int, a unit vector) or None — never an
+exception for a value that is merely broken, so that the caller decides what an absent
+value means (a missing_geometry diagnostic, a default, a refusal).
+
+Pure Python: the stacks and geometry code below numpy use them too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import PixelDataError
+
+__all__ = ["as_tuple", "finite_floats", "positive_float", "scalar_int", "unit_vector",
+           "rescale"]
+
+
+def as_tuple(value: Any) -> tuple[Any, ...] | None:
+    """A value as a tuple of its values (a single value as a 1-tuple); None stays None."""
+    if value is None:
+        return None
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def finite_floats(value: Any, count: int) -> tuple[float, ...] | None:
+    """``value`` as ``count`` finite floats, or None when it is not that (a broken header)."""
+    values = as_tuple(value)
+    if values is None or len(values) != count:
+        return None
+    try:
+        out = tuple(float(v) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return out if all(math.isfinite(v) for v in out) else None
+
+
+def positive_float(value: Any) -> float | None:
+    """A single positive finite number, or None (absent, text that did not decode, <= 0)."""
+    values = finite_floats([value], 1)
+    return values[0] if values and values[0] > 0 else None
+
+
+def scalar_int(value: Any) -> int | None:
+    """A single integer (not a bool, not a list of them), or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def unit_vector(value: Any) -> tuple[float, float, float] | None:
+    """Three finite floats scaled to length 1, or None (another count, or no length)."""
+    out = finite_floats(value, 3)
+    if out is None:
+        return None
+    length = math.hypot(*out)  # inf for components near the largest float: no direction
+    return (out[0] / length, out[1] / length, out[2] / length) if 1e-6 < length < math.inf \
+        else None
+
+
+def rescale(inst: Any, hounsfield: bool) -> tuple[float, float]:
+    """An image's Rescale Slope and Intercept (1, 0 without ``hounsfield`` or in their
+    absence); a value that is no finite number is the file's fault: PixelDataError."""
+    if not hounsfield:
+        return 1.0, 0.0
+    slope, intercept = inst.get("rescale_slope", 1.0), inst.get("rescale_intercept", 0.0)
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                  for v in (slope, intercept))
+    values = finite_floats([slope, intercept], 2) if numbers else None  # 400 digits: None
+    if values is None:
+        shown = [v if len(str(v)) <= 40 else f"{str(v)[:20]}... ({len(str(v))} characters)"
+                 for v in (slope, intercept)]
+        raise PixelDataError(f"Rescale Slope {shown[0]!r} / Intercept {shown[1]!r} of "
+                             f"{inst.get('path')} are not finite numbers")
+    return values[0], values[1]
