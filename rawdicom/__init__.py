@@ -11,7 +11,7 @@ from typing import Any
 
 from .dataset import Dataset, Element
 from .errors import (DicomError, DicomWarning, LimitExceededError, MalformedElementError,
-                     NotDicomError, PixelDataError, TruncatedError,
+                     NotDicomError, NotRegularFileError, PixelDataError, TruncatedError,
                      UnsupportedTransferSyntaxError, ValueDecodeError)
 from .limits import Limits
 from .reader import read
@@ -22,8 +22,8 @@ __version__ = "0.1.0"
 __all__ = [
     "read", "write", "to_bytes", "set_pixel_frames", "Dataset", "Element", "Limits",
     "to_json", "from_json",
-    "DicomError", "DicomWarning", "NotDicomError", "TruncatedError", "MalformedElementError",
-    "LimitExceededError", "UnsupportedTransferSyntaxError", "ValueDecodeError", "PixelDataError",
+    "DicomError", "DicomWarning", "NotDicomError", "NotRegularFileError", "TruncatedError",
+    "MalformedElementError", "LimitExceededError", "UnsupportedTransferSyntaxError", "ValueDecodeError", "PixelDataError",
 ]
 
 # Names served by the pixel layer, imported on first use so that ``import rawdicom``

@@ -16,6 +16,7 @@ from __future__ import annotations
 __all__ = [
     "DicomError",
     "NotDicomError",
+    "NotRegularFileError",
     "TruncatedError",
     "MalformedElementError",
     "LimitExceededError",
@@ -66,6 +67,11 @@ class DicomError(Exception):
 
 class NotDicomError(DicomError):
     """The data is not DICOM at all (a PNG, a text file, an empty file)."""
+
+
+class NotRegularFileError(NotDicomError):
+    """The path names a FIFO, a socket or a device, not a file: it is never read (a FIFO
+    would block the reader forever, ``/dev/zero`` never end)."""
 
 
 class TruncatedError(DicomError):

@@ -30,17 +30,29 @@ class Limits:
         stays a bounded multiple of the input; the smaller bound applies.
     max_elements: the most data elements (all levels) one read may create;
         bounds memory independently of value sizes.
+    max_pixel_bytes: the most bytes one array of pixels (an image's frames, a volume, a
+        resampled grid, a 4-D series) may take. Far above any real study, far below what
+        a lying header (Rows = Columns = 46,341) could make a machine attempt.
+    max_pixel_ratio: an encapsulated (compressed) image may claim at most this many
+        times the bytes its Pixel Data holds (but always 64 MiB), before it is decoded;
+        native pixel data must hold every byte it claims.
     """
 
     max_depth: int = 128
     max_inflated_size: int = 1 << 30
     max_inflate_ratio: int = 100
     max_elements: int = 5_000_000
+    max_pixel_bytes: int = 1 << 33
+    max_pixel_ratio: int = 1000
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_depth <= MAX_DEPTH:
             raise ValueError(f"max_depth must be between 1 and {MAX_DEPTH}: each level of "
                              "nesting takes a few Python stack frames")
+
+    def pixel_cap(self, compressed_size: int) -> int:
+        """The most bytes an encapsulated image of ``compressed_size`` bytes may decode to."""
+        return min(self.max_pixel_bytes, max(PIXEL_FLOOR, self.max_pixel_ratio * compressed_size))
 
     def inflate_cap(self, compressed_size: int) -> int:
         """The most bytes a deflated dataset of ``compressed_size`` bytes may inflate to."""
@@ -53,6 +65,7 @@ class Limits:
 # inside Python's default recursion limit of 1000.
 MAX_DEPTH = 160
 INFLATE_FLOOR = 16 << 20
+PIXEL_FLOOR = 64 << 20
 
 
 DEFAULT_LIMITS = Limits()

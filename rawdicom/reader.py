@@ -20,6 +20,7 @@ from .dataset import Dataset
 from .dictionary import TransferSyntax
 from .errors import DicomError, LimitExceededError, MalformedElementError, NotDicomError
 from .limits import DEFAULT_LIMITS, Limits
+from .regular_file import open_regular
 from .scanner import (ENCODINGS, LONG_VRS, VALID_VRS, Encoding, NeedMoreData, Scanner,
                       explicit_reading)
 
@@ -103,7 +104,7 @@ def _read_prefix(path: str | os.PathLike[str]) -> tuple[memoryview, bool]:
     Plain os calls: for the few kilobytes of a header, building a file object
     costs as much as reading.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = open_regular(path)  # (a FIFO, socket or device is refused, never waited on)
     try:
         data = os.read(fd, HEADER_PREFIX)
         while len(data) < HEADER_PREFIX:  # a short read is not the end until read() says so
@@ -129,7 +130,7 @@ def _load(src: Source) -> memoryview:
     if mmap is not None and isinstance(src, mmap.mmap):
         return memoryview(src)  # the whole map, whatever its read position
     if isinstance(src, (str, os.PathLike)):
-        with open(src, "rb") as f:
+        with os.fdopen(open_regular(src), "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if mmap is not None and size > _MAP_ABOVE:
                 try:

@@ -226,7 +226,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     ct = page["ct"]
     assert ct["state"] == "done", ct["status"]
     assert ct["window"] == {"center": 40, "width": 80, "function": "LINEAR", "name": "BRAIN"}
-    assert ct["wl"] == "W 80 L 40 (BRAIN)"
+    assert ct["wl"] == "W 80 L 40 (BRAIN)" and ct["tools"]
     assert_pixels(ct, EXAMPLE)
     ds = rawdicom.read(EXAMPLE)
     assert (ct["canvas"]["height"], ct["canvas"]["width"]) == (ds.Rows, ds.Columns)
@@ -290,6 +290,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     expected = viewer_without_numpy(f"open_folder({str(STUDY)!r}, 'study')")
     assert study["tree"] == "\n".join(expected["tree"])
     assert study["tree"].startswith("study: 65 instances\nPatient PHANTOM-001 'Phantom^Jörg'")
+    assert "rawdicom tree FOLDER" in study["treeNote"]  # where the geometry checks are
     assert study["stacks"] == ["Series 1 CT Scout lateral · 1 image",
                                "Series 2 CT Head 3.0 tilted · 40 images",
                                "Series 3 CT Head 5.0 soft · 24 images"]
@@ -336,12 +337,14 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert (canvas(mono1)[..., 0] + canvas(ct)[..., 0] == 255).all()
     assert rgb["state"] == "done", rgb["status"]
     assert np.array_equal(canvas(rgb), rawdicom.pixel_array(rawdicom.read(more[1])))
+    assert not rgb["tools"] and rgb["window"] is None  # no window for colour
     assert j2k["state"] == "done" and j2k["canvas"]["width"] == 0
     assert j2k["message"] == ("JPEG 2000 Image Compression (Lossless Only) "
                               "(1.2.840.10008.1.2.4.90) cannot be decoded in the browser (it "
                               "needs imagecodecs); the command line shows it (rawdicom png FILE)")
     for jpeg, path in zip(jpegs, more[3:]):
         assert jpeg["state"] == "done", jpeg["status"]
+        assert not jpeg["tools"]  # decoded by the browser: 8-bit colour, no window
         decoded = rawdicom.pixel_array(rawdicom.read(path)).astype(int)
         difference = np.abs(canvas(jpeg).astype(int) - decoded)
         # Two JPEG decoders (Chromium's and imagecodecs') may differ by rounding, no more.

@@ -197,3 +197,71 @@ def test_a_dicomdir_found_by_a_scan_is_not_an_instance(fileset: Path, tmp_path: 
     shutil.copy(fileset, tmp_path / "renamed")
     c = rawdicom.scan([tmp_path / "renamed"], workers=1)
     assert c.dicomdirs == [str(tmp_path / "renamed")] and not c.instances
+
+
+# -- issue 20: symbolic links out of the folder, values of the wrong type ---------------------
+def _first_patient(fileset: Path) -> Path:
+    return sorted(p for p in fileset.parent.iterdir() if p.is_dir())[0]
+
+
+def test_a_folder_component_linked_out_of_the_folder_is_refused(fileset: Path) -> None:
+    patient = _first_patient(fileset)
+    outside = fileset.parent.parent / "outside"
+    outside.mkdir()
+    moved = outside / patient.name
+    patient.rename(moved)
+    patient.symlink_to(moved, target_is_directory=True)
+    inside = len(list(moved.rglob("IM*")))
+    c = rawdicom.read_dicomdir(fileset)
+    assert len(c.instances) == 17 - inside
+    assert len(c.failed) == inside
+    for file_id, error in c.failed:
+        assert file_id.startswith(patient.name + "\\")
+        assert isinstance(error, MalformedElementError) and "outside" in str(error)
+        assert error.tag == 0x00041500 and error.offset
+    assert all(str(outside) not in i.path for i in c.instances)
+
+
+def test_a_file_linked_out_of_the_folder_is_refused(fileset: Path) -> None:
+    victim = next(fileset.parent.rglob("IM000000"))
+    outside = fileset.parent.parent / "secret.dcm"
+    victim.rename(outside)
+    victim.symlink_to(outside)
+    c = rawdicom.read_dicomdir(fileset)
+    assert len(c.instances) == 16
+    (file_id, error), = c.failed
+    assert file_id.endswith("IM000000") and "outside" in str(error)
+
+
+def test_links_inside_the_folder_are_followed(fileset: Path) -> None:
+    patient = _first_patient(fileset)
+    store = fileset.parent / "store"
+    store.mkdir()
+    patient.rename(store / patient.name)
+    patient.symlink_to(store / patient.name, target_is_directory=True)
+    c = rawdicom.read_dicomdir(fileset)
+    assert len(c.instances) == 17 and not c.failed
+
+
+def test_a_numeric_referenced_file_id_is_refused(fileset: Path) -> None:
+    types = record_types(fileset)
+    victim = types.index("IMAGE")
+
+    def numeric(items, links):
+        items[victim].set("ReferencedFileID", [7, 8], "US")
+
+    rewrite(fileset, numeric)
+    c = rawdicom.read_dicomdir(fileset)
+    assert len(c.instances) == 16
+    (file_id, error), = c.failed
+    assert isinstance(error, MalformedElementError) and "not text" in str(error)
+    assert error.tag == 0x00041500 and error.offset is not None
+
+
+def test_a_record_sequence_that_is_not_a_sequence_is_an_error(fileset: Path) -> None:
+    ds = rawdicom.read(fileset)
+    ds.set(0x00041220, b"\x00" * 16, "OB")
+    rawdicom.write(ds, fileset)
+    with pytest.raises(MalformedElementError, match="not SQ") as info:
+        rawdicom.read_dicomdir(fileset)
+    assert info.value.tag == 0x00041220 and info.value.offset is not None

@@ -22,10 +22,8 @@ import fuzz_pipeline as fp  # noqa: E402
 pytest.importorskip("numpy")
 
 SEED = 2024
-CASES = 25
-# Case 12 (Rows multi-valued: a TypeError in geometry.stack_geometry) is fixed on branch
-# i21-frames (header_values.scalar_int); it joins the set when that branch lands.
-SKIP = {12}
+CASES = 24
+SKIP: set[int] = set()
 # from_json's errors become one ValueError subclass on branch i20-json-cli; until it lands
 # hostile JSON gives plain ValueErrors and TypeErrors, so json_hostile is not in the CI set.
 CI_OPS = [op for op in fp.OPERATIONS if op != "json_hostile"]
@@ -136,6 +134,7 @@ def test_a_command_traceback_or_odd_status_is_a_defect(tmp_path, monkeypatch) ->
     assert fp.cli_outcome("x", 3, "rawdicom: unexpected KeyError; rerun with --debug")[
         "outcome"] == "defect"
     assert fp.cli_outcome("x", 1, "rawdicom: a.dcm: not a DICOM file")["outcome"] == "error"
+    assert fp.cli_outcome("x", 0, "FUZZ-OUTSIDE /etc/shadow\n")["kind"] == "outside"
     folder, out = _folder(tmp_path)
     monkeypatch.setitem(fp.CLI, "probe", lambda d, o: ["--no-such-option"])
     assert fp.run_cli("probe", folder, out, timeout=60, memory=0)["outcome"] == "error"
@@ -144,3 +143,7 @@ def test_a_command_traceback_or_odd_status_is_a_defect(tmp_path, monkeypatch) ->
     (folder / "a.dcm").unlink()
     monkeypatch.setitem(fp.CLI, "probe", lambda d, o: ["tree", str(d)])
     assert fp.run_cli("probe", folder, out, timeout=60, memory=0)["outcome"] == "ok"
+    readme = Path(fp.__file__).resolve().parents[1] / "README.md"
+    monkeypatch.setitem(fp.CLI, "probe", lambda d, o: ["explain", str(readme)])
+    result = fp.run_cli("probe", folder, out, timeout=60, memory=0)
+    assert result["kind"] == "outside" and "README.md" in result["detail"]

@@ -631,12 +631,19 @@ def op_explain(folder: Path, out: Path, errors: list[BaseException]) -> None:
                 pass
 
 
+def op_convert(folder: Path, out: Path, errors: list[BaseException]) -> None:
+    from rawdicom.convert import convert
+    report = convert(folder, out / "nifti", engine="serial")
+    str(report)
+
+
 OPERATIONS: dict[str, Callable[[Path, Path, list[BaseException]], None]] = {
     "scan": op_scan, "scan_processes": op_scan_processes, "stacks": op_stacks,
     "volume": op_volume, "volume_resample": op_volume_resample, "to_nifti": op_to_nifti,
     "index_record": op_index_record, "index_sqlite": op_index_sqlite,
     "index_parquet": op_index_parquet, "json": op_json, "json_hostile": op_json_hostile,
     "dicomdir": op_dicomdir, "organize": op_organize, "explain": op_explain,
+    "convert": op_convert,
 }
 # Operations run on a sample of the cases only (they cost more than the others).
 SAMPLED = {"scan_processes": 0.1, "index_parquet": 0.5}
@@ -665,6 +672,7 @@ CLI: dict[str, Callable[[Path, Path], list[str]]] = {
     "volume": lambda d, o: ["volume", str(d), str(o / "v.nii.gz")],
     "volume_resample": lambda d, o: ["volume", "--resample", str(d), str(o / "r.nii.gz")],
     "organize": lambda d, o: ["organize", str(d), str(o / "organized")],
+    "convert": lambda d, o: ["convert", str(d), str(o / "nifti")],
     "index": lambda d, o: ["index", "--engine", "serial", str(d), str(o / "i.sqlite")],
     "tag": lambda d, o: ["tag", Path(_first_file(d)).name[:12]],
 }
@@ -697,7 +705,7 @@ def _watch_opens(roots: tuple[str, ...], outside: list[str]) -> None:
             path = os.path.realpath(os.fsdecode(args[0]))
         except Exception:  # noqa: BLE001
             return
-        if not (path + "/").startswith(roots) and len(outside) < 10:
+        if not (path + "/").startswith(roots) and os.path.exists(path) and len(outside) < 10:
             outside.append(path)
     sys.addaudithook(hook)
 
@@ -805,14 +813,32 @@ def _cli_limits(memory: int) -> Callable[[], None]:
     return limit
 
 
+# ``python -m rawdicom`` with an audit hook that names on stderr every existing file
+# opened outside FUZZ_ALLOWED (the case's folders, the interpreter's, the system's).
+_CLI_WRAPPER = """
+import os, runpy, sys
+roots = tuple(os.environ.pop("FUZZ_ALLOWED").split(os.pathsep))
+def hook(event, args):
+    if event == "open" and args and isinstance(args[0], (str, bytes)):
+        path = os.path.realpath(os.fsdecode(args[0]))
+        if not (path + "/").startswith(roots) and os.path.exists(path):
+            os.write(2, ("FUZZ-OUTSIDE " + path + "\\n").encode())
+sys.addaudithook(hook)
+sys.argv[0] = "rawdicom"
+runpy.run_module("rawdicom", run_name="__main__", alter_sys=True)
+"""
+_OUTSIDE = re.compile(r"^FUZZ-OUTSIDE (.*)$", re.M)
+
+
 def run_cli(name: str, folder: Path, out: Path, *, timeout: float, memory: int
             ) -> dict[str, Any]:
-    """One command as a subprocess (``python -m rawdicom``), under the same limits."""
+    """One command as a subprocess (``python -m rawdicom``, watched for files opened
+    outside its folders), under the same limits."""
     argv = CLI[name](folder, out)
     env = dict(os.environ, PYTHONPATH=str(REPO), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               PYTHONWARNINGS="ignore")
+               PYTHONWARNINGS="ignore", FUZZ_ALLOWED=os.pathsep.join(_allowed_roots(folder, out)))
     try:
-        proc = subprocess.run([sys.executable, "-m", "rawdicom", *argv], cwd=out, env=env,
+        proc = subprocess.run([sys.executable, "-c", _CLI_WRAPPER, *argv], cwd=out, env=env,
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
                               preexec_fn=_cli_limits(memory + (1 << 30) if memory else 0))
     except subprocess.TimeoutExpired:
@@ -823,7 +849,11 @@ def run_cli(name: str, folder: Path, out: Path, *, timeout: float, memory: int
 
 def cli_outcome(name: str, status: int, stderr: str) -> dict[str, Any]:
     """A command's outcome from its exit status and stderr: a traceback (without --debug)
-    or a status outside 0/1/2 is a defect."""
+    or a status outside 0/1/2 is a defect, and so is a file opened outside its folders."""
+    outside = _OUTSIDE.findall(stderr)
+    if outside:
+        return {"outcome": "defect", "kind": "outside", "name": "opened outside",
+                "where": f"cli {name}", "detail": "\n".join(outside[:10])}
     if _TRACEBACK.search(stderr) or "MemoryError" in stderr:
         last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
         where = re.findall(r'File ".*?/(rawdicom/[^"]+)", line \d+, in (\w+)', stderr)
@@ -862,6 +892,7 @@ def run(*, seed: int, start: int, count: int, ops: list[str], cli: list[str],
     import rawdicom.explain  # noqa: F401
     import rawdicom.model.organize  # noqa: F401
     import rawdicom.model.dicomdir  # noqa: F401
+    import rawdicom.convert  # noqa: F401
     for optional in ("nibabel", "pyarrow", "sqlite3"):
         try:
             __import__(optional)

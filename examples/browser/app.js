@@ -161,6 +161,7 @@ const openFiles = busy(async (files) => {
 
 // -- the tree ---------------------------------------------------------------------------
 function showTree(tree) {
+  $("#tree-note").hidden = !(tree.tree ?? []).some((line) => line.includes("need numpy"));
   $("#tree").textContent = (tree.tree ?? []).concat(
     (tree.failed ?? []).map((line) => `! ${line}`)).join("\n");
   const list = $("#series");
@@ -171,7 +172,8 @@ function showTree(tree) {
       const label = `Series ${series.number ?? "?"} ${series.modality ?? ""} ` +
         `${series.description ?? ""}` + (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
         ` · ${stack.images.length} image${stack.images.length === 1 ? "" : "s"}`;
-      const button = el("button", { type: "button", textContent: label.replace(/\s+/g, " ") });
+      const button = el("button", { type: "button", textContent: label.replace(/\s+/g, " "),
+        title: stack.reason });
       button.addEventListener("click", busy(() => showStack(stack, 0)));
       stack.button = button;
       list.append(el("li", {}, button));
@@ -225,12 +227,12 @@ async function showImage(image, explainToo = true) {
       drawNothing(meta.no_image);
     } else if (meta.encoding === "native") {
       view.image.values = storedValues(bytes, meta);
-      view.image.modality = modalityValues(view.image.values, meta);
+      if (meta.samples === 1) view.image.modalityValues = modalityValues(view.image.values, meta);
       const own = meta.center !== undefined && meta.width !== undefined;
       view.window = meta.samples === 3 ? null : own
         ? { center: meta.center, width: meta.width, function: meta.function ?? "LINEAR",
           name: meta.window_explanation || "the file's window" }
-        : rangeWindow(view.image.modality);
+        : rangeWindow(view.image.modalityValues);
       draw();
     } else {
       await drawEncoded(bytes, meta.encoding);
@@ -246,6 +248,9 @@ async function showImage(image, explainToo = true) {
   showOverlay();
   if (explainToo) await explainFile(image.path);
 }
+
+// A greyscale image drawn from its stored values: the window applies.
+const windowable = () => Boolean(view.image?.modalityValues);
 
 function drawNothing(message) {
   const canvas = $("#image");
@@ -346,7 +351,7 @@ function draw() {
     const [yMin, yMax] = img.photometric === "MONOCHROME1" ? [255, 0] : [0, 255];
     const fn = windowFunction(view.window, yMin, yMax);
     const cache = new Map();  // a table of the function over the values met
-    const m = img.modality;
+    const m = img.modalityValues;
     for (let i = 0; i < n; i++) {
       const v = m[i];
       let y = cache.get(v);
@@ -402,7 +407,7 @@ function showOverlay() {
   const w = view.window;
   $("#wl").textContent = w ? `W ${fmt(w.width)} L ${fmt(w.center)} (${w.name}${
     w.function !== "LINEAR" ? `, ${w.function}` : ""})` : "";
-  $("#tools").hidden = !(img?.modality && img.samples === 1);
+  $("#tools").hidden = !windowable();
 }
 
 const fmt = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
@@ -432,7 +437,7 @@ function probe(event) {
   } else {
     const rescaled = img.slope !== undefined || img.intercept !== undefined;
     const unit = unitOf(img);
-    text = rescaled ? `${fmt(img.modality[i])} ${unit || "(modality value, no unit)"} ` +
+    text = rescaled ? `${fmt(img.modalityValues[i])} ${unit || "(modality value, no unit)"} ` +
       `(stored ${img.values[i]})` : `stored value ${img.values[i]}${unit ? " " + unit : ""}`;
   }
   $("#probe").textContent = `(${x}, ${y}): ${text}`;
@@ -442,7 +447,7 @@ function probe(event) {
 // follows the window, so that a drag across the image spans it whatever its size.
 let drag = null;
 function startDrag(event) {
-  if (!view.window || !view.image?.modality) return;
+  if (!view.window || !windowable()) return;
   drag = { x: event.clientX, y: event.clientY, ...view.window };
   event.preventDefault();
 }
@@ -464,7 +469,7 @@ const step = busy(async (delta) => {
   if (index === view.index) return;
   const keep = view.window;
   await showStack(stack, index);
-  if (keep?.chosen && view.image?.modality && view.image.samples === 1) {
+  if (keep?.chosen && windowable()) {
     view.window = keep;  // a window the user chose stays while scrolling
     draw();
   }
@@ -671,7 +676,7 @@ async function start() {
     const button = el("button", { type: "button", textContent: name });
     button.dataset.preset = name;
     button.addEventListener("click", () => {
-      if (!view.image?.modality) return;
+      if (!windowable()) return;
       view.window = { center, width, function: "LINEAR", name, chosen: true };
       draw();
     });
@@ -679,10 +684,10 @@ async function start() {
   }
   $("#own").addEventListener("click", () => {
     const img = view.image;
-    if (!img?.modality) return;
+    if (!windowable()) return;
     view.window = img.center !== undefined ? { center: img.center, width: img.width,
       function: img.function ?? "LINEAR", name: img.window_explanation || "the file's window" }
-      : rangeWindow(img.modality);
+      : rangeWindow(img.modalityValues);
     draw();
   });
   $("#hex").addEventListener("mouseover", hoverHex);

@@ -156,7 +156,7 @@ def _image(ds: Any, frame: int | None) -> tuple[dict[str, Any], bytes | None]:
         "photometric": _text(ds.get("PhotometricInterpretation")),
         "frames": _number(ds, "NumberOfFrames") or 1, "frame": index,
         "little_endian": syntax.little_endian if syntax else True,
-        "syntax": syntax.name if syntax else "", "modality": _text(ds.get("Modality")),
+        "syntax": syntax.name if syntax else "",
         "rescale_type": _text(ds.get("RescaleType")), "units": _text(ds.get("Units")),
         "window_explanation": _text(_first(ds.get("WindowCenterWidthExplanation"))),
     }

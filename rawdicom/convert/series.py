@@ -269,9 +269,11 @@ def _convert_series(task: SeriesTask) -> list[dict[str, Any]]:
             continue
         stem = suffixed(task.name, f"stack{index + 1}" if len(stacks) > 1 else "")
         base = {"stack_id": sid, "series_instance_uid": series_uid,
-                "series_number": first.get("series_number"),
-                "series_description": first.get("series_description"),
-                "modality": first.get("modality"), "stack": index + 1,
+                # the stack's own values: files of one series may disagree (a SeriesNumber
+                # per variant), and the stack is what the line is about
+                "series_number": stack.instances[0].get("series_number"),
+                "series_description": stack.instances[0].get("series_description"),
+                "modality": stack.instances[0].get("modality"), "stack": index + 1,
                 "stacks": len(stacks), "reason": stack.reason, "images": len(stack),
                 "files": len({str(i.get("path")) for i in stack.instances}),
                 "first_file": str(stack.instances[0].get("path")),

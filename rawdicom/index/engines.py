@@ -136,7 +136,7 @@ def _is_sqlite(out: str) -> bool:
 def _listing_digest(entries: list[Entry], tags: tuple[str, ...], partition_size: int) -> str:
     h = hashlib.sha256(repr((tags, partition_size)).encode())
     for e in entries:
-        h.update(f"{e.path}\0{e.size}\0{e.mtime}\n".encode())
+        h.update(f"{e.path}\0{e.size}\0{e.mtime}\n".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
@@ -159,9 +159,12 @@ def _processes(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None
     import multiprocessing
     # forkserver/spawn, not fork: the caller may hold threads (a Dask client, a GUI).
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    from ..model.parent_watch import end_with_parent
+    # Each worker ends with this process, even when this one is SIGKILLed.
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=workers or os.cpu_count() or 1,
-            mp_context=multiprocessing.get_context(method)) as pool:
+            mp_context=multiprocessing.get_context(method),
+            initializer=end_with_parent) as pool:
         futures = [pool.submit(index_partition, p, e, tags, parquet_out, storage_options,
                                threads) for p, e in tasks]
         for future in concurrent.futures.as_completed(futures):

@@ -6,7 +6,9 @@ storage charges for every byte and every request, and fsspec's default blocks (5
 ``PREFIX`` (64 KiB) bytes, parsed with ``rawdicom.read(prefix, tags=RECORD_TAGS)``, which
 stops right after the Pixel Data element's header. When the parse did not reach Pixel Data
 before the prefix ended, the next range (as many bytes again) is fetched and the
-header parsed again, until Pixel Data is reached or the file ends. Remote ranges are asked
+header parsed again, until Pixel Data is reached or the file ends, or a text element is found
+whose length runs past its value (``rawdicom.model.scan.overrun_text_element``: a damaged
+file, whose header would otherwise be read to its end). Remote ranges are asked
 with ``fs.cat_file(path, start, end)``: no fsspec file object, so no block cache and no
 read-ahead, each request is exactly the range wanted. Local files are read with ``os.pread``.
 """
@@ -18,7 +20,9 @@ from typing import Any, Iterable
 
 from ..dataset import Dataset
 from ..errors import DicomError
+from ..model.scan import overrun_text_element
 from ..reader import read
+from ..regular_file import open_regular_stat
 from ..warning_capture import captured_warnings, dicom_messages
 from .storage import is_url
 
@@ -34,12 +38,7 @@ class LocalFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        try:
-            st = os.fstat(self._fd)
-        except OSError:
-            os.close(self._fd)
-            raise
+        self._fd, st = open_regular_stat(path)  # (a FIFO or a device: NotRegularFileError)
         self.size: int | None = st.st_size
         self.mtime: float | None = st.st_mtime
         self.etag: str | None = None
@@ -160,14 +159,15 @@ class Header:
     """What :func:`read_header` read: the dataset, the bytes fetched, whether that was the
     whole file, and the reader's warnings (as text)."""
 
-    __slots__ = ("dataset", "bytes_read", "complete", "warnings")
+    __slots__ = ("dataset", "bytes_read", "complete", "warnings", "damage")
 
     def __init__(self, dataset: Dataset, bytes_read: int, complete: bool,
-                 warnings: list[str]) -> None:
+                 warnings: list[str], damage: DicomError | None = None) -> None:
         self.dataset = dataset
         self.bytes_read = bytes_read
         self.complete = complete
         self.warnings = warnings
+        self.damage = damage  # a text element whose length runs past its value, or None
 
 
 def _reached_pixels(ds: Dataset, available: int) -> bool:
@@ -205,8 +205,10 @@ def read_header(src: LocalFile | RemoteFile | BytesFile, tags: Iterable[Any],
         messages = dicom_messages(caught)
         if ds is None and complete:
             return None, len(buf), error
-        if ds is not None and (complete or _reached_pixels(ds, len(buf))):
-            # In a prefix, Pixel Data's value is cut by the prefix, not by the file.
+        damage = overrun_text_element(ds, buf) if ds is not None else None
+        if ds is not None and (complete or damage is not None or _reached_pixels(ds, len(buf))):
+            # In a prefix, Pixel Data's value is cut by the prefix, not by the file; a damaged
+            # length would have the header read go on to the end of the file: it stops here.
             texts = [m for m in messages if complete or _PIXEL_TAG_TEXT not in m]
-            return Header(ds, len(buf), complete, texts), len(buf), None
+            return Header(ds, len(buf), complete, texts, damage), len(buf), None
         want = max(2 * len(buf), first)

@@ -43,8 +43,9 @@ def _walk(folder: str) -> list[Entry]:
         try:
             with os.scandir(current) as it:
                 entries = list(it)
-        except OSError:
-            continue  # an unreadable folder lists nothing (its files cannot be named)
+        except OSError:  # its files cannot be named: the folder gets a row of its own,
+            out.append(Entry(current, None, None, None))  # status unreadable, saying why
+            continue
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):

@@ -6,6 +6,7 @@ comes from :mod:`rawdicom.index.schema`, never inferred from the data, so no two
 differ (a partition of unreadable files has the same columns as any other). A partition
 file is named by its partition id and written to a temporary name first, then renamed:
 writing a partition twice (a retried Dask task) leaves one file with the same rows.
+A path that is not UTF-8 is stored quoted (:mod:`rawdicom.index.path_text`).
 ``OUT`` is a local folder or any fsspec URL (:mod:`rawdicom.index.storage`): on a cluster,
 a bucket the workers write their partitions to.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .path_text import path_from_store, storable_text, stored_path
 from .schema import FRAME_COLUMNS, instance_columns
 from .storage import Folder
 from .views import view_statements
@@ -62,7 +64,13 @@ def write_partition(out: str, partition: int, rows: list[dict[str, Any]],
                               ("instances", columns, rows)):
         schema = arrow_schema(cols)
         arrays = {name: [r.get(name) for r in data] for name, _ in cols}
-        arrow_table = pa.table(arrays, schema=schema)
+        arrays["path"] = [stored_path(p) for p in arrays["path"]]  # lossless, valid text
+        try:
+            arrow_table = pa.table(arrays, schema=schema)
+        except UnicodeEncodeError:  # other text with an undecodable byte: readable \xHH
+            arrow_table = pa.table({n: [storable_text(v) for v in values] if n != "path"
+                                    else values for n, values in arrays.items()},
+                                   schema=schema)
         folder.write_atomic(_part(folder, table, partition),
                             lambda f, t=arrow_table: pa.parquet.write_table(t, f))
 
@@ -130,6 +138,8 @@ def read_parquet(out: str, table: str = "instances",
         if name.endswith(".parquet"):
             with folder.open(folder.join(table, name)) as f:
                 rows += pa.parquet.read_table(f).to_pylist()
+    for row in rows:
+        row["path"] = path_from_store(row["path"])
     key = (lambda r: r["path"] or "") if table == "instances" else \
         (lambda r: (r["path"] or "", r["frame_index"]))
     return sorted(rows, key=key)

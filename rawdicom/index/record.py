@@ -14,9 +14,9 @@ import os
 from typing import Any, Iterable
 
 from .. import dictionary
-from ..errors import (DicomError, MalformedElementError, NotDicomError, TruncatedError, UnsupportedTransferSyntaxError,
-                      format_tag)
-from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS
+from ..errors import (DicomError, MalformedElementError, NotDicomError, NotRegularFileError,
+                      TruncatedError, UnsupportedTransferSyntaxError, format_tag)
+from ..model.scan import MEDIA_STORAGE_DIRECTORY, TRUNCATION_MARKS, pixel_data_truncation
 from ..model.instance import Instance
 from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, snake_case
 from ..model.header_values import finite_floats
@@ -27,7 +27,6 @@ from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_column
 
 __all__ = ["record", "status_of", "error_row"]
 
-_UNDEFINED = 0xFFFFFFFF
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
 # The default columns taken from the instance record: (name, kind).
 _FROM_RECORD = frozenset(snake_case(k) for k in FIELDS if k not in PHI)
@@ -203,7 +202,7 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     row["problems"], row["warnings"] = problems, []
     try:
         src = open_source(source, info, storage_options)
-    except OSError as exc:
+    except (OSError, NotRegularFileError) as exc:  # (a FIFO, socket or device: not_dicom)
         return _failed(row, exc)
     try:
         row["size"], row["mtime"], row["etag"] = src.size, src.mtime, src.etag
@@ -244,7 +243,9 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
         row["frames"] = _frame_rows(row, rec["frames"], problems)
         row["number_of_frame_rows"] = len(row["frames"])
     row["status"] = _status(row, header.complete)
-    if row["status"] == "truncated":
+    if header.damage is not None:  # (the values read before it are kept)
+        _failed(row, header.damage)
+    elif row["status"] == "truncated":
         row["error_class"] = "TruncatedError"
         row["error_message"] = "the file ends before what its header announces"
     elif not any(rec[key] for key in IDENTIFIER_FIELDS) and not _is_dicomdir(ds):
@@ -267,10 +268,9 @@ def _status(row: dict[str, Any], complete: bool) -> str:
     """``truncated`` when the file ends before what its header announces, else ``ok``."""
     if complete and any(word in text for text in row["warnings"] for word in TRUNCATION_MARKS):
         return "truncated"
-    offset, length, size = row["pixel_data_offset"], row["pixel_data_length"], row["size"]
     syntax = dictionary.transfer_syntax(row["transfer_syntax_uid"] or "")
-    deflated = syntax is not None and syntax.deflated
-    if (offset is not None and length is not None and length != _UNDEFINED and size is not None
-            and not deflated and offset + length > size):
-        return "truncated"
-    return "ok"
+    if syntax is not None and syntax.deflated:  # (offsets into the inflated data)
+        return "ok"
+    # The size is the listing's or HEAD's for a URL, as a stat's for a local file.
+    cut = pixel_data_truncation(row["pixel_data_offset"], row["pixel_data_length"], row["size"])
+    return "ok" if cut is None else "truncated"

@@ -3,7 +3,8 @@
 Tables ``instances`` (one row per file, ``path`` the key, plus ``removed``: 1 for a file
 gone since it was indexed) and ``frames`` (one row per frame of enhanced multi-frame files);
 views ``series``, ``studies``, ``patients``. Lists are stored as JSON text
-(``json_extract(image_position_patient, '$[2]')``). Rows are written in batches, each one
+(``json_extract(image_position_patient, '$[2]')``). A path that is not UTF-8 is stored
+quoted (:mod:`rawdicom.index.path_text`). Rows are written in batches, each one
 transaction, so an interrupted build leaves whole rows only, and a re-run — which reads only
 files whose path, size or mtime differ from their row — resumes where it stopped.
 """
@@ -14,6 +15,7 @@ import json
 import sqlite3
 from typing import Any, Iterable
 
+from .path_text import path_from_store, storable_text, stored_path
 from .schema import FRAME_COLUMNS, instance_columns
 from .views import view_statements
 
@@ -28,8 +30,28 @@ def _sql_type(kind: str) -> str:
 
 def _encode(kind: str, value: Any) -> Any:
     if value is not None and kind.startswith("list_"):
-        return json.dumps(value)
+        return json.dumps(value)  # (ASCII: a lone surrogate is written \udcxx)
     return value
+
+
+def _rows_values(columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]
+                 ) -> list[list[Any]]:
+    """The values of ``rows`` as stored, in the order of ``columns`` (the first is the
+    path: stored lossless, see path_text)."""
+    out = [[_encode(k, r.get(n)) for n, k in columns] for r in rows]
+    for values in out:
+        values[0] = stored_path(values[0])
+    return out
+
+
+def _insert(db: sqlite3.Connection, sql: str, rows: list[list[Any]]) -> None:
+    """``executemany``; rows with text SQLite's binding refuses (a lone surrogate: a
+    file name that is not UTF-8, quoted in an error message) are written again with such
+    characters as ``\\xHH`` (``sql`` replaces rows: the rows written before are kept)."""
+    try:
+        db.executemany(sql, rows)
+    except UnicodeEncodeError:
+        db.executemany(sql, [[storable_text(v) for v in values] for values in rows])
 
 
 def _decode(kind: str, value: Any) -> Any:
@@ -70,14 +92,14 @@ class SQLiteSink:
 
     def known(self) -> dict[str, tuple[Any, Any, int]]:
         """path -> (size, mtime, removed) of every row."""
-        return {p: (s, m, r) for p, s, m, r in
+        return {path_from_store(p): (s, m, r) for p, s, m, r in
                 self.db.execute("SELECT path, size, mtime, removed FROM instances")}
 
     def mark_removed(self, paths: Iterable[str]) -> int:
         """Mark rows of files that are gone; their rows stay, out of the views."""
         with self.db:
             cur = self.db.executemany("UPDATE instances SET removed = 1 WHERE path = ?",
-                                      ((p,) for p in paths))
+                                      ((stored_path(p),) for p in paths))
         return cur.rowcount
 
     def write(self, rows: list[dict[str, Any]]) -> None:
@@ -89,14 +111,14 @@ class SQLiteSink:
         fquoted = ", ".join(f'"{n}"' for n in fnames)
         fmarks = ", ".join("?" for _ in fnames)
         with self.db:
-            self.db.executemany("DELETE FROM frames WHERE path = ?", ((r["path"],) for r in rows))
-            self.db.executemany(
-                f"INSERT OR REPLACE INTO instances ({quoted}, removed) VALUES ({marks}, 0)",
-                [[_encode(k, r.get(n)) for n, k in self.columns] for r in rows])
-            self.db.executemany(
-                f"INSERT INTO frames ({fquoted}) VALUES ({fmarks})",
-                [[_encode(k, f.get(n)) for n, k in FRAME_COLUMNS]
-                 for r in rows for f in (r.get("frames") or ())])
+            self.db.executemany("DELETE FROM frames WHERE path = ?",
+                                ((stored_path(r["path"]),) for r in rows))
+            _insert(self.db,
+                    f"INSERT OR REPLACE INTO instances ({quoted}, removed) VALUES ({marks}, 0)",
+                    _rows_values(self.columns, rows))
+            _insert(self.db, f"INSERT OR REPLACE INTO frames ({fquoted}) VALUES ({fmarks})",
+                    _rows_values(list(FRAME_COLUMNS),
+                                 (f for r in rows for f in (r.get("frames") or ()))))
 
     def close(self) -> None:
         self.db.close()
@@ -117,7 +139,11 @@ def read_sqlite(path: str, table: str = "instances") -> list[dict[str, Any]]:
         kinds = dict(columns)
         cur = db.execute(sql)
         names = [d[0] for d in cur.description]
-        return [{n: _decode(kinds[n], v) for n, v in zip(names, values) if n in kinds}
-                for values in cur]
+        rows = [{n: path_from_store(v) if n == "path" else _decode(kinds[n], v)
+                 for n, v in zip(names, values) if n in kinds} for values in cur]
+        # (SQL ordered the stored text, in which a quoted path comes first)
+        rows.sort(key=(lambda r: r["path"] or "") if table == "instances" else
+                  (lambda r: (r["path"] or "", r["frame_index"])))
+        return rows
     finally:
         db.close()

@@ -19,6 +19,8 @@ import posixpath
 import uuid
 from typing import IO, Any, Callable
 
+from ..regular_file import open_regular
+
 __all__ = ["Folder", "is_url"]
 
 
@@ -102,4 +104,4 @@ class Folder:
 
     def open(self, path: str) -> IO[bytes]:
         """``path`` open for reading (binary)."""
-        return open(path, "rb") if self.fs is None else self.fs.open(path, "rb")
+        return os.fdopen(open_regular(path), "rb") if self.fs is None else self.fs.open(path, "rb")

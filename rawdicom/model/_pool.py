@@ -8,7 +8,8 @@ core or a slow folder holds nobody up, and this process, which would otherwise o
 reads its share without sending it anywhere (half the records of a 2-worker scan never
 cross a process boundary). A worker sends each chunk's outcomes back as it finishes it.
 A worker that dies (killed, out of memory) is no loss: the chunks it never delivered are
-read here at the end.
+read here at the end. A worker ends with this process, even when this one is SIGKILLed
+(see ``parent_watch``).
 
 Workers are started with ``fork`` where that is safe (Linux, and no other thread running
 in this process: forking a threaded process can copy a held lock), since a forked worker
@@ -24,6 +25,7 @@ import sys
 import threading
 from typing import Any, Callable
 
+from .parent_watch import end_with_parent
 from .scan import Outcome, read_chunk
 
 __all__ = ["map_chunks"]
@@ -110,6 +112,7 @@ def _claim(bounds: Any, lock: Any, front: bool) -> int | None:
 def _work(chunks: list[list[str]], tags: tuple[Any, ...], bounds: Any, lock: Any,
           results: Any) -> None:
     """A worker: claim chunks from the back and send their outcomes, then a last None."""
+    end_with_parent()  # a parent killed (even by SIGKILL) leaves no worker waiting
     while True:
         index = _claim(bounds, lock, front=False)
         if index is None:

@@ -13,12 +13,14 @@ The Collection itself comes from the referenced files' own headers (read as
 check them against: where a directory record disagrees with its file (another
 SOPInstanceUID, SeriesInstanceUID, StudyInstanceUID or PatientID), the instance record's
 ``problems`` says so, and the file's own values are used. The record's
-``referenced_file_id`` is the file ID the DICOMDIR gives (a scan leaves it None). A Referenced File ID is
-resolved inside the DICOMDIR's folder only: an absolute one, or one with an empty, ``.``
-or ``..`` component or a path separator inside a component, is refused and reported in
-``.failed`` with the file ID as written; a referenced file that is missing is reported
-there too. Components are matched case-insensitively when the exact name does not exist
-(media written in upper case, mounted in lower case).
+``referenced_file_id`` is the file ID the DICOMDIR gives (a scan leaves it None). A
+Referenced File ID is resolved inside the DICOMDIR's folder only: an absolute one, or one
+with an empty, ``.`` or ``..`` component or a path separator inside a component, is refused
+and reported in ``.failed`` with the file ID as written; so is one whose real path
+(symbolic links resolved, in any component) leaves the DICOMDIR's folder, and one that is
+not text (a number); a referenced file that is missing is reported there too. Components
+are matched case-insensitively when the exact name does not exist (media written in upper
+case, mounted in lower case).
 """
 
 from __future__ import annotations
@@ -60,11 +62,19 @@ def read_dicomdir(path: str | os.PathLike[str], *, workers: int | None = 1,
     path = os.fspath(path)
     entries, refused = directory_files(path)
     folder = os.path.dirname(os.path.abspath(path))
+    real_folder = os.path.realpath(folder)
     resolved: list[tuple[str, list[str], dict[str, Any]]] = []
     failed: list[tuple[str, Exception]] = list(refused)
     seen: set[str] = set()
-    for components, expected in entries:
+    for components, expected, offset in entries:
         target = _resolve(folder, components)
+        real = os.path.realpath(target)
+        if os.path.commonpath([real_folder, real]) != real_folder:
+            failed.append(("\\".join(components), MalformedElementError(
+                f"Referenced File ID {'/'.join(components)!r} resolves to {real!r}, outside "
+                "the DICOMDIR's folder (through a symbolic link): not read",
+                offset=offset, tag=_FILE_ID)))
+            continue
         if target not in seen:
             seen.add(target)
             resolved.append((target, components, expected))
@@ -83,19 +93,25 @@ def read_dicomdir(path: str | os.PathLike[str], *, workers: int | None = 1,
 
 
 def directory_files(path: str | os.PathLike[str]
-                    ) -> tuple[list[tuple[list[str], dict[str, Any]]], list[tuple[str, DicomError]]]:
+                    ) -> tuple[list[tuple[list[str], dict[str, Any], int]],
+                               list[tuple[str, DicomError]]]:
     """The file IDs a DICOMDIR references, in directory order, with what their directory
-    records assert (``{"sop_instance_uid": ..., "series_instance_uid": ..., ...}``); and
-    the refused file IDs as (file ID as written, error)."""
+    records assert (``{"sop_instance_uid": ..., "series_instance_uid": ..., ...}``) and the
+    offset of the record; and the refused file IDs as (file ID as written, error)."""
     ds = read(path)
     meta = ds.file_meta
     sop_class = meta.get(0x00020002) if meta is not None else None
     if sop_class != MEDIA_STORAGE_DIRECTORY:
         raise MalformedElementError(f"not a DICOMDIR: Media Storage SOP Class is {sop_class!r}, "
                                     f"not {MEDIA_STORAGE_DIRECTORY}", offset=0, tag=0x00020002)
-    items: list[Dataset] = ds.get(_RECORD_SEQUENCE) or []
+    items = ds.get(_RECORD_SEQUENCE) or []
+    if not isinstance(items, list) or not all(isinstance(item, Dataset) for item in items):
+        element = ds[_RECORD_SEQUENCE]
+        raise MalformedElementError(f"Directory Record Sequence has VR {element.vr}, not SQ: "
+                                    "no directory records", offset=element.offset,
+                                    tag=_RECORD_SEQUENCE)
     by_offset = {item.offset: item for item in items}
-    files: list[tuple[list[str], dict[str, Any]]] = []
+    files: list[tuple[list[str], dict[str, Any], int]] = []
     refused: list[tuple[str, DicomError]] = []
     visited: set[int] = set()
     # (offset of the first record of a chain, what the records above assert, who links there)
@@ -119,8 +135,9 @@ def directory_files(path: str | os.PathLike[str]
                 if value:
                     asserted[key] = value
             file_id = record.get(_FILE_ID)
-            if file_id:
-                components = [file_id] if isinstance(file_id, str) else list(file_id)
+            if file_id is not None and file_id != "" and file_id != []:
+                # (text, a list of text; a number when the VR is wrong: refused below)
+                components = list(file_id) if isinstance(file_id, list) else [file_id]
                 uid = _text(record.get(_SOP_INSTANCE_IN_FILE))
                 wanted = dict(asserted, sop_instance_uid=uid) if uid else asserted
                 problem = _refusal(components)
@@ -128,7 +145,7 @@ def directory_files(path: str | os.PathLike[str]
                     refused.append(("\\".join(str(c) for c in components),
                                     MalformedElementError(problem, offset=offset, tag=_FILE_ID)))
                 else:
-                    files.append((components, wanted))
+                    files.append((components, wanted, offset))
             lower = _offset(record, _LOWER)
             if lower:
                 chain.append((lower, asserted, _LOWER))
@@ -156,7 +173,9 @@ def _text(value: Any) -> str:
 def _refusal(components: list[Any]) -> str:
     """Why a Referenced File ID may not be followed, or "" when it stays in the folder."""
     for c in components:
-        if not isinstance(c, str) or not c.strip():
+        if not isinstance(c, str):
+            return f"Referenced File ID component {c!r} is not text"
+        if not c.strip():
             return "Referenced File ID has an empty component"
         c = c.strip()
         if c in (".", ".."):

@@ -199,6 +199,9 @@ class MRStack(Stack):
         if len(self.volumes) == 1 and not labels:
             first.diagnostics = first.diagnostics + self.extra_diagnostics
             return first
+        from .allocation import check_bytes
+        check_bytes((len(self.volumes), *first.array.shape), first.array.dtype.itemsize,
+                    str(self.volumes[0][0].path))
         out = np.empty((len(self.volumes), *first.array.shape), dtype=first.array.dtype)
         out[0] = first.array
         diagnostics = list(first.diagnostics)
@@ -230,6 +233,8 @@ class MRStack(Stack):
         geometry = self.geometry
         files = [images[0] for images in self.volumes]  # a mosaic's slices share a header
         dtype = output_dtype(files, hounsfield)
+        from .allocation import check_bytes
+        check_bytes((len(self.volumes), *geometry.shape), dtype.itemsize, str(files[0].path))
         out = np.empty((len(self.volumes), *geometry.shape), dtype=dtype)
         order = [0] * geometry.shape[0]
         for k, slot in reversed(list(enumerate(geometry.slice_index))):  # image k -> slot

@@ -68,6 +68,9 @@ def rescale(inst: Any, hounsfield: bool) -> tuple[float, float]:
     if not hounsfield:
         return 1.0, 0.0
     slope, intercept = inst.get("rescale_slope", 1.0), inst.get("rescale_intercept", 0.0)
+    if type(slope) is float and type(intercept) is float \
+            and math.isfinite(slope) and math.isfinite(intercept):
+        return slope, intercept  # the common case, per slice and more than once: kept cheap
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool)
                   for v in (slope, intercept))
     values = finite_floats([slope, intercept], 2) if numbers else None  # 400 digits: None

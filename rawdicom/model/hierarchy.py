@@ -40,6 +40,17 @@ def _first(instances: list[Instance], name: str) -> Any:
     return None
 
 
+def _frame_count(record: dict[str, Any]) -> int:
+    """The frames of one file as a label counts them: its per-frame items, else Number of
+    Frames when that is a positive integer (a header may hold "nan", 0 or a list), else 1."""
+    frames, declared = record.get("frames"), record.get("number_of_frames")
+    if frames:
+        return len(frames)
+    if isinstance(declared, int) and not isinstance(declared, bool) and declared > 0:
+        return declared
+    return 1
+
+
 _PLURALS = {"study": "studies", "series": "series"}
 
 
@@ -89,7 +100,7 @@ class Series:
             number = "" if self.series_number is None else f" {self.series_number}"
             head = f"Series{number}"
         desc = f' "{self.series_description}"' if self.series_description else ""
-        frames = sum(i.record.get("number_of_frames") or 1 for i in self.instances)
+        frames = sum(_frame_count(i.record) for i in self.instances)
         extra = f", {frames} frames" if frames != len(self.instances) else ""
         return f"{head} {_text(self.modality) or '-'}{desc}: {_plural(len(self), 'instance')}{extra}"
 

@@ -70,6 +70,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ..errors import NotRegularFileError
+from ..regular_file import open_regular
 from .hierarchy import Collection
 from .layout import Layout, PathPlanner, as_layout, safe_component, with_suffix
 from .scan import PathSource, scan
@@ -260,7 +262,8 @@ class _Job:
                                        record.get("sop_instance_uid")))
         base = _common_folder(paths)
         for path, kind, reason in other_files:
-            if others:
+            # (a FIFO, socket or device is no file to put anywhere: left, with its reason)
+            if others and not isinstance(digests.get(path), NotRegularFileError):
                 parts = (OTHER_FOLDER,) + _other_parts(path, base)
                 entry = self._entry(path, parts, (), kind, digests, None)
                 entry.reason = _join(reason, entry.reason)
@@ -535,16 +538,17 @@ def _known(digest: Any) -> tuple[str | None, int | None]:
 
 
 # -- files ------------------------------------------------------------------------------------
-def _digest(path: str) -> "tuple[str, int] | OSError":
-    """(SHA-256 hex, size) of a file's bytes, or the OSError that prevented reading it."""
+def _digest(path: str) -> "tuple[str, int] | OSError | NotRegularFileError":
+    """(SHA-256 hex, size) of a file's bytes, or why it could not be read (a FIFO, a
+    socket or a device is not opened: see rawdicom.regular_file)."""
     h = hashlib.sha256()
     size = 0
     try:
-        with open(path, "rb") as f:
+        with os.fdopen(open_regular(path), "rb") as f:
             for block in iter(lambda: f.read(_BLOCK), b""):
                 h.update(block)
                 size += len(block)
-    except OSError as exc:
+    except (OSError, NotRegularFileError) as exc:
         return exc
     return h.hexdigest(), size
 
@@ -561,7 +565,7 @@ def _copy(source: str, dest: str, sha: str) -> None:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+        with os.fdopen(fd, "wb") as out, os.fdopen(_open_source(source), "rb") as src:
             for block in iter(lambda: src.read(_BLOCK), b""):
                 h.update(block)
                 out.write(block)
@@ -575,6 +579,15 @@ def _copy(source: str, dest: str, sha: str) -> None:
             os.unlink(temp)
         except FileNotFoundError:
             pass
+
+
+def _open_source(path: str) -> int:
+    """A source file open for reading; one that is no longer a regular file (swapped for a
+    FIFO since it was hashed) is an OSError of its placing, like any unreadable source."""
+    try:
+        return open_regular(path)
+    except NotRegularFileError as exc:
+        raise OSError(f"{path}: {exc}") from exc
 
 
 def _commit(temp: str, dest: str) -> None:
@@ -683,7 +696,11 @@ class _Manifest:
                "reason": _join(entry.reason, note), "kind": entry.kind, "sha256": entry.sha256,
                "size": entry.size, "sop_instance_uid": entry.sop_instance_uid,
                "planned": list(entry.planned), "keys": list(entry.keys)}
-        self.file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        line = json.dumps(row, ensure_ascii=False)
+        if not line.isascii() and not _is_text(line):
+            # A name that is not UTF-8 (a lone surrogate): written \udcxx, read back as it was.
+            line = json.dumps(row)
+        self.file.write(line + "\n")
         self.file.flush()
 
     def sync(self) -> None:
@@ -691,6 +708,15 @@ class _Manifest:
 
     def close(self) -> None:
         self.file.close()
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` encodes to UTF-8 (no lone surrogate from a file name)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_manifest(path: str) -> list[dict[str, Any]]:

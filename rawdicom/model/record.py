@@ -148,7 +148,21 @@ def plain_value(ds: Dataset, keyword: Any, problems: list[str], as_list: bool | 
     if as_list is None:
         as_list = (keyword if isinstance(keyword, str) else dictionary.keyword_for(keyword)) \
             in LIST_FIELDS
-    return _plain(value, as_list)
+    value = _plain(value, as_list)
+    if type(value) is list and not as_list:
+        return _single(keyword if isinstance(keyword, str) else
+                       dictionary.keyword_for(keyword) or format_tag(keyword), value, problems)
+    return value
+
+
+def _single(name: str, values: list[Any], problems: list[str]) -> Any:
+    """A single-valued attribute the file wrote with several values: text joined again as
+    written (``T1\\T2``: one description with a backslash); numbers, where one drives a
+    computation (Rows [8, 8], Bits Stored [16, 12]), absent, with a note."""
+    if all(type(v) is str for v in values):
+        return "\\".join(values)
+    problems.append(f"{name}: {len(values)} values where one is expected; left out")
+    return None
 
 
 def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
@@ -212,6 +226,8 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
             value = [value] if as_list else value
         else:
             value = _plain(value, as_list)
+            if type(value) is list and not as_list:
+                value = _single(dictionary.keyword_for(tag) or key, value, problems)
         record[key] = value
         if bytes_buf and value is not None and _cacheable(vr, raw, value):
             if len(cache) >= _CACHE_SIZE:

@@ -4,7 +4,10 @@
 attributes only: never the pixel data), turns each into an instance record and hands the
 records to :class:`~rawdicom.model.hierarchy.Collection`. A file that is not DICOM goes to
 ``.skipped``, a file whose bytes are wrong or that cannot be read (permissions, vanished
-since it was listed) to ``.failed``; a scan never stops at one bad file.
+since it was listed) to ``.failed``; so do a FIFO, a socket or a device (a
+NotRegularFileError, "not a regular file": never opened, see ``rawdicom.regular_file``) and
+a folder that cannot be listed (its PermissionError: never silently left out). A scan
+never stops at one bad file.
 
 Walking a folder:
 
@@ -39,7 +42,7 @@ import stat
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from ..dictionary import keyword_for, parse_tag
-from ..errors import (DicomError, MalformedElementError, NotDicomError,
+from ..errors import (DicomError, MalformedElementError, NotDicomError, NotRegularFileError,
                       TruncatedError)
 from ..reader import read
 from ..warning_capture import captured_warnings, dicom_messages
@@ -48,7 +51,8 @@ from .record import (HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_recor
                      snake_case)
 
 __all__ = ["scan", "list_files", "read_records", "read_chunk", "read_one", "outcome_error",
-           "MEDIA_STORAGE_DIRECTORY", "TRUNCATION_MARKS"]
+           "pixel_data_truncation", "overrun_text_element", "MEDIA_STORAGE_DIRECTORY",
+           "TRUNCATION_MARKS"]
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
@@ -58,6 +62,12 @@ _UNDEFINED_LENGTH = 0xFFFFFFFF
 # what it read; for a scan, such a file is truncated). Tested in tests/test_scan.py.
 TRUNCATION_MARKS = ("the data ends", "cut short", "past the end of the data",
                      "before the end of the data")
+# The longest value of each text VR with a bound (PS3.5 table 6.2-1; PN: 3 groups of 64
+# characters of up to 4 bytes... taken as 324); UC, UR, UT have none.
+_TEXT_LIMITS = {"AE": 16, "AS": 4, "CS": 16, "DA": 8, "DS": 16, "DT": 26, "IS": 12, "LO": 64,
+                "LT": 10240, "PN": 324, "SH": 16, "ST": 1024, "TM": 14, "UI": 64}
+# Bytes no text value holds (control characters but TAB, LF, FF, CR and ESC).
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 # Below this many files per worker, starting processes costs more than it saves.
 _FILES_PER_WORKER = 64
 # Chunks per worker: enough to balance uneven files and to report progress, few enough
@@ -171,8 +181,9 @@ def _walk(root: str, root_stat: os.stat_result, seen_dirs: set[tuple[int, int]]
         try:
             with os.scandir(folder) as it:
                 entries = list(it)
-        except OSError:
-            continue  # an unreadable folder holds nothing we can list
+        except OSError:  # listed itself: reading it reports why (rawdicom.regular_file)
+            yield folder, folder
+            continue
         for entry in entries:
             try:
                 if entry.is_dir():  # follows symbolic links
@@ -253,6 +264,9 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
             if extra:
                 _add_extra(record, ds, extra)
         notes = dicom_messages(caught)
+        damage = overrun_text_element(ds)
+        if damage is not None:
+            raise damage
         for note in notes:
             if any(mark in note for mark in TRUNCATION_MARKS):
                 where = "Pixel Data" if "(7FE0,0010)" in note else "header"
@@ -266,6 +280,8 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
                                         "UID: not an instance")
         record["problems"].extend(f"warning: {note}" for note in notes)
         return ("record", record)
+    except NotRegularFileError as exc:  # a FIFO, socket or device: reported, not skipped
+        return ("failed", (type(exc), exc.reason, None, None))
     except NotDicomError:
         return ("skipped", None)
     except DicomError as exc:
@@ -279,11 +295,60 @@ def _check_pixel_data(path: str, record: dict[str, Any]) -> None:
     """Native Pixel Data must lie in the file (one stat: the read saw only the header)."""
     offset, length = record["pixel_data_offset"], record["pixel_data_length"]
     if offset is not None and length != _UNDEFINED_LENGTH:
-        size = os.stat(path).st_size
-        if offset + length > size:
-            raise TruncatedError(f"Pixel Data of {length} bytes runs past the end of the file "
-                                 f"({size - offset} bytes remain)", offset=offset,
-                                 tag=_PIXEL_DATA)
+        error = pixel_data_truncation(offset, length, os.stat(path).st_size)
+        if error is not None:
+            raise error
+
+
+def pixel_data_truncation(offset: int | None, length: int | None, size: int | None
+                          ) -> TruncatedError | None:
+    """The TruncatedError of Pixel Data (value at ``offset``, ``length`` bytes) that runs
+    past the end of a file of ``size`` bytes, else None (also when any is unknown, or the
+    length undefined: encapsulated fragments are checked when decoded). For a file read
+    header-only, locally (a stat) or remotely (the size a listing or HEAD gave), alike;
+    not for a deflated file, whose offsets are into the inflated data."""
+    if offset is None or length is None or size is None or length == _UNDEFINED_LENGTH:
+        return None
+    if offset + length <= size:
+        return None
+    return TruncatedError(f"Pixel Data of {length} bytes runs past the end of the file "
+                          f"({max(size - offset, 0)} bytes remain)", offset=offset,
+                          tag=_PIXEL_DATA)
+
+
+def overrun_text_element(ds: Any, data: Any = None) -> MalformedElementError | None:
+    """The error of a text element whose length runs far past its value, else None.
+
+    A damaged length (Modality, CS, claiming 65,535 bytes) swallows the elements that
+    follow it, the Pixel Data's header among them: the read goes on to the end of the
+    file and finds nothing wrong. Such a value is long (over 4 times the longest value
+    of its VR, and 1 KiB) and holds binary bytes (a NUL or a control character before its
+    padding: element headers), which no text value may. ``data``: the bytes the dataset
+    was read from, when its values may run past them (a header prefix); else each
+    element's own bytes. Only elements the read kept are looked at.
+    """
+    for tag, stored in ds._elements.items():  # (lengths without making Elements: per file)
+        length = stored[1] if type(stored) is tuple else stored.length
+        if length < 1024 or length == _UNDEFINED_LENGTH:
+            continue
+        element = ds[tag]
+        limit = _TEXT_LIMITS.get(element.vr)
+        if limit is None or length <= 4 * limit:
+            continue
+        if data is not None:
+            value = bytes(data[element.offset:element.offset + length])
+        else:
+            try:
+                value = bytes(element.raw)
+            except DicomError:
+                continue  # cut short: the reader's own warning says so
+        value = value.rstrip(b"\x00 ")  # (padding)
+        if len(value.translate(None, _CONTROL)) < len(value):
+            return MalformedElementError(
+                f"{element.vr} value claims {length} bytes and holds binary data: its length "
+                "runs past its value, over the elements after it (the file is damaged)",
+                offset=element.offset, tag=element.tag)
+    return None
 
 
 def _add_extra(record: dict[str, Any], ds: Any, extra: tuple[Any, ...]) -> None:

@@ -225,9 +225,9 @@ def is_colour(inst: "Instance") -> bool:
 def is_native_frame(inst: "Instance") -> bool:
     """Whether the frame's bytes are the stored values at a known offset of the file."""
     offset, length = inst.get("pixel_data_offset"), inst.get("pixel_data_length")
-    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN or is_colour(inst)
+    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
             or inst.get("samples_per_pixel", 1) != 1 or not isinstance(offset, int)
-            or not isinstance(length, int) or length == _UNDEFINED):
+            or not isinstance(length, int) or length == _UNDEFINED or is_colour(inst)):
         return False
     try:
         size = stored_dtype(inst).itemsize
@@ -329,7 +329,13 @@ def _decoded(ds: Any, inst: "Instance") -> "np.ndarray":
     """One frame from the pixel layer: stored values, RGB for YBR, PALETTE COLOR looked up."""
     import rawdicom
     from rawdicom.pixels import apply_palette
-    frame = rawdicom.pixel_array(ds, frame=inst.frame)
+    try:
+        frame = rawdicom.pixel_array(ds, frame=inst.frame)
+    except IndexError:  # the frame comes from a per-frame item the pixels lack
+        raise PixelDataError(f"{inst.get('path')}: frame {inst.frame} of "
+                             f"{len(inst.record.get('frames') or ())} per-frame items, but "
+                             f"Number of Frames is {inst.record.get('number_of_frames')!r}",
+                             tag=_PIXEL_DATA) from None
     photometric = inst.get("photometric_interpretation")
     if isinstance(photometric, str) and photometric.strip().upper() == _PALETTE:
         return apply_palette(ds, frame)
@@ -512,7 +518,14 @@ def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = 
         raise GeometryError(f"the stack is no regular grid ({blocking}); "
                             "volume(resample=True) interpolates it onto one")
     dtype = _colour_dtype(stack) if colour else output_dtype(stack.instances, hounsfield)
-    out = np.empty(geometry.shape + ((3,) if colour else ()), dtype=dtype)
+    shape = geometry.shape + ((3,) if colour else ())
+    from .allocation import check_bytes, check_grid, check_held
+    where = str(stack.instances[0].path)
+    check_held(stack.instances)
+    check_grid(shape[0], len(set(geometry.slice_index)),
+               dtype.itemsize * math.prod(shape[1:]), where)
+    check_bytes(shape, dtype.itemsize, where)
+    out = np.empty(shape, dtype=dtype)
     fill = (fill_value or 0) if colour else _fill_for(dtype, fill_value)
     firsts: dict[int, int] = {}
     for k, slot in enumerate(geometry.slice_index):
@@ -579,6 +592,10 @@ def _resampled(stack: StackLike, geometry: Geometry, hounsfield: bool, threads: 
     for k, slot in enumerate(geometry.slice_index):
         firsts.setdefault(slot, k)
     order = list(firsts.values())  # the first image at each distinct position
+    from .allocation import check_bytes, check_grid, check_held
+    where = str(stack.instances[0].path)
+    check_held(stack.instances)
+    check_bytes((len(order), *geometry.shape[1:]), 4, where)
     source = np.empty((len(order), *geometry.shape[1:]), dtype=np.float32)
     failures = _fill_slots(list(enumerate(stack.instances[k] for k in order)), source,
                            hounsfield, threads)
@@ -600,6 +617,9 @@ def _resampled(stack: StackLike, geometry: Geometry, hounsfield: bool, threads: 
         step = float((depths[-1] - depths[0]) / (count - 1))
     else:
         count, step = 1, geometry.spacing[0]
+    check_grid(count, len(keep), 4 * geometry.shape[1] * geometry.shape[2],
+               f"{where}: the resampled grid")
+    check_bytes((count, *geometry.shape[1:]), 4, f"{where}: the resampled grid")
     out = np.empty((count, *geometry.shape[1:]), dtype=np.float32)
     for t in range(count):
         z = depths[0] + t * step

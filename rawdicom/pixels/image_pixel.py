@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DicomWarning, LimitExceededError, PixelDataError, format_tag
+from ..limits import DEFAULT_LIMITS
 
 if TYPE_CHECKING:
     from ..dataset import Dataset
@@ -28,9 +29,8 @@ PIXEL_DATA = 0x7FE00010
 FLOAT_PIXEL_DATA = 0x7FE00008
 DOUBLE_FLOAT_PIXEL_DATA = 0x7FE00009
 
-# The largest array pixel_array builds unless told otherwise: far above any
-# real study, far below what a lying header could make a machine attempt.
-MAX_OUTPUT_BYTES = 1 << 33
+# The largest array pixel_array builds unless told otherwise (Limits.max_pixel_bytes).
+MAX_OUTPUT_BYTES = DEFAULT_LIMITS.max_pixel_bytes
 
 _ROWS, _COLUMNS, _SAMPLES = 0x00280010, 0x00280011, 0x00280002
 _BITS_ALLOCATED, _BITS_STORED, _PIXEL_REP = 0x00280100, 0x00280101, 0x00280103

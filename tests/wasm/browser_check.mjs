@@ -70,10 +70,11 @@ const pageState = () => {
     canvas: { width: canvas.width, height: canvas.height, rgb },
     probe: text("#probe"), explainNote: text("#explain-note"),
     index: v.index, stackLength: v.stack?.images.length ?? null,
-    slice: text("#slice"), wl: text("#wl"), message: document.querySelector("#message").hidden
+    slice: text("#slice"), wl: text("#wl"), tools: !document.querySelector("#tools").hidden, message: document.querySelector("#message").hidden
       ? "" : text("#message"),
     orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
     tree: text("#tree"),
+    treeNote: document.querySelector("#tree-note").hidden ? "" : text("#tree-note"),
     stacks: [...document.querySelectorAll("#series button")].map((b) => b.textContent),
     headings: [...document.querySelectorAll("#entries tbody tr.group")].map((tr) => tr.textContent),
     summary: Object.fromEntries([...document.querySelectorAll("#summary dt")].map(

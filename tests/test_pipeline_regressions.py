@@ -1,0 +1,189 @@
+"""One test per class of defect the pipeline fuzzer (tools/fuzz_pipeline.py) found above the
+reader: each builds the smallest series that shows it and fails without its fix.
+
+Allocation tests run in a forked child under an address-space limit, so that a regression
+ends in a MemoryError there, never in gigabytes taken from the machine running the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+np = pytest.importorskip("numpy")
+
+import rawdicom  # noqa: E402
+import rawdicom.model.record  # noqa: E402
+from rawdicom import LimitExceededError, PixelDataError  # noqa: E402
+from rawdicom.model.geometry import GeometryError  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import series_builders as sb  # noqa: E402
+
+
+def in_child(fn: Callable[[], Any], memory: int = 768 << 20) -> tuple[str, str]:
+    """Run ``fn`` in a forked child whose address space may grow by ``memory`` bytes;
+    (exception class name or "ok", message)."""
+    read_fd, write_fd = os.pipe()
+    with open("/proc/self/status") as f:
+        base = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read_fd)
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (base + memory, base + memory))
+            warnings.simplefilter("ignore")
+            fn()
+            result = ("ok", "")
+        except BaseException as exc:  # noqa: BLE001 - the outcome is the point
+            result = (type(exc).__name__, str(exc)[:500])
+        os.write(write_fd, pickle.dumps(result))
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    return pickle.loads(data) if data else ("crash", "")
+
+
+def scan(folder: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return rawdicom.scan(folder, workers=1)
+
+
+def edit(path: Path, **values: Any) -> None:
+    """Rewrite a file with some attributes set (a (vr, value) tuple forces the VR)."""
+    ds = rawdicom.read(path)
+    for keyword, value in values.items():
+        if isinstance(value, tuple):
+            ds.set(keyword, value[1], value[0])
+        else:
+            ds.set(keyword, value)
+    rawdicom.write(ds, path)
+
+
+# -- sizes claimed by headers ---------------------------------------------------------------
+def test_rows_and_columns_the_pixel_data_does_not_hold_are_refused_before_allocating(tmp_path):
+    """Rows = Columns = 46,341 over three 128-byte slices once asked numpy for 24 GiB."""
+    for path in sb.write_series(tmp_path, n=3):
+        edit(path, Rows=46341, Columns=46341)
+    [series] = scan(tmp_path).series
+    kind, message = in_child(lambda: series.volume())
+    assert kind == "PixelDataError", message
+    assert "46341 x 46341" in message and "holds 128" in message
+    kind, message = in_child(lambda: series.stacks()[0].volume(resample=True))
+    assert kind == "PixelDataError", message
+
+
+def test_one_file_short_of_its_claim_does_not_refuse_the_stack(tmp_path):
+    """The check refuses a stack none of whose files holds its claim; one short file is
+    left to the reading of its slice (which fills it, or, here, reads it after all)."""
+    sb.write_series(tmp_path, n=3)
+    records = scan(tmp_path).to_records()
+    records[1]["pixel_data_length"] = 64
+    [series] = rawdicom.Collection.from_records(records).series
+    assert series.volume().array.shape == (3, 8, 8)
+
+
+def test_a_resampled_grid_between_positions_far_apart_is_refused(tmp_path):
+    """Four slices 2 mm apart and one 1e7 mm away: a resampled grid of 5 million slices."""
+    sb.write_series(tmp_path, [(0, 0, 0), (0, 0, 2), (0, 0, 4), (0, 0, 6), (0, 0, 1e7)],
+                    rows=64, columns=64)
+    [series] = scan(tmp_path).series
+    [stack] = series.stacks()
+    kind, message = in_child(lambda: stack.volume(resample=True))
+    assert kind == "LimitExceededError", message
+    assert "Image Position (Patient)" in message
+
+
+def test_a_grid_of_missing_slices_far_beyond_its_images_is_refused(tmp_path):
+    """Regular positions 2 mm apart but one 2,000 mm on: 1,000 slices of fill for 5 images
+    of 512 x 512 (the fill is fine for a few missing slices, not for a 200-fold grid)."""
+    from rawdicom.model import allocation
+    with pytest.raises(LimitExceededError, match="too far apart"):
+        allocation.check_grid(1001, 5, 512 * 512 * 2, "stack")
+    allocation.check_grid(165, 4, 128 * 128 * 4, "stack")  # pydicom's CT2, resampled: fine
+    allocation.check_grid(12, 5, 512 * 512 * 2, "stack")
+
+
+def test_an_array_beyond_the_limit_is_refused():
+    from rawdicom.model import allocation
+    limits = rawdicom.Limits(max_pixel_bytes=1 << 20)
+    with pytest.raises(LimitExceededError, match="max_pixel_bytes"):
+        allocation.check_bytes((5, 512, 512), 2, "stack", limits)
+    allocation.check_bytes((1, 512, 512), 2, "stack", limits)
+
+
+# -- frames ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("frames", [b"nan", b"0", b"-1", b"abc"])
+def test_number_of_frames_against_32_per_frame_items(tmp_path, frames):
+    """NumberOfFrames "nan" once gave a TypeError in str(Collection), 0 or -1 an IndexError
+    from the pixel layer out of volume()."""
+    path = sb.enhanced_ct(tmp_path / "enhanced.dcm", sb.axial_positions(32))
+    edit(path, NumberOfFrames=("IS", frames))
+    collection = scan(tmp_path)
+    assert "32 frames" in str(collection)
+    [series] = collection.series
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            series.volume()
+    except rawdicom.DicomError:
+        pass
+
+
+# -- several values where one is expected ------------------------------------------------
+@pytest.mark.parametrize("keyword", ["Rows", "Columns", "BitsStored", "BitsAllocated",
+                                     "SamplesPerPixel", "PixelRepresentation"])
+def test_a_multi_valued_number_is_absent_with_a_note(tmp_path, keyword):
+    """US [8, 8] where one value is expected once gave TypeErrors in geometry and volume
+    (int() of a list, a list as a dict key); now it is absent, with a note."""
+    for path in sb.write_series(tmp_path, n=3):
+        edit(path, **{keyword: ("US", [8, 8])})
+    collection = scan(tmp_path)
+    str(collection)
+    record = collection.instances[0].record
+    assert record[rawdicom.model.record.snake_case(keyword)] is None
+    assert any(f"{keyword}: 2 values where one is expected" in p for p in record["problems"])
+    for stack in collection.series[0].stacks():
+        stack.diagnostics
+        try:
+            stack.volume()
+        except (rawdicom.DicomError, GeometryError):
+            pass
+
+
+def test_multi_valued_identifiers_and_text_are_text(tmp_path):
+    """SOPInstanceUID "1.2\\1.3" once made organize fail (a list as a dict key); text
+    attributes keep what the file wrote."""
+    for path in sb.write_series(tmp_path / "in", n=2):
+        edit(path, SOPInstanceUID=("UI", b"1.2\\1.3"), SeriesDescription=("LO", b"T1\\T2"))
+    collection = scan(tmp_path / "in")
+    assert {i.record["sop_instance_uid"] for i in collection.instances} == {"1.2\\1.3"}
+    assert collection.series[0].series_description == "T1\\T2"
+    report = rawdicom.organize(tmp_path / "in", tmp_path / "out", workers=1)
+    assert report.ok
+
+
+# -- documented errors ----------------------------------------------------------------------
+def test_an_irregular_stack_raises_geometry_error(tmp_path):
+    sb.write_series(tmp_path, [(0, 0, 0), (0, 0, 2), (0, 0, 7)])
+    [stack] = scan(tmp_path).series[0].stacks()
+    with pytest.raises(GeometryError, match="no regular grid"):
+        stack.volume()
+
+
+def test_three_samples_the_pixel_data_does_not_hold_are_a_pixel_data_error(tmp_path):
+    for path in sb.write_series(tmp_path, n=2):
+        edit(path, SamplesPerPixel=3)
+    [stack] = scan(tmp_path).series[0].stacks()
+    with pytest.raises(PixelDataError, match="samples|Samples"):
+        stack.volume()
