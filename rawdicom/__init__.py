@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from .dataset import Dataset, Element
-from .errors import (DicomError, DicomWarning, LimitExceededError, MalformedElementError,
-                     NotDicomError, NotRegularFileError, PixelDataError, TruncatedError,
+from .errors import (DicomError, DicomWarning, JSONModelError, LimitExceededError,
+                     MalformedElementError, NotDicomError, NotRegularFileError, PixelDataError,
+                     TruncatedError,
                      UnsupportedTransferSyntaxError, ValueDecodeError)
 from .limits import Limits
 from .reader import read
@@ -23,7 +24,8 @@ __all__ = [
     "read", "write", "to_bytes", "set_pixel_frames", "Dataset", "Element", "Limits",
     "to_json", "from_json",
     "DicomError", "DicomWarning", "NotDicomError", "NotRegularFileError", "TruncatedError",
-    "MalformedElementError", "LimitExceededError", "UnsupportedTransferSyntaxError", "ValueDecodeError", "PixelDataError",
+    "MalformedElementError", "LimitExceededError", "UnsupportedTransferSyntaxError",
+    "ValueDecodeError", "PixelDataError", "JSONModelError",
 ]
 
 # Names served by the pixel layer, imported on first use so that ``import rawdicom``

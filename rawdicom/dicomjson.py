@@ -29,8 +29,11 @@ not; the file meta group is not part of the dataset and is left out too.
 stream (text encoded with the Specific Character Set the object declares) and reads that
 with :func:`rawdicom.read`: the Dataset it gives decodes lazily and is written by
 :func:`rawdicom.write` like one read from a file, and JSON -> Dataset -> JSON is stable.
-Malformed JSON objects (a key that is not a tag, an unknown VR, a value of the wrong type)
-are a ``ValueError`` naming the attribute.
+Malformed JSON objects (a key that is not a tag, an unknown VR, a value of the wrong type or
+out of range, sequences nested past ``Limits.max_depth``) are a :class:`JSONModelError`
+naming the attribute, and nothing else: it is a ``ValueError`` and a ``DicomError`` (see
+rawdicom/errors.py for why both). from_json does no I/O: a ``BulkDataURI`` is fetched only
+by the loader the caller gives.
 """
 
 from __future__ import annotations
@@ -40,17 +43,20 @@ import base64
 import json
 import math
 import re
+import reprlib
 import struct
 import warnings
 from typing import Any, Callable, Iterator
 
 from .charset import codecs_for
 from .dataset import Dataset, Element
-from .errors import DicomWarning, format_tag
+from .errors import DicomError, DicomWarning, JSONModelError, format_tag
+from .limits import DEFAULT_LIMITS, Limits
 from .scanner import LONG_VRS, VALID_VRS
 from .values import _format_ds, encode_value
 
-__all__ = ["to_json", "from_json", "dumps", "loads", "DecimalString", "bulk_bytes"]
+__all__ = ["to_json", "from_json", "dumps", "loads", "DecimalString", "bulk_bytes",
+           "JSONModelError"]
 
 BULK_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
 _INT_VRS = frozenset(("IS", "SL", "SS", "SV", "UL", "US", "UV"))
@@ -68,6 +74,9 @@ _SEQUENCE_DELIMITER = 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
 _SPECIFIC_CHARACTER_SET = "00080005"
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_TAG_KEY = re.compile(r"[0-9A-Fa-f]{8}")
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
 
 BulkDataURI = Callable[[Element, tuple[int, ...]], str]
 BulkDataLoader = Callable[[str], bytes]
@@ -253,26 +262,45 @@ def _newline(indent: int | None, level: int, index: int = 0) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON text, keeping each decimal number's text (for DS values, see dumps)."""
-    return json.loads(text, parse_float=DecimalString)
+    """Parse JSON text, keeping each decimal number's text (for DS values, see dumps).
+
+    Text that is not JSON, or nests deeper than Python's parser goes, is a JSONModelError.
+    """
+    try:
+        return json.loads(text, parse_float=DecimalString)
+    except RecursionError:
+        raise JSONModelError("the JSON text nests too deep to parse") from None
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
+        raise JSONModelError(f"not JSON text: {_short_text(exc)}") from None
 
 
 # -- JSON -> Dataset ------------------------------------------------------------------------
-def from_json(obj: dict[str, Any], *, bulk_data: BulkDataLoader | None = None) -> Dataset:
+def from_json(obj: dict[str, Any], *, bulk_data: BulkDataLoader | None = None,
+              limits: Limits | None = None) -> Dataset:
     """The Dataset of a DICOM JSON model object (``json.load``'s or :func:`loads`' output).
 
     bulk_data: what fetches the bytes of a ``BulkDataURI`` (given the URI); without it a
-        BulkDataURI is a ValueError.
+        BulkDataURI is a JSONModelError: from_json itself opens no file and no socket.
+        What the loader raises is its own and goes through unchanged.
+    limits: sequences may nest ``limits.max_depth`` deep (as in a file read with them).
+
+    Any object that is not a well-formed DICOM JSON dataset (a key that is not a tag, an
+    unknown VR, a value of the wrong type or out of its VR's range, nesting past the limit)
+    is a :class:`~rawdicom.errors.JSONModelError` naming the attribute, and nothing else.
     """
     from .reader import read
 
+    limits = limits or DEFAULT_LIMITS
     if not isinstance(obj, dict):
-        raise ValueError(f"a DICOM JSON dataset is an object, not {type(obj).__name__}")
-    body = b"".join(_elements(obj, (), bulk_data, ""))
+        raise JSONModelError(f"a DICOM JSON dataset is an object, not {type(obj).__name__}")
+    body = b"".join(_elements(obj, (), bulk_data, "", 0, limits.max_depth))
     syntax = _EXPLICIT_LE.encode() + b"\0"
     meta = _header(0x00020010, "UI", len(syntax)) + syntax
     meta = _header(0x00020000, "UL", 4) + struct.pack("<I", len(meta)) + meta
-    return read(bytes(128) + b"DICM" + meta + body)
+    try:
+        return read(bytes(128) + b"DICM" + meta + body, limits=limits)
+    except DicomError as exc:  # what the attributes make is not a dataset (a hostile fragment)
+        raise JSONModelError(f"the attributes do not make a dataset: {exc}") from None
 
 
 def _header(tag: int, vr: str, length: int) -> bytes:
@@ -281,41 +309,64 @@ def _header(tag: int, vr: str, length: int) -> bytes:
     return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), length)
 
 
+def _short(value: Any) -> str:
+    """A value for an error message: bounded in length and depth, whatever it holds."""
+    return _REPR.repr(value)
+
+
 def _elements(obj: dict[str, Any], parent_charset: tuple[str, ...],
-              bulk_data: BulkDataLoader | None, where: str) -> Iterator[bytes]:
+              bulk_data: BulkDataLoader | None, where: str, depth: int,
+              max_depth: int) -> Iterator[bytes]:
     charset = parent_charset
     attribute = obj.get(_SPECIFIC_CHARACTER_SET)
     if isinstance(attribute, dict) and isinstance(attribute.get("Value"), list):
-        charset = codecs_for([v or "" for v in attribute["Value"]])
-    tags = {}
+        terms = attribute["Value"]
+        if all(isinstance(t, str) or t is None for t in terms):
+            charset = codecs_for([t or "" for t in terms])  # else refused as its element
+    tags: dict[int, str] = {}
     for key in obj:
-        if not isinstance(key, str) or not re.fullmatch(r"[0-9A-Fa-f]{8}", key):
-            raise ValueError(f"{where}{key!r}: not a tag (eight hex digits)")
-        tags[int(key, 16)] = key
+        if not isinstance(key, str) or not _TAG_KEY.fullmatch(key):
+            raise JSONModelError(f"{where}{_short(key)}: not a tag (eight hex digits)")
+        tag = int(key, 16)
+        if tag in tags:
+            raise JSONModelError(f"{where}{format_tag(tag)}: given twice ({tags[tag]!r}, "
+                                 f"{key!r})")
+        if tag >> 16 == 0xFFFE:
+            raise JSONModelError(f"{where}{format_tag(tag)}: an item or delimiter tag, not an "
+                                 "attribute")
+        tags[tag] = key
     for tag in sorted(tags):
         if tag & 0xFFFF == 0 or tag >> 16 == 2:
             continue  # group lengths (recomputed on writing), file meta elements
         name = f"{where}{format_tag(tag)}"
         attribute = obj[tags[tag]]
-        if not isinstance(attribute, dict) or attribute.get("vr") not in VALID_VRS:
-            raise ValueError(f"{name}: an attribute needs a 'vr' (one of the DICOM VRs)")
-        yield from _element(tag, attribute["vr"], attribute, charset, bulk_data, name)
+        vr = attribute.get("vr") if isinstance(attribute, dict) else None
+        if not isinstance(vr, str) or vr not in VALID_VRS:
+            raise JSONModelError(f"{name}: an attribute is an object with a 'vr' (one of the "
+                                 f"DICOM VRs), not {_short(attribute)}")
+        yield from _element(tag, vr, attribute, charset, bulk_data, name, depth, max_depth)
 
 
 def _element(tag: int, vr: str, attribute: dict[str, Any], charset: tuple[str, ...],
-             bulk_data: BulkDataLoader | None, name: str) -> Iterator[bytes]:
+             bulk_data: BulkDataLoader | None, name: str, depth: int,
+             max_depth: int) -> Iterator[bytes]:
     if vr == "SQ":
         items = attribute.get("Value") or []
         if not isinstance(items, list):
-            raise ValueError(f"{name}: a sequence's Value is an array of objects")
+            raise JSONModelError(f"{name}: a sequence's Value is an array of objects")
+        if items and depth >= max_depth:
+            raise JSONModelError(f"{name}: sequences nested deeper than {max_depth} "
+                                 "(Limits.max_depth)")
         body = []
         for index, item in enumerate(items):
             if not isinstance(item, dict):
-                raise ValueError(f"{name}: item {index + 1} is not an object")
-            content = b"".join(_elements(item, charset, bulk_data, f"{name} item {index + 1} "))
-            body.append(struct.pack("<HHI", 0xFFFE, 0xE000, len(content)) + content)
+                raise JSONModelError(f"{name}: item {index + 1} is not an object")
+            content = b"".join(_elements(item, charset, bulk_data, f"{name} item {index + 1} ",
+                                         depth + 1, max_depth))
+            body.append(struct.pack("<HHI", 0xFFFE, 0xE000, _length(len(content), name))
+                        + content)
         data = b"".join(body)
-        yield _header(tag, "SQ", len(data)) + data
+        yield _header(tag, "SQ", _length(len(data), name)) + data
         return
     data = _value_bytes(vr, attribute, charset, bulk_data, name)
     if len(data) % 2:
@@ -326,65 +377,127 @@ def _element(tag: int, vr: str, attribute: dict[str, Any], charset: tuple[str, .
         return
     if vr not in LONG_VRS and len(data) > 0xFFFF:
         vr = "UN"  # too long for a 2-byte length (PS3.5 6.2.2), as the writer does
-    yield _header(tag, vr, len(data)) + data
+    yield _header(tag, vr, _length(len(data), name)) + data
+
+
+def _length(length: int, name: str) -> int:
+    """A length the 4-byte field can hold (0xFFFFFFFF means undefined)."""
+    if length >= 0xFFFFFFFF:
+        raise JSONModelError(f"{name}: {length} bytes, more than a DICOM length can hold")
+    return length
 
 
 def _value_bytes(vr: str, attribute: dict[str, Any], charset: tuple[str, ...],
                  bulk_data: BulkDataLoader | None, name: str) -> bytes:
     if "InlineBinary" in attribute:
+        inline = attribute["InlineBinary"]
+        if not isinstance(inline, str):
+            raise JSONModelError(f"{name}: InlineBinary is a base64 string, not "
+                                 f"{type(inline).__name__}")
         try:
-            return base64.b64decode(attribute["InlineBinary"], validate=True)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{name}: InlineBinary is not base64: {exc}") from None
+            return base64.b64decode(inline, validate=True)
+        except ValueError as exc:  # binascii.Error; non-ASCII text
+            raise JSONModelError(f"{name}: InlineBinary is not base64: {exc}") from None
     if "BulkDataURI" in attribute:
+        uri = attribute["BulkDataURI"]
+        if not isinstance(uri, str):
+            raise JSONModelError(f"{name}: BulkDataURI is a string, not {type(uri).__name__}")
         if bulk_data is None:
-            raise ValueError(f"{name}: BulkDataURI {attribute['BulkDataURI']!r} and no "
-                             "bulk_data loader to fetch it")
-        return bytes(bulk_data(attribute["BulkDataURI"]))
+            raise JSONModelError(f"{name}: BulkDataURI {_short(uri)} and no bulk_data loader "
+                                 "to fetch it")
+        data = bulk_data(uri)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{name}: the bulk_data loader gave {type(data).__name__}, not bytes")
+        return bytes(data)
     values = attribute.get("Value")
     if values is None:
         return b""
     if not isinstance(values, list):
-        raise ValueError(f"{name}: Value must be an array")
+        raise JSONModelError(f"{name}: Value is an array, not {type(values).__name__}")
+    if not values:
+        return b""
     try:
         return _encode(vr, values, charset)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"{name}: {vr} Value {values!r}: {exc}") from None
+    except (TypeError, ValueError, OverflowError, struct.error) as exc:
+        # TypeError: a value of the wrong JSON type; ValueError (UnicodeEncodeError too): text
+        # the VR or the character set cannot hold; OverflowError, struct.error: a number
+        # outside its VR's range. The message is bounded: the value may be huge or deep.
+        raise JSONModelError(f"{name}: {vr} Value {_short(values)}: {_short_text(exc)}") from None
+
+
+def _short_text(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _encode(vr: str, values: list[Any], charset: tuple[str, ...]) -> bytes:
+    """The value bytes of a non-empty Value array; a TypeError or ValueError for bad values."""
     if vr == "PN":
         texts = [_pn_text(v) for v in values]
         return encode_value("PN", texts if len(texts) > 1 else texts[0], True, charset)
     if vr == "AT":
-        return encode_value("AT", [int(v, 16) for v in values], True, ())
+        return encode_value("AT", [_at_tag(v) for v in values], True, ())
     if vr == "DS":
         texts = [_ds_text(v) for v in values]
         return encode_value("DS", texts if len(texts) > 1 else texts[0], True, ())
     if vr == "IS":
-        texts = ["" if v is None else v if isinstance(v, str) else str(int(v)) for v in values]
+        texts = [_is_text(v) for v in values]
         return encode_value("IS", texts if len(texts) > 1 else texts[0], True, ())
     if vr in _FLOAT_VRS or vr in _INT_VRS:
         present = [v for v in values if v is not None]
         if len(present) != len(values):
             # A binary number has no empty form: PS3.5 has no way to write the null.
-            warnings.warn(f"{vr} Value {values!r}: null left out (a binary number cannot be "
-                          "empty)", DicomWarning, stacklevel=5)
+            warnings.warn(f"{vr} Value {_short(values)}: null left out (a binary number cannot "
+                          "be empty)", DicomWarning, stacklevel=5)
             values = present
     if vr in _FLOAT_VRS:
-        numbers = [_NON_FINITE[v] if isinstance(v, str) and v in _NON_FINITE else float(v)
-                   for v in values]
-        return encode_value(vr, numbers, True, ())
+        return encode_value(vr, [_float_value(v) for v in values], True, ())
     if vr in _INT_VRS:
-        return encode_value(vr, [int(v) for v in values], True, ())
+        return encode_value(vr, [_int_value(v) for v in values], True, ())
     if vr in _STRING_VRS:
         texts = ["" if v is None else v for v in values]
         if any(not isinstance(t, str) for t in texts):
             raise TypeError("strings expected")
         if vr in _SINGLE_VRS:
-            return encode_value(vr, texts[0], True, charset) if texts else b""
+            return encode_value(vr, texts[0], True, charset)
         return encode_value(vr, texts if len(texts) > 1 else texts[0], True, charset)
     raise ValueError(f"a {vr} attribute takes InlineBinary or BulkDataURI, not Value")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _at_tag(value: Any) -> int:
+    if not isinstance(value, str) or not _TAG_KEY.fullmatch(value):
+        raise ValueError("an AT value is a tag, eight hex digits")
+    return int(value, 16)
+
+
+def _float_value(value: Any) -> float:
+    if isinstance(value, str):  # "NaN", "Infinity" (F.2.3), or lenient: a number's text
+        return _NON_FINITE[value] if value in _NON_FINITE else float(value)
+    if not _number(value):
+        raise TypeError("numbers expected")
+    return float(value)
+
+
+def _int_value(value: Any) -> int:
+    if isinstance(value, str):  # lenient: an integer's text
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 512.0: a writer that knows only doubles
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("integers expected")
+    return value
+
+
+def _is_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):  # not a number, or a format to keep ("007"): as written
+        return value
+    return str(_int_value(value))
 
 
 def _pn_text(value: Any) -> str:
@@ -394,7 +507,10 @@ def _pn_text(value: Any) -> str:
         return value
     if not isinstance(value, dict):
         raise TypeError("a PN value is an object with Alphabetic, Ideographic, Phonetic")
-    return "=".join(str(value.get(group) or "") for group in _PN_GROUPS).rstrip("=")
+    groups = [value.get(group) for group in _PN_GROUPS]
+    if any(g is not None and not isinstance(g, str) for g in groups):
+        raise TypeError("a PN component group is a string")
+    return "=".join(g or "" for g in groups).rstrip("=")
 
 
 def _ds_text(value: Any) -> str:
@@ -404,6 +520,6 @@ def _ds_text(value: Any) -> str:
         return value.text
     if isinstance(value, str):  # not a number ("1.5 mm"), or NaN / Infinity: as written
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not _number(value):
         raise TypeError("numbers expected")
     return _format_ds(value)

@@ -23,6 +23,7 @@ __all__ = [
     "UnsupportedTransferSyntaxError",
     "ValueDecodeError",
     "PixelDataError",
+    "JSONModelError",
     "DicomWarning",
     "format_tag",
 ]
@@ -96,6 +97,18 @@ class ValueDecodeError(DicomError):
 
 class PixelDataError(DicomError):
     """Pixel data that is missing, inconsistent with its attributes, or undecodable."""
+
+
+class JSONModelError(DicomError, ValueError):
+    """A DICOM JSON object (PS3.18 Annex F) that ``from_json`` cannot make a Dataset of.
+
+    A DicomError because it is the same kind of failure as a bad file: untrusted data
+    describing a dataset is wrong, and a caller (the command line, a job over many inputs)
+    that catches DicomError for bad input catches this too, with one clause. A ValueError
+    because the object is a Python value handed to a function, and ``from_json`` has always
+    raised ValueError for a malformed one. ``offset`` is None (JSON has no byte offsets);
+    the message names the attribute by its path of tags and items.
+    """
 
 
 class DicomWarning(UserWarning):

@@ -16,14 +16,15 @@ Used by the model (one record per frame: :data:`FRAME_ATTRIBUTES`) and by the pi
 
 from __future__ import annotations
 
-from typing import Iterator
+import weakref
+from typing import Any, Iterator
 
 from . import dictionary
 from .dataset import Dataset
 from .errors import DicomError, MalformedElementError, format_tag
 
 __all__ = ["SHARED_GROUPS", "PER_FRAME_GROUPS", "FRAME_ATTRIBUTES", "FunctionalGroups",
-           "sequence_items", "first_item"]
+           "groups_of", "sequence_items", "first_item"]
 
 SHARED_GROUPS = 0x52009229
 PER_FRAME_GROUPS = 0x52009230
@@ -75,13 +76,15 @@ FRAME_ATTRIBUTES: tuple[tuple[str, int, tuple[int, ...]], ...] = (
     *(("FrameType", macro, ()) for macro in _FRAME_TYPE_MACROS),
 )
 
-# macro -> the tags in its item that make the item count for the model: its attributes
-# above, or the first sequence on the way to one.
+# macro -> the tags in its item that make the item count for the model (its attributes
+# above, or the first sequence on the way to one), and its (keyword, path) entries.
 _OWN: dict[int, tuple[int, ...]] = {}
+_BY_MACRO: dict[int, list[tuple[str, int, tuple[int, ...]]]] = {}
 for _keyword, _macro, _path in FRAME_ATTRIBUTES:
-    _first = _path[0] if _path else dictionary.parse_tag(_keyword)
-    _OWN[_macro] = tuple(dict.fromkeys(_OWN.get(_macro, ()) + (_first,)))
-del _keyword, _macro, _path, _first
+    _tag = dictionary.parse_tag(_keyword)
+    _OWN[_macro] = tuple(dict.fromkeys(_OWN.get(_macro, ()) + (_path[0] if _path else _tag,)))
+    _BY_MACRO.setdefault(_macro, []).append((_keyword, _tag, _path))
+del _keyword, _macro, _path, _tag
 
 
 def sequence_items(src: Dataset, tag: int, error: type[DicomError] = MalformedElementError
@@ -142,13 +145,43 @@ class FunctionalGroups:
         """(keyword, the dataset holding it) of each :data:`FRAME_ATTRIBUTES` entry present
         for ``frame``. A functional group that does not parse is noted in ``problems`` and
         left out (the frame's other attributes are still read)."""
-        for keyword, macro, path in FRAME_ATTRIBUTES:
+        for macro, entries in _BY_MACRO.items():
             try:
-                holder = self.item(frame, macro, _OWN[macro])
-                for tag in path:
-                    holder = first_item(holder, tag, self.error) if holder is not None else None
+                item = self.item(frame, macro, _OWN[macro])
             except DicomError as exc:
-                problems.append(f"{keyword} of frame {frame}: {exc}")
+                problems.append(f"{format_tag(macro)} of frame {frame}: {exc}")
                 continue
-            if holder is not None and keyword in holder:
-                yield keyword, holder
+            if item is None:
+                continue
+            for keyword, tag, path in entries:
+                holder: Dataset | None = item
+                try:
+                    for step in path:
+                        holder = first_item(holder, step, self.error) if holder is not None \
+                            else None
+                except DicomError as exc:
+                    problems.append(f"{keyword} of frame {frame}: {exc}")
+                    continue
+                if holder is not None and tag in holder:
+                    yield keyword, holder
+
+
+# Each dataset's FunctionalGroups, with the sequence values it was made from: a caller that
+# looks up frame after frame (the pixel layer maps every frame of a 10,000-frame file) reads
+# the groups once, not once per frame. Setting either sequence again makes it read anew.
+_GROUPS: "weakref.WeakKeyDictionary[Dataset, tuple[Any, Any, FunctionalGroups]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def groups_of(ds: Dataset, error: type[DicomError] = MalformedElementError
+              ) -> FunctionalGroups:
+    """``FunctionalGroups(ds, error)``, kept with ``ds`` while its two sequences stay the
+    same objects."""
+    per_frame, shared = ds.get(PER_FRAME_GROUPS), ds.get(SHARED_GROUPS)
+    known = _GROUPS.get(ds)
+    if known is not None and known[0] is per_frame and known[1] is shared \
+            and known[2].error is error:
+        return known[2]
+    groups = FunctionalGroups(ds, error)
+    _GROUPS[ds] = (per_frame, shared, groups)
+    return groups

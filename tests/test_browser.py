@@ -33,12 +33,11 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rawdicom
 from rawdicom.explain import explain
-
-np = pytest.importorskip("numpy")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_wasm  # noqa: E402  (the wheel builder, corrupt inputs and the skip-or-fail rule)
@@ -328,6 +327,10 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     wheeled = page["wheeled"]
     assert wheeled["index"] == 7 and wheeled["slice"].startswith("Image 8 / 40")
     assert_pixels(wheeled, STUDY / rel(stack[7]["path"]))
+    rapid = page["rapid"]
+    assert rapid["index"] == 17 and rapid["image"]["path"].endswith(rel(stack[17]["path"]))
+    assert rapid["explainNote"].startswith(rel(stack[17]["path"]) + ": ")
+    assert_pixels(rapid, STUDY / rel(stack[17]["path"]))
 
     # -- MONOCHROME1 the other way round; colour as colour; JPEG Baseline decoded by the
     # browser; JPEG 2000 named in one line
@@ -381,6 +384,8 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     for shown in (truncated, huge, deep):
         assert shown["state"] in ("error", "done"), shown["status"]
         assert "\n" not in shown["status"]
+    for shown in page["bad"]:
+        print(f"{Path(shown['file']).name}: the page says: {shown['status']}")
     assert truncated["state"] == "error" and "(0020,000D) at offset 0x2B0" in truncated["status"]
     assert huge["state"] == "error" or huge["message"], huge
     assert page["after"]["state"] == "done"

@@ -187,3 +187,15 @@ def test_the_lookup_and_the_records_need_no_numpy(tmp_path):
     root = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root,
                    env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+
+
+def test_the_groups_of_a_dataset_are_read_once_until_it_changes(tmp_path):
+    from rawdicom.functional_groups import groups_of
+    path = tmp_path / "IM_0001"
+    philips_enhanced(path)
+    ds = rawdicom.read(path)
+    first = groups_of(ds)
+    assert groups_of(ds) is first  # the pixel layer asks once per frame
+    ds.set("PerFrameFunctionalGroupsSequence", list(first.per_frame[:2]))
+    again = groups_of(ds)
+    assert again is not first and len(again.per_frame) == 2

@@ -94,8 +94,9 @@ def test_one_file_short_of_its_claim_does_not_refuse_the_stack(tmp_path):
 
 
 def test_a_resampled_grid_between_positions_far_apart_is_refused(tmp_path):
-    """Four slices 2 mm apart and one 1e7 mm away: a resampled grid of 5 million slices."""
-    sb.write_series(tmp_path, [(0, 0, 0), (0, 0, 2), (0, 0, 4), (0, 0, 6), (0, 0, 1e7)],
+    """Four slices 2 mm apart and one 900 m away: a resampled grid of 450,000 slices (1e7 mm,
+    the issue's example, is now beyond MAX_POSITION: that image has no position)."""
+    sb.write_series(tmp_path, [(0, 0, 0), (0, 0, 2), (0, 0, 4), (0, 0, 6), (0, 0, 9e5)],
                     rows=64, columns=64)
     [series] = scan(tmp_path).series
     [stack] = series.stacks()
@@ -120,6 +121,26 @@ def test_an_array_beyond_the_limit_is_refused():
     with pytest.raises(LimitExceededError, match="max_pixel_bytes"):
         allocation.check_bytes((5, 512, 512), 2, "stack", limits)
     allocation.check_bytes((1, 512, 512), 2, "stack", limits)
+
+
+def test_a_4d_volume_takes_the_output_plus_a_slice(tmp_path):
+    """Each time point is read into the 4-D array (it once took the output plus a 3-D
+    volume per time point built apart, plus copies when their types differed)."""
+    import tracemalloc
+
+    import mr_builders
+    mr_builders.write_4d(tmp_path, slices=16, volumes=8, rows=128, columns=128,
+                         pixels=lambda t, k: np.full((128, 128), t * 16 + k, np.int16))
+    [stack] = scan(tmp_path).series[0].stacks()
+    expected = stack.volume(threads=1).array
+    tracemalloc.start()
+    try:
+        volume = stack.volume(threads=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(volume.array, expected) and volume.array.shape == (8, 16, 128, 128)
+    assert peak - volume.array.nbytes < 4 * volume.array[0, 0].nbytes, peak
 
 
 # -- frames ---------------------------------------------------------------------------------
@@ -171,6 +192,39 @@ def test_multi_valued_identifiers_and_text_are_text(tmp_path):
     assert collection.series[0].series_description == "T1\\T2"
     report = rawdicom.organize(tmp_path / "in", tmp_path / "out", workers=1)
     assert report.ok
+
+
+# -- numbers out of range ------------------------------------------------------------------
+@pytest.mark.parametrize("kw", [
+    dict(orientation=(1e308, 0, 0, 0, 1, 0)),
+    dict(orientation=(1e300, 0, 0, 0, 1e300, 0)),
+    dict(positions=[(0, 0, 0), (0, 0, 1e308), (0, 0, -1e308)]),
+    dict(positions=[(0, 0, 0), (0, 0, 2), (1e300, 0, 4)]),
+    dict(spacing=(1e308, 1e308)),
+])
+def test_huge_geometry_values_are_absent_never_a_nan_affine(tmp_path, kw):
+    """Image Orientation (Patient) 1e308 once gave a NaN affine that the geometry called
+    regular (then nibabel's HeaderDataError in to_nifti); positions 1e308 apart an overflow."""
+    positions = kw.pop("positions", None) or sb.axial_positions(3)
+    sb.write_series(tmp_path / "in", positions, **kw)
+    for stack in scan(tmp_path / "in").series[0].stacks():
+        try:
+            geometry = stack.geometry
+        except GeometryError as exc:
+            assert exc.diagnostics and not stack.regular
+            continue
+        assert np.isfinite(geometry.affine).all()
+        try:
+            stack.volume().to_nifti(tmp_path / "v.nii")
+        except (rawdicom.DicomError, GeometryError):
+            pass
+
+
+def test_a_huge_pixel_spacing_is_reported_and_replaced(tmp_path):
+    sb.write_series(tmp_path, n=3, spacing=(1e308, 0.5))
+    [stack] = scan(tmp_path).series[0].stacks()
+    assert "missing_pixel_spacing" in stack.geometry.kinds()
+    assert stack.geometry.spacing[1:] == (1.0, 1.0)
 
 
 # -- documented errors ----------------------------------------------------------------------

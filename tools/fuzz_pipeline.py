@@ -696,10 +696,14 @@ def _allowed_roots(folder: Path, out: Path) -> tuple[str, ...]:
     return tuple(sorted(r.rstrip("/") + "/" for r in roots))
 
 
-def _watch_opens(roots: tuple[str, ...], outside: list[str]) -> None:
-    """An audit hook noting every path opened outside ``roots``."""
+def _watch_opens(roots: tuple[str, ...], outside: list[str]) -> Callable[[], None]:
+    """An audit hook noting every path opened outside ``roots``; returns the function that
+    ends the watch (before the fuzzer reads source files to format a traceback)."""
+    watching = [True]
+
     def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event != "open" or not args or isinstance(args[0], int) or args[0] is None:
+        if not watching[0] or event != "open" or not args or isinstance(args[0], int) \
+                or args[0] is None:
             return
         try:
             path = os.path.realpath(os.fsdecode(args[0]))
@@ -708,6 +712,7 @@ def _watch_opens(roots: tuple[str, ...], outside: list[str]) -> None:
         if not (path + "/").startswith(roots) and os.path.exists(path) and len(outside) < 10:
             outside.append(path)
     sys.addaudithook(hook)
+    return lambda: watching.__setitem__(0, False)
 
 
 def _innermost(tb: Any) -> str:
@@ -726,14 +731,16 @@ def _child(op: str, folder: Path, out: Path, memory: int, write_fd: int) -> None
     try:
         if memory:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        _watch_opens(_allowed_roots(folder, out), outside)
+        stop_watching = _watch_opens(_allowed_roots(folder, out), outside)
         warnings.simplefilter("ignore")
         errors: list[BaseException] = []
         try:
             OPERATIONS[op](folder, out, errors)
+            stop_watching()
             result = {"outcome": "error" if errors else "ok",
                       "name": type(errors[0]).__name__ if errors else ""}
         except BaseException as exc:  # noqa: BLE001 - classifying every outcome is the point
+            stop_watching()
             if _expected(exc):
                 result = {"outcome": "error", "name": type(exc).__name__}
             else:

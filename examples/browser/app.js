@@ -95,7 +95,8 @@ async function fromDrop(items) {
   const out = [];
   const walk = async (entry, prefix) => {
     if (entry.isFile) {
-      out.push({ name: prefix + entry.name, file: await new Promise((ok, no) => entry.file(ok, no)) });
+      const file = await new Promise((ok, no) => entry.file(ok, no));
+      out.push({ name: prefix + entry.name, file });
     } else if (entry.isDirectory) {
       const reader = entry.createReader();
       for (;;) {  // readEntries gives the entries in batches
@@ -170,7 +171,8 @@ function showTree(tree) {
   for (const series of view.series) {
     for (const stack of series.stacks) {
       const label = `Series ${series.number ?? "?"} ${series.modality ?? ""} ` +
-        `${series.description ?? ""}` + (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
+        `${series.description ?? ""}` +
+        (series.stacks.length > 1 ? ` · stack ${stack.index}` : "") +
         ` · ${stack.images.length} image${stack.images.length === 1 ? "" : "s"}`;
       const button = el("button", { type: "button", textContent: label.replace(/\s+/g, " "),
         title: stack.reason });
@@ -205,21 +207,24 @@ async function showStack(stack, index) {
 
 async function showImage(image, explainToo = true) {
   const name = image.path.split("/").pop();
+  const request = view.request = (view.request ?? 0) + 1;  // a newer request supersedes it
   setState("reading", `Reading ${name}…`);
   let meta;
   let bytes;
   try {
     ({ result: meta, bytes } = await call("image", { path: image.path, frame: image.frame }));
   } catch (err) {
-    setState("error", `${name}: ${err.message}`);
+    if (request === view.request) setState("error", `${name}: ${err.message}`);
     return;
   }
+  if (request !== view.request) return;  // scrolled on meanwhile: that image is shown
   $("#viewer").hidden = false;
   $("#probe").textContent = "";
   view.image = { ...meta, path: image.path, position: image.position,
     orientation: image.orientation, instance_number: image.instance_number };
   if (meta.error) {
     drawNothing(meta.error);
+    $("#summary").hidden = true;
     setState("error", meta.error);
   } else {
     showSummary(meta.summary);
@@ -246,7 +251,7 @@ async function showImage(image, explainToo = true) {
   }
   view.t0 = null;
   showOverlay();
-  if (explainToo) await explainFile(image.path);
+  if (explainToo && request === view.request) await explainFile(image.path, request);
 }
 
 // A greyscale image drawn from its stored values: the window applies.
@@ -485,7 +490,7 @@ function showSummary(summary) {
   dl.hidden = false;
 }
 
-async function explainFile(path) {
+async function explainFile(path, request) {
   let listing;
   try {
     ({ result: listing } = await call("explain", { path }));
@@ -493,6 +498,7 @@ async function explainFile(path) {
     $("#explain-note").textContent = `explain: ${err.message}`;
     return;
   }
+  if (request !== view.request) return;  // another image is on its way
   view.explained = listing;
   view.entries = listing.entries;
   view.parts = listing.entries.flatMap((entry, index) =>
@@ -602,8 +608,9 @@ function renderHex(chunks, space, selected) {
   box.replaceChildren();
   for (const [n, [base, bytes]] of chunks.entries()) {
     if (n > 0) {
+      const skipped = base - chunks[n - 1][0] - chunks[n - 1][1].length;
       box.append(el("div", { className: "gap",
-        textContent: `… ${(base - chunks[n - 1][0] - chunks[n - 1][1].length).toLocaleString("en")} bytes not shown …` }));
+        textContent: `… ${skipped.toLocaleString("en")} bytes not shown …` }));
     }
     for (let line = 0; line < bytes.length; line += 16) {
       const div = el("div", { className: "line" },

@@ -259,7 +259,8 @@ def _cannot_show(ds: Any, meta: dict[str, Any]) -> str | None:
         return (f"Bits Allocated {meta['bits_allocated']} with {meta['samples']} sample(s) "
                 f"per pixel is not shown in the browser; {cli}")
     if meta["samples"] == 1 and photometric not in ("MONOCHROME1", "MONOCHROME2"):
-        return f"{photometric or 'no Photometric Interpretation'} is not shown in the browser; {cli}"
+        what = photometric or "no Photometric Interpretation"
+        return f"{what} is not shown in the browser; {cli}"
     if meta["samples"] == 3 and (meta["bits_allocated"] != 8
                                  or photometric != "RGB"):
         return (f"{photometric} with {meta['bits_allocated']} bits is not shown in the "

@@ -1,9 +1,10 @@
 // The page's Python: Pyodide and rawdicom in a Web Worker, so that reading a large, hostile or
 // slow file never blocks the page (the page can also end this worker and start another).
 //
-// Messages in: {id, op: "init", pyodide, wheel} | {id, op: "open", files: [{name, file}],
-// label} | {id, op: "image", path, frame} | {id, op: "explain", path} | {id, op: "bytes",
-// space, start, end}.  Out: {id, ok: true, result, bytes?} or {id, ok: false, error}.
+// Messages in: {id, op: "init", pyodideUrl, wheelUrl, viewerUrl} | {id, op: "open", files:
+// [{name, file}], label} | {id, op: "image", path, frame} | {id, op: "explain", path} |
+// {id, op: "bytes", space, start, end}.  Out: {id, ok: true, result, bytes} or {id, ok: false,
+// error}.
 // The opened files are mounted read-only (WORKERFS: File objects read on demand).
 let pyodide = null;
 let viewer = null;
@@ -57,7 +58,9 @@ const ops = {
     } finally { pair.destroy(); }
   },
   explain({ path }) { return JSON.parse(viewer.explained(path)); },
-  bytes({ space, start, end }) { return { result: null, bytes: copyBytes(viewer.space_bytes(space, start, end)) }; },
+  bytes({ space, start, end }) {
+    return { result: null, bytes: copyBytes(viewer.space_bytes(space, start, end)) };
+  },
 };
 
 self.onmessage = async ({ data }) => {

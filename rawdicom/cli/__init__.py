@@ -8,8 +8,10 @@
     rawdicom hist FILE          the Hounsfield histogram, tissue ranges marked
     rawdicom tag 0020,000E      the data dictionary entry of a tag (or keyword)
 
-Every command takes ``--example`` in place of a path. Exit status: 0 ok, 1 a file could not
-be read (one line on stderr naming it), 2 a usage error.
+Every command takes ``--example`` in place of a path. Exit status: 0 ok, 1 an input could
+not be read or an output not written (one line on stderr naming it), 2 a usage error, 3 an
+unexpected exception: a bug in rawdicom, shown as one line naming the exception (its
+traceback only under ``--debug``). No traceback is printed without ``--debug``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from .example import slice_path, study_path
 
 __all__ = ["main", "example_path", "study_path"]
 
+INTERNAL_ERROR = 3  # an exception no command expects: a bug, never bad input
+
 # The commands, in the order --help lists them; each module has add(commands).
+
 _COMMANDS = ("tree", "info", "dump", "json", "explain", "png", "hist", "volume", "convert",
              "organize", "index", "tag")
 
@@ -100,10 +105,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit status (see the module docstring)."""
     args = _parse(argv)
     common.set_debug(bool(getattr(args, "debug", False)))
     try:
-        status = args.run(args)
+        with common.one_line_warnings(f"rawdicom {args.command}"):
+            status = args.run(args)
         sys.stdout.flush()
         return status
     except BrokenPipeError:
@@ -121,6 +128,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except common.EXPECTED as exc:
+        # Bad input a command did not report itself (a folder's DicomError, an output path
+        # that cannot be written): the same one line, status 1.
+        common.show_traceback(exc)
+        print(f"rawdicom {args.command}: {common.message(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last net: a bug, named in one line
+        common.show_traceback(exc)
+        print(f"rawdicom {args.command}: internal error: {type(exc).__name__}: "
+              f"{common.short(str(exc))} (a bug in rawdicom: rerun with --debug for the "
+              "traceback)", file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

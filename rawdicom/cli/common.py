@@ -3,6 +3,9 @@
 A command works through files one at a time and never stops at a bad one: each failure is
 one line on stderr naming the file (``rawdicom: PATH: message``) and makes the exit status 1,
 with the traceback only under ``--debug``. Usage errors are argparse's (exit status 2).
+What a command did not catch itself, main catches: an EXPECTED error (bad input, an output
+that cannot be written) is one line and status 1; anything else is a bug, one line naming
+the exception and status 3.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import warnings
 from typing import Any, Callable, Iterator
 
 from ..errors import DicomError, DicomWarning
+from ..model.geometry import GeometryError
 
 __all__ = ["Failure", "Usage", "report", "reported_warnings", "need", "progress_bar", "use_colour",
-           "add_debug", "add_example", "set_debug", "catch", "inputs", "integer", "usage_error"]
+           "add_debug", "add_example", "set_debug", "catch", "inputs", "integer", "usage_error",
+           "EXPECTED", "message", "short", "show_traceback", "one_line_warnings"]
 
 _DEBUG = False
 
@@ -49,6 +54,33 @@ def add_example(parser: argparse.ArgumentParser, what: str) -> None:
                         help=f"use {what} of the built-in example study instead of a path")
 
 
+# What bad input or a failing output raises in any command: reported in one line, status 1.
+# DicomError: a file's bytes (JSONModelError: a DICOM JSON object's); OSError: a path that
+# cannot be read or written; GeometryError (a ValueError): a series that makes no grid.
+EXPECTED: tuple[type[BaseException], ...] = (DicomError, OSError, GeometryError)
+
+
+def message(exc: BaseException) -> str:
+    """The one line saying what went wrong (an OSError's own words, without its errno)."""
+    if isinstance(exc, OSError) and not isinstance(exc, DicomError) and exc.strerror:
+        if exc.filename is None:
+            return exc.strerror
+        return f"{os.fsdecode(exc.filename)}: {exc.strerror}"
+    return short(str(exc)) or type(exc).__name__
+
+
+def short(text: str, limit: int = 500) -> str:
+    """One line of at most ``limit`` characters: a message may quote hostile data."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def show_traceback(exc: BaseException) -> None:
+    """The traceback of ``exc`` on stderr, under --debug only."""
+    if _DEBUG:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
 def report(path: str, exc: BaseException) -> int:
     """One line on stderr naming ``path`` and what went wrong; returns the exit status 1.
 
@@ -58,12 +90,13 @@ def report(path: str, exc: BaseException) -> int:
     if isinstance(exc, BrokenPipeError):
         raise exc
     if isinstance(exc, OSError) and not isinstance(exc, DicomError):
-        message = exc.strerror or str(exc)
+        text = exc.strerror or str(exc)
+        if exc.filename is not None and os.fsdecode(exc.filename) != path:
+            text = f"{os.fsdecode(exc.filename)}: {text}"  # an output, not the input
     else:
-        message = str(exc) or type(exc).__name__
-    print(f"rawdicom: {path}: {message}", file=sys.stderr)
-    if _DEBUG:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        text = short(str(exc)) or type(exc).__name__
+    print(f"rawdicom: {path}: {text}", file=sys.stderr)
+    show_traceback(exc)
     return 1
 
 
@@ -90,6 +123,27 @@ def reported_warnings(path: str) -> Iterator[None]:
                 if message not in seen:
                     seen.add(message)
                     print(f"rawdicom: {path}: warning: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def one_line_warnings(prefix: str) -> Iterator[None]:
+    """Inside the block, a warning no command reported itself is one line on stderr
+    (``PREFIX: warning: message``), not Python's display with the library's source line;
+    under --debug, Python's display."""
+    if _DEBUG:
+        yield
+        return
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        print(f"{prefix}: warning: {short(str(message))}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def need(module: str, extra: str) -> Any:

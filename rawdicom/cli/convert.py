@@ -47,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     for source in sources:
         if not os.path.exists(source):
             raise common.Failure(f"{source}: No such file or directory")
-    common.need("numpy", "volume")
+    import importlib.util
+    if importlib.util.find_spec("numpy") is None:  # found, not imported: the workers import it
+        raise common.Failure("this needs numpy, which is not installed: "
+                             "pip install 'rawdicom[volume]'")
     from ..convert import convert
     workers = args.workers if args.workers is None or args.workers >= 1 else 1
     try:

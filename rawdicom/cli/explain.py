@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 
 from .. import dictionary
-from ..errors import NotDicomError
-from ..explain import explain, format_entries
+from ..errors import DicomError, NotDicomError
+from ..explain import Walk, format_walk
 from ..reader import read
+from ..regular_file import open_regular
 from . import common
+
+# Whether a file is DICOM at all shows in its first bytes: only those are read to decide.
+_HEAD = 1 << 16
 
 
 def _offset(text: str) -> int:
@@ -54,20 +60,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one(path: str, args: argparse.Namespace, tag: int | None, colour: bool) -> int:
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        read(data, stop_before_pixels=True)
-    except NotDicomError as exc:
-        return common.report(path, exc)  # not DICOM: its bytes explain nothing
-    except Exception:  # noqa: BLE001 - a damaged file is what explain is for: go on
-        pass
-    explanation = explain(data)
-    text = format_entries(explanation, colour=colour, limit=args.limit, offset=args.offset,
-                          tag=tag)
-    if text:
-        sys.stdout.write(text + "\n")
-    if explanation.problem:
-        print(f"rawdicom: {path}: the walk stopped: {explanation.problem}", file=sys.stderr)
+    """Stream the listing of one file: memory is bounded by what is printed, not by the
+    file (rawdicom.explain.Walk reads headers and the bytes shown, never a whole value)."""
+    with os.fdopen(open_regular(path), "rb") as f:  # never a FIFO or a device
+        try:
+            with warnings.catch_warnings():  # of the head only: the walk tells what is wrong
+                warnings.simplefilter("ignore")
+                read(f.read(_HEAD), stop_before_pixels=True)
+        except NotDicomError as exc:
+            return common.report(path, exc)  # not DICOM: its bytes explain nothing
+        except DicomError:
+            pass  # a damaged file (or only its start read) is what explain is for: go on
+        walk = Walk(f)
+        for line in format_walk(walk, colour=colour, limit=args.limit, offset=args.offset,
+                                tag=tag):
+            sys.stdout.write(line + "\n")
+    if walk.problem:
+        print(f"rawdicom: {path}: the walk stopped: {walk.problem}", file=sys.stderr)
         return 1
     return 0

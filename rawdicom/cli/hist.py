@@ -83,7 +83,10 @@ def show(values: Any, label: str, unit: str, bins: int, value_range: tuple[float
          args: argparse.Namespace) -> None:
     """The histogram of ``values`` as bars on stdout, or as a plot in ``args.png``."""
     import rawdicom
-    edges, counts = rawdicom.histogram(values, bins=bins, range=value_range)
+    try:
+        edges, counts = rawdicom.histogram(values, bins=bins, range=value_range)
+    except ValueError as exc:  # no finite values (an all-NaN volume), nothing in the range
+        raise common.Failure(f"{label}: {exc}") from None
     tissues = unit == "HU"
     if args.png:
         plot(edges, counts, args.png, label, unit, tissues)

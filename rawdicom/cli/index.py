@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 
 from . import common
 
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         summary = build(source, out, engine=args.engine, workers=args.workers)
     except ImportError as exc:
         raise common.Failure(str(exc)) from None
+    except sqlite3.DatabaseError as exc:  # OUT cannot be opened or is not an SQLite database
+        raise common.Failure(f"{out}: cannot be used as an SQLite index: {exc}") from None
     print(summary)
     errors = sum(n for status, n in summary.statuses.items() if status not in ("ok", "not_dicom"))
     return 1 if errors else 0

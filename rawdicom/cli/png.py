@@ -88,9 +88,14 @@ def write_png(out: str, image: Any) -> None:
     imagecodecs = common.need("imagecodecs", "codecs")
     import numpy as np
     image = np.ascontiguousarray(image)
-    if out.lower().endswith((".jpg", ".jpeg")):
-        data = imagecodecs.jpeg8_encode(image, level=95)
-    else:
-        data = imagecodecs.png_encode(image)
+    jpeg = out.lower().endswith((".jpg", ".jpeg"))
+    try:
+        if jpeg:
+            data = imagecodecs.jpeg8_encode(image, level=95)
+        else:
+            data = imagecodecs.png_encode(image)
+    except (ValueError, RuntimeError) as exc:  # the encoder's own errors (imagecodecs.PngError)
+        raise common.Failure(f"{out}: cannot encode a {' x '.join(map(str, image.shape))} "
+                             f"{image.dtype} image as {'JPEG' if jpeg else 'PNG'}: {exc}") from None
     with open(out, "wb") as f:
         f.write(data)

@@ -52,7 +52,10 @@ def _default_window(stack: Any, volume: Any) -> tuple[float, float]:
         return float(centres[0]), float(widths[0])
     np = common.need("numpy", "volume")
     kept = np.delete(volume.array, list(volume.filled_slices), axis=-3)
-    lo, hi = float(np.nanmin(kept)), float(np.nanmax(kept))
+    kept = kept[np.isfinite(kept)]
+    if not kept.size:  # every slice unreadable, or all NaN: no range to window
+        raise common.Failure("no contact sheet: no slice of the series holds a finite value")
+    lo, hi = float(kept.min()), float(kept.max())
     return (lo + hi) / 2, max(hi - lo, 1.0)
 
 

@@ -37,7 +37,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .header_values import finite_floats, positive_float, scalar_int
+from .header_values import finite_floats, orientation, pixel_spacing, position, scalar_int, \
+    spacing
 
 if TYPE_CHECKING:
     import numpy as np
@@ -158,8 +159,8 @@ class Geometry:
 
 def _missing_geometry(instances: Sequence["Instance"]) -> None:
     lacking = [k for k, inst in enumerate(instances)
-               if finite_floats(inst.get("image_position_patient"), 3) is None
-               or finite_floats(inst.get("image_orientation_patient"), 6) is None]
+               if position(inst.get("image_position_patient")) is None
+               or orientation(inst.get("image_orientation_patient")) is None]
     if not instances:
         raise GeometryError("no images", [Diagnostic("missing_geometry", (), None, None,
                                                      "the stack has no images")])
@@ -174,7 +175,7 @@ def _cosines(instances: Sequence["Instance"], tolerance: float, diags: list[Diag
              ) -> tuple[Any, Any, Any]:
     """Unit row and column cosines and the normal; a non-orthonormal pair is reported."""
     np = numpy()
-    iop = np.array(finite_floats(instances[0].get("image_orientation_patient"), 6))
+    iop = np.array(orientation(instances[0].get("image_orientation_patient")))
     r, c = iop[:3], iop[3:]
     error = max(abs(np.linalg.norm(r) - 1), abs(np.linalg.norm(c) - 1), abs(float(r @ c)))
     if not np.linalg.norm(r) or not np.linalg.norm(c) or np.linalg.norm(np.cross(r, c)) < 1e-6:
@@ -192,18 +193,18 @@ def _cosines(instances: Sequence["Instance"], tolerance: float, diags: list[Diag
 
 
 def _pixel_spacing(instances: Sequence["Instance"], diags: list[Diagnostic]) -> tuple[float, float]:
-    spacing = finite_floats(instances[0].get("pixel_spacing"), 2)
-    if spacing is None or min(spacing) <= 0:
+    values = pixel_spacing(instances[0].get("pixel_spacing"))
+    if values is None:
         diags.append(Diagnostic("missing_pixel_spacing", tuple(range(len(instances))), None,
                                 None, "no usable Pixel Spacing: 1 mm assumed in-plane"))
         return (1.0, 1.0)
-    return spacing[0], spacing[1]
+    return values[0], values[1]
 
 
 def _single_spacing(inst: "Instance") -> tuple[float, str]:
     for name, label in (("spacing_between_slices", "Spacing Between Slices"),
                         ("slice_thickness", "Slice Thickness")):
-        value = positive_float(inst.get(name))
+        value = spacing(inst.get(name))
         if value is not None:
             return value, label
     return 1.0, "a default of 1 mm (no Spacing Between Slices or Slice Thickness)"
@@ -222,8 +223,7 @@ def stack_geometry(instances: Sequence["Instance"], *,
     diags: list[Diagnostic] = []
     r, c, n = _cosines(instances, orientation_tolerance, diags)
     row_spacing, column_spacing = _pixel_spacing(instances, diags)
-    positions = np.array([finite_floats(inst.get("image_position_patient"), 3)
-                          for inst in instances])
+    positions = np.array([position(inst.get("image_position_patient")) for inst in instances])
     _vendor_positions(instances, positions, (r, c, n), (row_spacing, column_spacing), tol, diags)
     depths = positions @ n
     if np.any(np.diff(depths) < -tol):

@@ -19,7 +19,20 @@ from typing import Any
 from ..errors import PixelDataError
 
 __all__ = ["as_tuple", "finite_floats", "positive_float", "scalar_int", "unit_vector",
-           "rescale"]
+           "rescale", "position", "orientation", "pixel_spacing", "spacing", "GEOMETRY_VALUES",
+           "MAX_POSITION", "MAX_COSINE", "MAX_SPACING"]
+
+#: Millimetres from the patient coordinate system's origin beyond which no Image Position
+#: (Patient) is taken: a patient lies within metres of it, and 1e6 mm is a kilometre.
+#: (1e308 is finite, but depths and spacings computed from it are not.)
+MAX_POSITION = 1e6
+#: The largest absolute direction cosine taken: a cosine lies in [-1, 1]; a little more
+#: is rounding, or a scale the geometry reports (non_orthonormal_cosines) and normalises.
+MAX_COSINE = 2.0
+#: Millimetres: the largest pixel spacing, slice thickness or spacing between slices taken
+#: (a 10 m pixel is no pixel); the smallest pixel spacing is a nanometre.
+MAX_SPACING = 1e4
+MIN_SPACING = 1e-6
 
 
 def as_tuple(value: Any) -> tuple[Any, ...] | None:
@@ -45,6 +58,39 @@ def positive_float(value: Any) -> float | None:
     """A single positive finite number, or None (absent, text that did not decode, <= 0)."""
     values = finite_floats([value], 1)
     return values[0] if values and values[0] > 0 else None
+
+
+def _within(value: Any, count: int, low: float, high: float) -> tuple[float, ...] | None:
+    out = finite_floats(value, count)
+    return out if out is not None and all(low <= v <= high for v in out) else None
+
+
+def position(value: Any) -> tuple[float, float, float] | None:
+    """An Image Position (Patient): three finite floats within ``MAX_POSITION`` mm, or None."""
+    return _within(value, 3, -MAX_POSITION, MAX_POSITION)  # type: ignore[return-value]
+
+
+def orientation(value: Any) -> tuple[float, ...] | None:
+    """An Image Orientation (Patient): six finite cosines within ``MAX_COSINE``, or None
+    (whether they span a plane is the geometry's to say)."""
+    return _within(value, 6, -MAX_COSINE, MAX_COSINE)
+
+
+def pixel_spacing(value: Any) -> tuple[float, float] | None:
+    """A Pixel Spacing: two finite spacings in ``MIN_SPACING .. MAX_SPACING`` mm, or None."""
+    return _within(value, 2, MIN_SPACING, MAX_SPACING)  # type: ignore[return-value]
+
+
+def spacing(value: Any) -> float | None:
+    """A slice thickness or spacing between slices: one finite number in ``MIN_SPACING ..
+    MAX_SPACING`` mm, or None."""
+    out = _within([value], 1, MIN_SPACING, MAX_SPACING)
+    return out[0] if out else None
+
+
+#: The geometric attributes by record key, each with its conversion.
+GEOMETRY_VALUES = {"image_position_patient": position,
+                   "image_orientation_patient": orientation, "pixel_spacing": pixel_spacing}
 
 
 def scalar_int(value: Any) -> int | None:

@@ -582,8 +582,9 @@ def _copy(source: str, dest: str, sha: str) -> None:
 
 
 def _open_source(path: str) -> int:
-    """A source file open for reading; one that is no longer a regular file (swapped for a
-    FIFO since it was hashed) is an OSError of its placing, like any unreadable source."""
+    """A file open for reading; one that is not a regular file (a source swapped for a FIFO
+    since it was hashed, a FIFO planted as the manifest) is an OSError, like any file that
+    cannot be read."""
     try:
         return open_regular(path)
     except NotRegularFileError as exc:
@@ -678,7 +679,7 @@ class _Manifest:
     def __init__(self, path: str) -> None:
         torn = False
         try:
-            with open(path, "rb") as f:
+            with os.fdopen(_open_source(path), "rb") as f:  # (a FIFO there: an OSError)
                 f.seek(0, os.SEEK_END)
                 if f.tell():
                     f.seek(-1, os.SEEK_END)
@@ -722,7 +723,7 @@ def _is_text(text: str) -> bool:
 def _read_manifest(path: str) -> list[dict[str, Any]]:
     rows = []
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open(_open_source(path), encoding="utf-8", errors="replace") as f:
             for line in f:
                 try:
                     row = json.loads(line)

@@ -264,7 +264,9 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
             if extra:
                 _add_extra(record, ds, extra)
         notes = dicom_messages(caught)
-        damage = overrun_text_element(ds)
+        stopped = ds.stopped_at
+        # (a length that swallowed the elements after it hides Pixel Data's header)
+        damage = None if stopped and stopped[0] == _PIXEL_DATA else overrun_text_element(ds)
         if damage is not None:
             raise damage
         for note in notes:

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .geometry import (ORIENTATION_TOLERANCE, POSITION_TOLERANCE, Diagnostic, Geometry,
                        GeometryError, stack_geometry)
-from .header_values import as_tuple, finite_floats
+from .header_values import GEOMETRY_VALUES, as_tuple, finite_floats, orientation, position
 from .instance import Instance
 from .volume import Volume, stack_volume
 
@@ -61,8 +61,8 @@ def _image_type(inst: Instance) -> tuple[str, ...] | None:
 
 
 def _has_geometry(inst: Instance) -> bool:
-    return (finite_floats(inst.get("image_position_patient"), 3) is not None
-            and finite_floats(inst.get("image_orientation_patient"), 6) is not None)
+    return (position(inst.get("image_position_patient")) is not None
+            and orientation(inst.get("image_orientation_patient")) is not None)
 
 
 # Hard keys: (name, value of one instance). Values must be hashable and comparable to None.
@@ -126,7 +126,7 @@ def normal(orientation: Sequence[float]) -> tuple[float, float, float]:
 
 
 def _depth(inst: Instance, n: Sequence[float]) -> float:
-    p = finite_floats(inst.get("image_position_patient"), 3)
+    p = position(inst.get("image_position_patient"))
     return math.inf if p is None else p[0] * n[0] + p[1] * n[1] + p[2] * n[2]
 
 
@@ -137,7 +137,7 @@ def _cluster(instances: list[Instance], attribute: str, size: int, tolerance: fl
     representatives: list[tuple[float, ...]] = []
     out: list[tuple[float, ...] | None] = []
     for inst in instances:
-        value = finite_floats(inst.get(attribute), size)
+        value = GEOMETRY_VALUES[attribute](inst.get(attribute))
         if value is None:
             out.append(None)
             continue
@@ -153,10 +153,10 @@ def _cluster(instances: list[Instance], attribute: str, size: int, tolerance: fl
 
 def _repeats_positions(members: list[Instance], tolerance: float) -> list[list[Instance]]:
     """Runs of images at the same position (within ``tolerance`` along the normal)."""
-    orientation = finite_floats(members[0].get("image_orientation_patient"), 6)
-    if orientation is None:
+    cosines = orientation(members[0].get("image_orientation_patient"))
+    if cosines is None:
         return []
-    n = normal(orientation)
+    n = normal(cosines)
     ordered = sorted(members, key=lambda i: (_depth(i, n), image_identity(i)))
     runs, run = [], [ordered[0]]
     for inst in ordered[1:]:
@@ -305,9 +305,9 @@ def split_stacks(instances: Iterable[Instance], *,
              for part in _soft_split(members, key, position_tolerance)]
     ordered = []
     for key, members in parts:
-        orientation = dict(key).get("image_orientation_patient")
-        if orientation is not None:
-            n = normal(orientation)
+        cosines = dict(key).get("image_orientation_patient")
+        if cosines is not None:
+            n = normal(cosines)
             members.sort(key=lambda i: (_depth(i, n), image_identity(i)))
         ordered.append((key, members))
     ordered.sort(key=lambda item: (-len(item[1]), _format(item[0])))

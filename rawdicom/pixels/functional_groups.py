@@ -38,7 +38,7 @@ def frame_source(ds: Dataset, macro: int, frame: int, own: tuple[int, ...]) -> D
     own, else the shared one: ``rawdicom.functional_groups``), else ``ds`` itself (classic
     objects keep the attributes at the top level). ``own`` are the attributes that make
     an item count (an item without them is ignored)."""
-    item = lookup.FunctionalGroups(ds, PixelDataError).item(frame, macro, own)
+    item = lookup.groups_of(ds, PixelDataError).item(frame, macro, own)
     return ds if item is None else item
 
 

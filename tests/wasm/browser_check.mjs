@@ -12,8 +12,8 @@
 //    SHOTS_DIR/browser-explain.png; then the Pixel Data row (a long value);
 // 4. opens `study` with the folder picker: the tree, the stacks, then five presses of the
 //    down arrow, a click on Patient's Name (in the inflated bytes of a deflated file), a
-//    screenshot SHOTS_DIR/browser-ct.png (timings hidden) and two turns
-//    of the wheel: the image shown after each;
+//    screenshot SHOTS_DIR/browser-ct.png (timings hidden), two turns of the wheel and ten
+//    quick presses: the image shown after each;
 // 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
 //    `ct` again (the page goes on);
 // 6. drops the file at URL `drop` (fetched by the page) on the page.
@@ -70,7 +70,8 @@ const pageState = () => {
     canvas: { width: canvas.width, height: canvas.height, rgb },
     probe: text("#probe"), explainNote: text("#explain-note"),
     index: v.index, stackLength: v.stack?.images.length ?? null,
-    slice: text("#slice"), wl: text("#wl"), tools: !document.querySelector("#tools").hidden, message: document.querySelector("#message").hidden
+    slice: text("#slice"), wl: text("#wl"), tools: !document.querySelector("#tools").hidden,
+    message: document.querySelector("#message").hidden
       ? "" : text("#message"),
     orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
     tree: text("#tree"),
@@ -186,12 +187,20 @@ try {
       await settled(page);
     }
     result.wheeled = await page.evaluate(pageState);
+    // Ten presses at once: the page ends on the tenth image, its listing that image's.
+    for (let i = 0; i < 10; i++) await page.keyboard.press("ArrowDown");
+    await settled(page);
+    result.rapid = await page.evaluate(pageState);
 
     // 5. other files, and files that are not good DICOM
     result.more = [];
-    for (const file of plan.more ?? []) result.more.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.more ?? []) {
+      result.more.push({ file, ...(await pick(page, "#file", file)) });
+    }
     result.bad = [];
-    for (const file of plan.bad ?? []) result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    for (const file of plan.bad ?? []) {
+      result.bad.push({ file, ...(await pick(page, "#file", file)) });
+    }
     // The page still answers after them.
     result.after = await pick(page, "#file", ctFile);
 
