@@ -60,7 +60,11 @@ class ConvertReport:
         stacks = sum(1 for r in self.rows if r["status"] != "unreadable")
         lines = [f"convert: {self.series} series, {stacks} stacks: {counts}{already}"
                  f" -> {self.out}"]
-        for row in self.rows:
+        def order(row: dict[str, Any]) -> tuple[Any, ...]:  # not the order tasks finished
+            number = row.get("series_number")
+            return (number if isinstance(number, int) else 1 << 62,
+                    str(row.get("series_instance_uid")), row["stack"])
+        for row in sorted(self.rows, key=order):
             label = f"series {row.get('series_number')} stack {row['stack']}/{row['stacks']}"
             if row["status"] == "unreadable":
                 continue  # listed below, with the files this run's scan could not read
