@@ -396,3 +396,27 @@ def test_tag_takes_any_case_and_suggests_near_misses_and_version():
     no_traceback(result)
     import rawdicom
     assert ok(run("--version")).strip() == f"rawdicom {rawdicom.__version__}"
+
+
+def test_png_says_which_window_and_unit_it_shows(tmp_path: Path):
+    pytest.importorskip("imagecodecs")
+    out = ok(run("png", "--example", str(tmp_path / "a.png")))
+    assert out.rstrip().endswith(", the file's window 40/80 HU")
+    out = ok(run("png", "--example", str(tmp_path / "a.png"), "--window", "-600,1500"))
+    assert out.rstrip().endswith(", window -600/1500 HU")
+    mr = mr_series(tmp_path / "mr")
+    out = ok(run("png", str(next(mr.iterdir())), str(tmp_path / "m.png")))
+    assert out.rstrip().endswith("no window in the file: its full range (stored value)")
+    out = ok(run("png", "--example", "--sheet", "--series", "3", "--preset", "brain",
+                 str(tmp_path / "s.png")))
+    assert out.rstrip().endswith("24 slices, window 40/80 HU")
+
+
+def test_tree_json_gives_what_to_type_for_each_series(tmp_path: Path):
+    folder = same_day_studies(tmp_path / "days", studies=2)
+    tree = json.loads(ok(run("tree", "--json", str(folder))))
+    selects = [s["select"] for p in tree["patients"] for st in p["studies"]
+               for s in st["series"]]
+    assert len(selects) == 4 and all("/" in s for s in selects)
+    for chosen in selects:
+        ok(run("volume", str(folder), str(tmp_path / "v.npz"), "--series", chosen))
