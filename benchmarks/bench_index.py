@@ -18,8 +18,9 @@ Then, on the same files with a warm file cache, prints files/s for:
 * ``record`` alone (no sink) in this process.
 
 Each line gives files/s (wall clock) and files per CPU-second: CPU of this process, of its
-finished children (the processes engine's pool) and of its live descendants (the Dask
-workers), so that the ratios stay meaningful on a shared, loaded machine.
+finished children, and of its live descendants with what they reaped (the processes
+engine's workers, children of the forkserver; the Dask workers), so that the ratios stay
+meaningful on a shared, loaded machine.
 
 Then, over a local HTTP server honouring Range requests, the body bytes fetched per file
 by ``rawdicom.index.record(url)`` and by pydicom reading the same URL through fsspec
@@ -194,7 +195,8 @@ def pydicom_index(files: list[str], out: Path) -> None:
 
 def _cpu() -> float:
     """CPU seconds of this process, of its finished children and of its live descendants
-    (a pool's workers once reaped; Dask's worker processes while they run)."""
+    and what they reaped (the processes engine's workers are the forkserver's children;
+    Dask's workers run throughout)."""
     import psutil
     own, reaped = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
                                                         resource.RUSAGE_CHILDREN))
@@ -204,7 +206,8 @@ def _cpu() -> float:
             times = child.cpu_times()
         except psutil.Error:  # ended meanwhile: counted once reaped
             continue
-        live += times.user + times.system
+        # children_*: processes it reaped (the forkserver reaps the pool's workers)
+        live += times.user + times.system + times.children_user + times.children_system
     return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime + live
 
 
