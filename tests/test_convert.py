@@ -359,6 +359,24 @@ def test_a_dicomdir_and_a_list_of_paths(tmp_path: Path) -> None:
         sorted(list(info["series"])[:2])
 
 
+def test_an_unreadable_file_has_its_line_once(tmp_path: Path) -> None:
+    """A file the scan cannot read is in no stack: it gets a manifest line of its own
+    (``unreadable``, with the error), once across reruns; the exit status says so."""
+    import subprocess
+    import sys
+    paths = write_series(tmp_path / "src", axial_positions(3), series_number=1)
+    (tmp_path / "src" / "broken.dcm").write_bytes(paths[0].read_bytes()[:300])
+    command = [sys.executable, "-m", "rawdicom", "convert", str(tmp_path / "src"),
+               str(tmp_path / "out"), "--workers", "1"]
+    for _ in range(2):
+        run = subprocess.run(command, capture_output=True, text=True)
+        assert run.returncode == 1 and "broken.dcm" in run.stderr
+    rows = manifest(tmp_path / "out")
+    assert sorted(r["status"] for r in rows) == ["converted", "unreadable"]
+    [bad] = [r for r in rows if r["status"] == "unreadable"]
+    assert bad["first_file"].endswith("broken.dcm") and bad["why"]
+
+
 def test_stack_names_say_what_sets_them_apart(tmp_path: Path) -> None:
     """Two echoes of one series: ``_e1_te...``/``_e2_te...``; unnamed keys: ``_stack<n>``."""
     for echo in (1, 2):

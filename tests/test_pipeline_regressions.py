@@ -227,6 +227,15 @@ def test_a_huge_pixel_spacing_is_reported_and_replaced(tmp_path):
     assert stack.geometry.spacing[1:] == (1.0, 1.0)
 
 
+def test_a_volume_nifti_cannot_hold_is_a_limit_error(tmp_path):
+    """A row of 40,000 pixels once ended in nibabel's HeaderDataError (dim[] is int16)."""
+    sb.write_series(tmp_path / "in", n=2, rows=1, columns=40000,
+                    pixels=np.zeros((1, 40000), np.int16))
+    volume = scan(tmp_path / "in").series[0].volume()
+    with pytest.raises(LimitExceededError, match="NIfTI-1 holds at most 32767"):
+        volume.to_nifti(tmp_path / "v.nii")
+
+
 # -- documented errors ----------------------------------------------------------------------
 def test_an_irregular_stack_raises_geometry_error(tmp_path):
     sb.write_series(tmp_path, [(0, 0, 0), (0, 0, 2), (0, 0, 7)])

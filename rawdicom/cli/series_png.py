@@ -28,16 +28,20 @@ def series_png(path: str, out: str, args: argparse.Namespace,
     if args.sheet:
         sheet, what = contact_sheet(stack, window, args.columns, label)
         return sheet, f"{label}: {what}"
-    count = len(stack)
+    images, of = stack.instances, ""
+    volumes = getattr(stack, "volumes", None)
+    if volumes and len(volumes) > 1:  # 4-D: the slices of the first volume
+        images, of = volumes[0], f" of volume 1 of {len(volumes)}"
+    count = len(images)
     index = count // 2 if args.slice is None else args.slice
     if not 0 <= index < count:
         raise common.Usage(f"--slice {index}: the stack has {count} slices, 0 to {count - 1}")
-    instance = stack.instances[index]
+    instance = images[index]
     ds = read(instance.path)
     image = display_image(ds, instance.frame, window)
     if image.ndim == 3:
         colour_note(args, ds, instance.path)
-    return image, f"{label}: slice {index} of {count} ({instance.path})"
+    return image, f"{label}: slice {index} of {count}{of} ({instance.path})"
 
 
 def _default_window(stack: Any, volume: Any) -> tuple[float, float]:

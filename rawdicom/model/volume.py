@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
-from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
+from ..errors import DicomError, DicomWarning, LimitExceededError, PixelDataError, \
+    TruncatedError
 from .geometry import NOT_COMPARED, Diagnostic, Geometry, GeometryError, numpy
 from .header_values import rescale
 
@@ -59,6 +60,7 @@ class StackLike(Protocol):
     def __len__(self) -> int: ...
 
 
+_NIFTI_MAX_DIM = 32767
 _NATIVE_LITTLE_ENDIAN = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"))
 _PALETTE = "PALETTE COLOR"
 _COLOUR = frozenset(("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
@@ -123,6 +125,9 @@ class Volume:
             raise ImportError("Volume.to_nifti needs nibabel: pip install rawdicom[nifti]"
                               ) from exc
         np = numpy()
+        if max(self.array.shape) > _NIFTI_MAX_DIM:  # NIfTI-1's dim[] is int16
+            raise LimitExceededError(f"a volume of shape {self.array.shape}: NIfTI-1 holds at "
+                                     f"most {_NIFTI_MAX_DIM} voxels along an axis")
         affine = self.affine_ras[:, [2, 1, 0, 3]]
         image = nibabel.Nifti1Image(self.nifti_array(), affine)
         image.header.set_xyzt_units("mm")
