@@ -392,6 +392,8 @@ _PYDICOM_HABITS = {
     "is_implicit_VR": "ds.transfer_syntax tells (.little_endian, .explicit_vr)",
     "dir": "the keywords are [el.keyword for el in ds]",
     "walk": "iterate: for el in ds (a sequence's value is a list of Datasets)",
+    "data_element": "ds[keyword] gives the Element (ds.Keyword its value)",
+    "filename": "a Dataset keeps no path: keep the one given to rawdicom.read",
 }
 
 

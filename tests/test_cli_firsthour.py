@@ -420,3 +420,19 @@ def test_tree_json_gives_what_to_type_for_each_series(tmp_path: Path):
     assert len(selects) == 4 and all("/" in s for s in selects)
     for chosen in selects:
         ok(run("volume", str(folder), str(tmp_path / "v.npz"), "--series", chosen))
+
+
+def test_pixel_array_and_hounsfield_take_a_path_as_pydicom_pixels_does(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+    from test_cli_commands import ROOT
+    code = ("import rawdicom; from rawdicom.cli import example_path as p\n"
+            "ds = rawdicom.read(p())\n"
+            "print((rawdicom.pixel_array(p()) == rawdicom.pixel_array(ds)).all(),\n"
+            "      (rawdicom.hounsfield(p()) == rawdicom.hounsfield(ds)).all(),\n"
+            "      rawdicom.pixel_array(open(p(), 'rb').read()).shape)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "(256,", "256)"]
