@@ -173,15 +173,16 @@ def test_cli_commands_report_fifo_and_socket(tmp_path: Path, command: str) -> No
         assert "not a regular file" in done.stdout + done.stderr
 
 
-def test_cli_dump_of_fifo_and_dev_zero(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["dump", "explain", "info"])
+def test_cli_commands_on_fifo_and_dev_zero(tmp_path: Path, command: str) -> None:
     _, _, fifo, _ = _special_folder(tmp_path)
     for path in (str(fifo), "/dev/zero"):
         try:
-            done = subprocess.run([sys.executable, "-m", "rawdicom", "dump", path], cwd=ROOT,
+            done = subprocess.run([sys.executable, "-m", "rawdicom", command, path], cwd=ROOT,
                                   capture_output=True, text=True, timeout=TIMEOUT,
                                   env=dict(os.environ, PYTHONPATH=str(ROOT)))
         except subprocess.TimeoutExpired:
-            pytest.fail(f"rawdicom dump {path} hung")
+            pytest.fail(f"rawdicom {command} {path} hung")
         assert done.returncode == 1, done.stderr
         assert "not a regular file" in done.stderr and "Traceback" not in done.stderr
 
