@@ -436,3 +436,15 @@ def test_pixel_array_and_hounsfield_take_a_path_as_pydicom_pixels_does(tmp_path:
                             text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "(256,", "256)"]
+
+
+def test_hist_of_colour_and_volume_of_an_irregular_series_say_what_to_do(tmp_path: Path):
+    path = rgb_file(tmp_path / "us.dcm", planar=1)
+    head = ok(run("hist", str(path), "--bins", "2")).splitlines()[0]
+    assert head.startswith("colour sample value (R, G and B counted together)")
+    folder = tmp_path / "irregular"
+    write_series(folder, [(0, 0, z) for z in (0, 2, 4, 7, 9, 11)])
+    line = one_line_failure(run("volume", str(folder), str(tmp_path / "v.npz")),
+                            "no regular grid")
+    assert line.endswith("(--resample does that here)")
+    assert "float32" in ok(run("volume", str(folder), str(tmp_path / "v.npz"), "--resample"))
