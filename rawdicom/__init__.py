@@ -64,3 +64,9 @@ def __getattr__(name: str) -> Any:
     value = imported if module == f"rawdicom.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """The module's names with the lazily imported ones (``pixel_array``, ``scan``...), so
+    that ``dir(rawdicom)`` and a notebook's completion list them before their first use."""
+    return sorted(set(globals()) | set(_LAZY))

@@ -353,9 +353,48 @@ class Element:
         return value_multiplicity(self.vr, self.value)
 
     def __repr__(self) -> str:
-        return f"Element({format_tag(self.tag)} {self.vr} {self.keyword or self.name})"
+        """``(0020,0010) SH StudyID '1'``: tag, VR, name and value (abbreviated), as
+        pydicom's repr shows an element; never raises (a defect is shown as such)."""
+        from .printing import format_element
+        return format_element(self, width=0)
+
+    __str__ = __repr__
 
 
+
+
+def _missing(tag: int) -> str:
+    """A KeyError's text for a tag not in a dataset: ``(0020,000E) SeriesInstanceUID``."""
+    entry = dictionary.lookup(tag)
+    keyword = entry.keyword if entry is not None else ""
+    return f"{format_tag(tag)} {keyword}".rstrip()
+
+
+def _did_you_mean(name: str) -> str:
+    """``: did you mean StudyID?`` for a near miss of a keyword (difflib), else ""."""
+    import difflib
+    close = difflib.get_close_matches(name, [e.keyword for e in dictionary.elements() if e.keyword],
+                                      n=1, cutoff=0.8)
+    return f": did you mean {close[0]}?" if close else ""
+
+
+# What a pydicom user reaches for on a Dataset, and where rawdicom has it.
+_PYDICOM_HABITS = {
+    "pixel_array": "the pixels are rawdicom.pixel_array(ds) (numpy: pip install "
+                   "'rawdicom[pixels]'; compressed data: 'rawdicom[codecs]')",
+    "save_as": "write with rawdicom.write(ds, path)",
+    "to_json_dict": "the JSON model is rawdicom.to_json(ds)",
+    "to_json": "the JSON model is rawdicom.to_json(ds)",
+    "decompress": "rawdicom.pixel_array(ds) decodes any transfer syntax; rawdicom.write(ds, "
+                  "path, transfer_syntax=...) re-encodes native data",
+    "convert_pixel_data": "rawdicom.pixel_array(ds) decodes when asked",
+    "is_little_endian": "ds.transfer_syntax tells (.little_endian, .explicit_vr)",
+    "is_implicit_VR": "ds.transfer_syntax tells (.little_endian, .explicit_vr)",
+    "dir": "the keywords are [el.keyword for el in ds]",
+    "walk": "iterate: for el in ds (a sequence's value is a list of Datasets)",
+    "data_element": "ds[keyword] gives the Element (ds.Keyword its value)",
+    "filename": "a Dataset keeps no path: keep the one given to rawdicom.read",
+}
 
 
 class Dataset:
@@ -489,7 +528,7 @@ class Dataset:
         tag = key if type(key) is int else dictionary.parse_tag(key)
         el = self._element(tag)
         if el is None:
-            raise KeyError(key)
+            raise KeyError(_missing(tag))
         return el
 
     def __contains__(self, key: Any) -> bool:
@@ -538,7 +577,12 @@ class Dataset:
                 el = self._element(tag)
                 if el is not None:
                     return el.value
-        raise AttributeError(f"Dataset has no element {name!r}")
+                raise AttributeError(f"Dataset has no element {name} {format_tag(tag)}")
+            raise AttributeError(f"{name!r} is no DICOM keyword{_did_you_mean(name)}")
+        if name in _PYDICOM_HABITS:
+            raise AttributeError(f"Dataset has no attribute {name!r}: in rawdicom, "
+                                 f"{_PYDICOM_HABITS[name]}")
+        raise AttributeError(f"Dataset has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name[:1].isupper() and dictionary.tag_for(name) is not None:

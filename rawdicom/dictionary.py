@@ -74,7 +74,10 @@ class TransferSyntax:
 
 
 _PRIVATE_CREATOR = "Private Creator"
-_TAG_TEXT = re.compile(r"\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?|([0-9A-Fa-f]{8})")
+# "0020,000E", "(0020,000E)", "0020000E", and as Python writes them: "0x0020000E",
+# "(0x0020, 0x000E)".
+_TAG_TEXT = re.compile(r"\(?\s*(?:0[xX])?([0-9A-Fa-f]{4})\s*,\s*(?:0[xX])?([0-9A-Fa-f]{4})\s*\)?"
+                       r"|(?:0[xX])?([0-9A-Fa-f]{8})")
 # Real VRs are two capital letters, possibly "X or Y"; anything else ("See Note 2", "") reads as UN.
 _READABLE_VR = re.compile(r"[A-Z]{2}( or [A-Z]{2})*")
 
@@ -223,7 +226,7 @@ def is_private(tag: int) -> bool:
 
 def parse_tag(tag: int | tuple[int, int] | str) -> int:
     """Any spelling of a tag as an int: 0x0020000E, (0x20, 0xE), "0020,000E", "(0020,000E)",
-    "0020000E" or a keyword ("SeriesInstanceUID").
+    "0020000E", "0x0020000E", "(0x0020,0x000E)" or a keyword ("SeriesInstanceUID").
 
     Bad input is a programmer's error, not a file's: ValueError for a malformed tag, KeyError for an
     unknown keyword, TypeError for anything else.

@@ -38,6 +38,7 @@ _PIXEL_VALUE_TRANSFORMATION = 0x00289145
 _FRAME_VOI_LUT = 0x00289132
 _MR_ECHO = 0x00189114
 _MR_DIFFUSION = 0x00189117
+_MR_TIMING = 0x00189112  # MR Timing and Related Parameters
 _DIFFUSION_GRADIENT_DIRECTION = 0x00189076
 # The Frame Type of each modality's "Image Frame Type" macro (MR, MR spectroscopy, CT,
 # X-Ray 3D, PET, photoacoustic, whole slide and confocal microscopy, parametric map,
@@ -71,6 +72,7 @@ FRAME_ATTRIBUTES: tuple[tuple[str, int, tuple[int, ...]], ...] = (
     ("DiffusionBValue", _MR_DIFFUSION, ()),
     ("DiffusionGradientOrientation", _MR_DIFFUSION, (_DIFFUSION_GRADIENT_DIRECTION,)),
     ("EffectiveEchoTime", _MR_ECHO, ()),
+    ("RepetitionTime", _MR_TIMING, ()),  # the time between the volumes of enhanced BOLD
     *(("FrameType", macro, ()) for macro in _FRAME_TYPE_MACROS),
 )
 

@@ -18,7 +18,7 @@ from . import dictionary
 from .dataset import Dataset, Element
 from .errors import DicomError, format_tag
 
-__all__ = ["format_dataset", "format_value"]
+__all__ = ["format_dataset", "format_element", "format_value"]
 
 _BULK_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
 _NAME_WIDTH = 36
@@ -78,13 +78,19 @@ def _label(el: Element) -> str:
     return el.keyword or el.name
 
 
+def format_element(el: Element, max_value: int = 64, width: int = _NAME_WIDTH) -> str:
+    """One element as one line: tag, VR, name (padded to ``width``), value. What
+    ``print(ds)`` shows for it, and (``width=0``) ``repr(el)``, as pydicom shows the value."""
+    # A private label is kept whole: the creator alone may fill the column.
+    name = _label(el) if el.private_creator is not None or not width else _label(el)[:width]
+    return (f"{format_tag(el.tag)} {el.vr:2} {name:<{width}} "
+            f"{format_value(el, max_value)}").rstrip()
+
+
 def _append(ds: Dataset, depth: int, max_value: int, lines: list[str]) -> None:
     indent = "  " * depth
     for el in ds:
-        # A private label is kept whole: the creator alone may fill the column.
-        name = _label(el) if el.private_creator is not None else _label(el)[:_NAME_WIDTH]
-        lines.append(f"{indent}{format_tag(el.tag)} {el.vr:2} {name:<{_NAME_WIDTH}} "
-                     f"{format_value(el, max_value)}".rstrip())
+        lines.append(f"{indent}{format_element(el, max_value)}")
         if el.vr != "SQ":
             continue
         try:

@@ -21,7 +21,8 @@ SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 __all__ = ["fmri", "rgb_series", "rgb_file", "segmentation_series", "no_geometry",
-           "missing_slice", "ultrasound_accession", "same_day_studies", "mr_series"]
+           "missing_slice", "ultrasound_accession", "same_day_studies", "mr_series",
+           "report_series"]
 
 
 def fmri(folder: Path, *, volumes: int = 3, slices: int = 4) -> Path:
@@ -121,4 +122,20 @@ def same_day_studies(folder: Path, *, studies: int = 3) -> Path:
                          study_description="CT CHEST", series_number=number,
                          series_instance_uid=make_uid("same-day", s, number),
                          extra={"StudyTime": f"{9 + s:02d}1500"}, seed=s * 10 + number)
+    return folder
+
+
+def report_series(folder: Path, *, n: int = 2) -> Path:
+    """Structured reports (no Rows, Columns or Pixel Data), as scanners add to a study."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        ds = ct_slice(modality="SR", sop_class_uid="1.2.840.10008.5.1.4.1.1.88.11", k=k,
+                      series_number=99, series_description="PhoenixZIPReport", position=None,
+                      orientation=None, spacing=None, slope=None, intercept=None)
+        for keyword in ("PixelData", "Rows", "Columns", "BitsAllocated", "BitsStored",
+                        "HighBit", "PixelRepresentation", "SamplesPerPixel",
+                        "PhotometricInterpretation", "ImageType"):
+            if keyword in ds:
+                del ds[keyword]
+        write(ds, folder / f"SR{k:04d}")
     return folder

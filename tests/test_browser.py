@@ -384,6 +384,8 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     for shown in (truncated, huge, deep):
         assert shown["state"] in ("error", "done"), shown["status"]
         assert "\n" not in shown["status"]
+    for shown in page["bad"]:
+        print(f"{Path(shown['file']).name}: the page says: {shown['status']}")
     assert truncated["state"] == "error" and "(0020,000D) at offset 0x2B0" in truncated["status"]
     assert huge["state"] == "error" or huge["message"], huge
     assert page["after"]["state"] == "done"

@@ -199,3 +199,252 @@ def test_png_writes_jpeg_under_a_jpeg_name_and_refuses_other_names(tmp_path: Pat
     result = run("png", "--example", str(tmp_path / "a.tif"))
     assert result.returncode == 2 and "ends in .png, .jpg or .jpeg" in result.stderr
     assert not (tmp_path / "a.tif").exists()
+
+
+# -- damaged files ------------------------------------------------------------------------------
+def _cut_in_pixel_data(path: Path, *, overlay: bool = False) -> Path:
+    """A CT file cut 3000 bytes before its end, inside its Pixel Data (an overlay before the
+    pixels, as real files have, makes the scan read the Pixel Data element itself)."""
+    from series_builders import ct_slice
+    import rawdicom
+    extra = {"6000,3000": ("OW", b"\0" * 512)} if overlay else {}
+    data = rawdicom.to_bytes(ct_slice(rows=64, columns=64, extra=extra))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[:-3000])
+    return path
+
+
+def test_dump_of_a_truncated_file_prints_what_it_read_and_exits_1(tmp_path: Path):
+    path = _cut_in_pixel_data(tmp_path / "cut.dcm")
+    result = run("dump", str(path))
+    assert result.returncode == 1, result.stderr
+    no_traceback(result)
+    assert "(0010,0010) PN PatientName" in result.stdout  # what could be read is shown
+    assert "PixelData" in result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"rawdicom: {path}: the file is cut short: (7FE0,0010)")
+    assert ok(run("dump", "--example")).strip()  # a whole file still exits 0
+
+
+def test_a_file_cut_inside_its_pixel_data_is_reported_as_such(tmp_path: Path):
+    _cut_in_pixel_data(tmp_path / "d" / "cut.dcm", overlay=True)
+    write_series(tmp_path / "d" / "ok", n=3)
+    result = run("tree", str(tmp_path / "d"))
+    assert result.returncode == 1 and "3 instances, 1 unreadable" in result.stdout
+    assert "ends inside its Pixel Data ((7FE0,0010)" in result.stderr
+    assert "inside its header" not in result.stderr
+
+
+# -- habits from the shell, dcmtk, pydicom ------------------------------------------------------------
+def test_negative_window_and_range_as_separate_arguments(tmp_path: Path):
+    pytest.importorskip("imagecodecs")
+    out = ok(run("png", "--example", str(tmp_path / "lung.png"), "--window", "-600,1500"))
+    assert out.startswith(f"wrote {tmp_path / 'lung.png'}")
+    same = ok(run("png", "--example", str(tmp_path / "eq.png"), "--window=-600,1500"))
+    assert (tmp_path / "lung.png").read_bytes() == (tmp_path / "eq.png").read_bytes()
+    assert same
+    hist = ok(run("hist", "--example", "--range", "-1100,1500", "--bins", "2"))
+    assert hist.splitlines()[1].lstrip().startswith("-1100 ..")
+
+
+def test_index_holds_several_folders(tmp_path: Path):
+    import sqlite3
+    one = write_series(tmp_path / "one", n=3)
+    two = write_series(tmp_path / "two", n=2, series_number=2, seed=3)
+    out = str(tmp_path / "idx.sqlite")
+    assert "0 removed" in ok(run("index", str(tmp_path / "one"), out, "--engine", "serial"))
+    assert "0 removed" in ok(run("index", str(tmp_path / "two"), out, "--engine", "serial"))
+    db = sqlite3.connect(out)
+    rows = dict(db.execute("SELECT path, removed FROM instances"))
+    assert rows == {str(p): 0 for p in one + two}
+    # a file gone from one folder is marked removed by that folder's run, not the other's
+    one[0].unlink()
+    assert "0 removed" in ok(run("index", str(tmp_path / "two"), out, "--engine", "serial"))
+    assert "1 removed" in ok(run("index", str(tmp_path / "one"), out, "--engine", "serial"))
+    rows = dict(db.execute("SELECT path, removed FROM instances"))
+    assert rows == {**{str(p): 0 for p in one[1:] + two}, str(one[0]): 1}
+
+
+PYDICOM_HABITS = r"""
+import rawdicom
+from rawdicom.cli import example_path
+ds = rawdicom.read(example_path())
+print(ds[0x00200010])
+print(repr(ds[0x0020000E]))
+print(ds["0x0020000E"].value == ds["0020,000E"].value == ds[(0x0020, 0x000E)].value)
+for key in (0x00191234, "0x00181030"):
+    try:
+        ds[key]
+    except KeyError as exc:
+        print("KeyError", exc)
+for name in ("pixel_array", "StudyId"):
+    try:
+        getattr(ds, name)
+    except AttributeError as exc:
+        print("AttributeError", exc)
+names = dir(rawdicom)
+print(all(n in names for n in ("pixel_array", "hounsfield", "scan", "window", "to_uint8")))
+try:
+    rawdicom.scan("nope")
+except FileNotFoundError as exc:
+    print("FileNotFoundError", exc)
+"""
+
+
+def test_pydicom_habits(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+    from test_cli_commands import ROOT
+    result = subprocess.run([sys.executable, "-c", PYDICOM_HABITS], cwd=tmp_path,
+                            capture_output=True, text=True, encoding="utf-8",
+                            env={**os.environ, "PYTHONPATH": str(ROOT),
+                                 "PYTHONIOENCODING": "utf-8"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "(0020,0010) SH StudyID '1'"
+    assert lines[1].startswith("(0020,000E) UI SeriesInstanceUID 2.25.3324810379")
+    assert lines[2] == "True"
+    assert lines[3] == "KeyError '(0019,1234)'"
+    assert lines[4] == "KeyError '(0018,1030) ProtocolName'"
+    assert "rawdicom.pixel_array(ds)" in lines[5]
+    assert lines[6].endswith("did you mean StudyID?")
+    assert lines[7] == "True"
+    assert lines[8] == "FileNotFoundError [Errno 2] No such file or directory: 'nope'"
+
+
+def test_organize_leaves_no_lock_file(tmp_path: Path):
+    out = tmp_path / "sorted"
+    result = run("organize", "--example", str(out))
+    ok(result)
+    assert not (out / "_organize.lock").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["PHANTOM-001_Phantom_Jörg",
+                                                     "_organize-manifest.jsonl"]
+
+
+def test_the_crash_on_purpose_in_the_suite_prints_no_fatal_error(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+    from test_cli_commands import ROOT
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+         str(ROOT / "tests" / "test_pixels_isolated.py"), "-k", "crash"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    assert "Fatal Python error" not in result.stdout + result.stderr
+
+
+# -- once through every command as a pydicom / dcm2niix user --------------------------------------------
+def test_tree_names_4d_stacks_and_objects_without_images(tmp_path: Path):
+    from firsthour_builders import report_series
+    fmri(tmp_path / "d" / "fmri", volumes=3, slices=4)
+    report_series(tmp_path / "d" / "sr")
+    out = ok(run("tree", str(tmp_path / "d")))
+    assert "stack: 12 images 8x8, axial (3 volumes of 4 slices), spacing 3.00" in out
+    assert "a grid of" not in out
+    assert "stack: 2 objects without an image (no Rows, Columns)" in out
+    assert "missing_geometry" not in out
+
+
+def _shared() -> Path:
+    from test_cli_commands import ROOT
+    for candidate in (ROOT.parent / "shared", Path("/work/shared")):
+        if (candidate / "realdata").is_dir():
+            return candidate / "realdata"
+    pytest.skip("the real series (../shared/realdata) are not here")
+
+
+def test_enhanced_bold_nifti_has_dcm2niix_repetition_time(tmp_path: Path):
+    """Siemens XA61 enhanced BOLD: Repetition Time lives in the functional groups (MR Timing
+    and Related Parameters); pixdim[4] must be dcm2niix's 1.23 s."""
+    nibabel = pytest.importorskip("nibabel")
+    data = _shared() / "dcm_qa_xa60"
+    refs = sorted((data / "Ref").glob("*CimaX_XA61_2_PRODUCT_ep2d_bold_p2_sms1.nii*"))
+    source = data / "In" / "XA61"
+    if not refs or not source.is_dir():
+        pytest.skip("the XA61 BOLD series or its reference is not here")
+    out = tmp_path / "bold.nii.gz"
+    text = ok(run("volume", str(source), str(out), "--series", "2"))
+    assert "(volumes, slices, rows, columns)" in text
+    ours, ref = nibabel.load(out).header, nibabel.load(refs[0]).header
+    assert ours.get_zooms()[3] == pytest.approx(ref.get_zooms()[3]) == pytest.approx(1.23)
+    assert ours.get_xyzt_units() == ref.get_xyzt_units()
+
+
+def test_tree_and_info_of_a_dicomdir_show_what_it_lists():
+    dicomdir = _shared() / "dcm_qa_xa60" / "In" / "XA61" / "DICOMDIR"
+    if not dicomdir.is_file():
+        pytest.skip("the XA61 DICOMDIR is not here")
+    result = run("tree", str(dicomdir))
+    assert result.returncode == 1  # one file the DICOMDIR lists is absent from the snapshot
+    no_traceback(result)
+    assert '"PRODUCT__ep2d_bold__p2_sms1": 7 instances' in result.stdout
+    assert "no DICOM file found" not in result.stderr
+    out = ok(run("info", str(dicomdir)))
+    assert "a media directory: 61 image, 12 series, 11 sr document, 1 patient, 1 study" in out
+    assert "Patient   -" not in out
+
+
+def test_tag_takes_any_case_and_suggests_near_misses_and_version():
+    assert ok(run("tag", "studyid")).startswith("(0020,0010) StudyID")
+    assert ok(run("tag", "0x0020000E")).startswith("(0020,000E) SeriesInstanceUID")
+    result = run("tag", "StudyIdd")
+    assert result.returncode == 1 and "did you mean StudyID" in result.stderr
+    no_traceback(result)
+    import rawdicom
+    assert ok(run("--version")).strip() == f"rawdicom {rawdicom.__version__}"
+
+
+def test_png_says_which_window_and_unit_it_shows(tmp_path: Path):
+    pytest.importorskip("imagecodecs")
+    out = ok(run("png", "--example", str(tmp_path / "a.png")))
+    assert out.rstrip().endswith(", the file's window 40/80 HU")
+    out = ok(run("png", "--example", str(tmp_path / "a.png"), "--window", "-600,1500"))
+    assert out.rstrip().endswith(", window -600/1500 HU")
+    mr = mr_series(tmp_path / "mr")
+    out = ok(run("png", str(next(mr.iterdir())), str(tmp_path / "m.png")))
+    assert out.rstrip().endswith("no window in the file: its full range (stored value)")
+    out = ok(run("png", "--example", "--sheet", "--series", "3", "--preset", "brain",
+                 str(tmp_path / "s.png")))
+    assert out.rstrip().endswith("24 slices, window 40/80 HU")
+
+
+def test_tree_json_gives_what_to_type_for_each_series(tmp_path: Path):
+    folder = same_day_studies(tmp_path / "days", studies=2)
+    tree = json.loads(ok(run("tree", "--json", str(folder))))
+    selects = [s["select"] for p in tree["patients"] for st in p["studies"]
+               for s in st["series"]]
+    assert len(selects) == 4 and all("/" in s for s in selects)
+    for chosen in selects:
+        ok(run("volume", str(folder), str(tmp_path / "v.npz"), "--series", chosen))
+
+
+def test_pixel_array_and_hounsfield_take_a_path_as_pydicom_pixels_does(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+    from test_cli_commands import ROOT
+    code = ("import rawdicom; from rawdicom.cli import example_path as p\n"
+            "ds = rawdicom.read(p())\n"
+            "print((rawdicom.pixel_array(p()) == rawdicom.pixel_array(ds)).all(),\n"
+            "      (rawdicom.hounsfield(p()) == rawdicom.hounsfield(ds)).all(),\n"
+            "      rawdicom.pixel_array(open(p(), 'rb').read()).shape)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "(256,", "256)"]
+
+
+def test_hist_of_colour_and_volume_of_an_irregular_series_say_what_to_do(tmp_path: Path):
+    path = rgb_file(tmp_path / "us.dcm", planar=1)
+    head = ok(run("hist", str(path), "--bins", "2")).splitlines()[0]
+    assert head.startswith("colour sample value (R, G and B counted together)")
+    folder = tmp_path / "irregular"
+    write_series(folder, [(0, 0, z) for z in (0, 2, 4, 7, 9, 11)])
+    line = one_line_failure(run("volume", str(folder), str(tmp_path / "v.npz")),
+                            "no regular grid")
+    assert line.endswith("(--resample does that here)")
+    assert "float32" in ok(run("volume", str(folder), str(tmp_path / "v.npz"), "--resample"))

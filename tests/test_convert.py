@@ -359,6 +359,36 @@ def test_a_dicomdir_and_a_list_of_paths(tmp_path: Path) -> None:
         sorted(list(info["series"])[:2])
 
 
+def test_an_unreadable_file_has_its_line_once(tmp_path: Path) -> None:
+    """A file the scan cannot read is in no stack: it gets a manifest line of its own
+    (``unreadable``, with the error), once across reruns; the exit status says so."""
+    import subprocess
+    import sys
+    paths = write_series(tmp_path / "src", axial_positions(3), series_number=1)
+    (tmp_path / "src" / "broken.dcm").write_bytes(paths[0].read_bytes()[:300])
+    command = [sys.executable, "-m", "rawdicom", "convert", str(tmp_path / "src"),
+               str(tmp_path / "out"), "--workers", "1"]
+    for _ in range(2):
+        run = subprocess.run(command, capture_output=True, text=True)
+        assert run.returncode == 1 and "broken.dcm" in run.stderr
+    rows = manifest(tmp_path / "out")
+    assert sorted(r["status"] for r in rows) == ["converted", "unreadable"]
+    [bad] = [r for r in rows if r["status"] == "unreadable"]
+    assert bad["first_file"].endswith("broken.dcm") and bad["why"]
+
+
+def test_stack_names_say_what_sets_them_apart(tmp_path: Path) -> None:
+    """Two echoes of one series: ``_e1_te...``/``_e2_te...``; unnamed keys: ``_stack<n>``."""
+    for echo in (1, 2):
+        write_series(tmp_path / "src", axial_positions(3), series_number=4, echo_number=echo,
+                     series_description="two echoes", names=[f"e{echo}-{k}" for k in range(3)],
+                     series_instance_uid=make_uid("echoes"),
+                     extra={"EchoTime": 2.5 * echo})
+    report = convert(tmp_path / "src", tmp_path / "out", workers=1, name="{SeriesDescription}")
+    names = sorted(o["path"] for r in report.rows for o in r["outputs"] if o["kind"] == "nifti")
+    assert names == ["two_echoes_e1_te2.5.nii.gz", "two_echoes_e2_te5.nii.gz"]
+
+
 def test_parallel_gzip_is_one_standard_member(tmp_path: Path) -> None:
     """pgzip's output (blocks deflated apart, each primed with the previous 32 KiB) is one
     gzip member that gzip reads back byte for byte, as small as zlib's own within 1%."""

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import pytest
+import requests
 
 from rawdicom.convert import convert
 from rawdicom.convert.manifest import read_rows
@@ -36,11 +37,13 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                  image_type=("ORIGINAL", "PRIMARY", "LOCALIZER"),
                  series_instance_uid=make_uid("s3", "loc"))
     fs = s3fs.S3FileSystem(**options)
-    fs.mkdir("out")
+    fs.mkdir("convert-out")
     s3fs.S3FileSystem.clear_instance_cache()
     try:
         yield {"options": options, "local": local, "fs": fs}
     finally:
+        # moto's backends are global to the process: leave no bucket for another module's server
+        requests.post(f"{options['endpoint_url']}/moto-api/reset", timeout=10)
         server.stop()
 
 
@@ -71,7 +74,7 @@ def _check(s3: dict[str, Any], url: str, reference: Path, tmp_path: Path) -> Non
 def test_convert_into_a_bucket(s3: dict[str, Any], tmp_path: Path, engine: str) -> None:
     reference = tmp_path / "reference"
     convert(s3["local"], reference, workers=1)
-    url = f"s3://out/{engine}"
+    url = f"s3://convert-out/{engine}"
     report = convert(s3["local"], url, engine=engine, workers=2,
                      storage_options=s3["options"])
     assert report.ok and len(report.rows) == 4
@@ -91,9 +94,9 @@ def test_dask_into_a_bucket(s3: dict[str, Any], tmp_path: Path) -> None:
                                        dashboard_address=None, silence_logs=40)
     try:
         with distributed.Client(cluster) as client:
-            report = convert(str(index), "s3://out/dask", engine="dask", client=client,
+            report = convert(str(index), "s3://convert-out/dask", engine="dask", client=client,
                              storage_options=s3["options"])
     finally:
         cluster.close()
     assert report.ok and len(report.rows) == 4
-    _check(s3, "s3://out/dask", reference, tmp_path)
+    _check(s3, "s3://convert-out/dask", reference, tmp_path)

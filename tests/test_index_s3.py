@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import requests
 
 from rawdicom.index import build, connect, read_rows
 from series_builders import write_series
@@ -45,6 +46,8 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     try:
         yield {"options": options, "local": local}
     finally:
+        # moto's backends are global to the process: leave no bucket for another module's server
+        requests.post(f"{options['endpoint_url']}/moto-api/reset", timeout=10)
         server.stop()
 
 

@@ -400,6 +400,7 @@ def test_a_second_run_into_the_same_target_is_refused_while_one_runs(tmp_path):
     fcntl = pytest.importorskip("fcntl")
     out = tmp_path / "out"
     out.mkdir()
+    (tmp_path / "nothing").mkdir()  # (a source that does not exist is a FileNotFoundError)
     with open(out / LOCK_NAME, "a+b") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         with pytest.raises(RuntimeError, match="another organize"):

@@ -123,6 +123,26 @@ def test_an_array_beyond_the_limit_is_refused():
     allocation.check_bytes((1, 512, 512), 2, "stack", limits)
 
 
+def test_a_4d_volume_takes_the_output_plus_a_slice(tmp_path):
+    """Each time point is read into the 4-D array (it once took the output plus a 3-D
+    volume per time point built apart, plus copies when their types differed)."""
+    import tracemalloc
+
+    import mr_builders
+    mr_builders.write_4d(tmp_path, slices=16, volumes=8, rows=128, columns=128,
+                         pixels=lambda t, k: np.full((128, 128), t * 16 + k, np.int16))
+    [stack] = scan(tmp_path).series[0].stacks()
+    expected = stack.volume(threads=1).array
+    tracemalloc.start()
+    try:
+        volume = stack.volume(threads=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(volume.array, expected) and volume.array.shape == (8, 16, 128, 128)
+    assert peak - volume.array.nbytes < 4 * volume.array[0, 0].nbytes, peak
+
+
 # -- frames ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("frames", [b"nan", b"0", b"-1", b"abc"])
 def test_number_of_frames_against_32_per_frame_items(tmp_path, frames):
@@ -205,6 +225,15 @@ def test_a_huge_pixel_spacing_is_reported_and_replaced(tmp_path):
     [stack] = scan(tmp_path).series[0].stacks()
     assert "missing_pixel_spacing" in stack.geometry.kinds()
     assert stack.geometry.spacing[1:] == (1.0, 1.0)
+
+
+def test_a_volume_nifti_cannot_hold_is_a_limit_error(tmp_path):
+    """A row of 40,000 pixels once ended in nibabel's HeaderDataError (dim[] is int16)."""
+    sb.write_series(tmp_path / "in", n=2, rows=1, columns=40000,
+                    pixels=np.zeros((1, 40000), np.int16))
+    volume = scan(tmp_path / "in").series[0].volume()
+    with pytest.raises(LimitExceededError, match="NIfTI-1 holds at most 32767"):
+        volume.to_nifti(tmp_path / "v.nii")
 
 
 # -- documented errors ----------------------------------------------------------------------

@@ -173,15 +173,16 @@ def test_cli_commands_report_fifo_and_socket(tmp_path: Path, command: str) -> No
         assert "not a regular file" in done.stdout + done.stderr
 
 
-def test_cli_dump_of_fifo_and_dev_zero(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["dump", "explain", "info"])
+def test_cli_commands_on_fifo_and_dev_zero(tmp_path: Path, command: str) -> None:
     _, _, fifo, _ = _special_folder(tmp_path)
     for path in (str(fifo), "/dev/zero"):
         try:
-            done = subprocess.run([sys.executable, "-m", "rawdicom", "dump", path], cwd=ROOT,
+            done = subprocess.run([sys.executable, "-m", "rawdicom", command, path], cwd=ROOT,
                                   capture_output=True, text=True, timeout=TIMEOUT,
                                   env=dict(os.environ, PYTHONPATH=str(ROOT)))
         except subprocess.TimeoutExpired:
-            pytest.fail(f"rawdicom dump {path} hung")
+            pytest.fail(f"rawdicom {command} {path} hung")
         assert done.returncode == 1, done.stderr
         assert "not a regular file" in done.stderr and "Traceback" not in done.stderr
 
@@ -255,3 +256,20 @@ def test_unreadable_folder_is_reported_by_scan_and_index(locked_tree: Any) -> No
     status, message = got["rows"][locked]
     assert status == "unreadable" and "Permission denied" in message
     assert all(got["rows"][str(p)][0] == "ok" for p in visible)
+
+
+def test_organize_refuses_a_fifo_as_its_manifest(tmp_path: Path) -> None:
+    folder, _, _, _ = _special_folder(tmp_path)
+    target = tmp_path / "out"
+    target.mkdir()
+    os.mkfifo(target / "_organize-manifest.jsonl")
+    got = _run(f"""
+        import json
+        from rawdicom.model.organize import organize
+        try:
+            organize({str(folder)!r}, {str(target)!r}, workers=1)
+            print(json.dumps({{"raised": None}}))
+        except OSError as exc:
+            print(json.dumps({{"raised": str(exc)}}))
+    """, tmp_path)
+    assert got["raised"] and "not a regular file" in got["raised"]

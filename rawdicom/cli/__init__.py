@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Sequence
 
@@ -46,12 +47,44 @@ def _parser() -> argparse.ArgumentParser:
         prog="rawdicom", description="Read, inspect and convert DICOM files.",
         epilog="Every command takes --example in place of a path: the built-in example study.")
     parser.add_argument("--debug", action="store_true", help="print the traceback of errors")
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"rawdicom {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
         module = importlib.import_module(f".{name}", __name__)
         sub = module.add(commands)
         common.add_debug(sub)
     return parser
+
+
+# A negative number, or a list of them: "-600,1500", "-1100,1500", "-0.5".
+_NEGATIVE = re.compile(r"-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(,[-+]?[\d.eE+-]*)*")
+
+
+def _valued_options(parser: argparse.ArgumentParser) -> set[str]:
+    """The options, of the program and of every command, that take a value."""
+    out: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _valued_options(sub)
+        elif action.option_strings and action.nargs != 0:
+            out.update(action.option_strings)
+    return out
+
+
+def _negative_values(argv: Sequence[str] | None, options: set[str]) -> list[str]:
+    """``--window -600,1500`` as ``--window=-600,1500``: argparse takes a value that starts
+    with "-" and is no plain number for an option, where dcmtk, ImageMagick and every user
+    of a lung window give it as the option's value."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    out: list[str] = []
+    for arg in args:
+        if out and out[-1] in options and _NEGATIVE.fullmatch(arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -61,7 +94,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     after an option come back "unrecognized" and are added to the command's paths here.
     """
     parser = _parser()
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(
+        _negative_values(argv, _valued_options(parser)))
     unknown = [e for e in extra if e.startswith("-") and e != "-"]
     if unknown or (extra and not hasattr(args, "paths")):
         parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")

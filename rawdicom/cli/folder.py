@@ -17,18 +17,29 @@ __all__ = ["scan_folder", "add_series_option", "choose_series", "stack_summary",
 
 
 def scan_folder(path: str, label: str) -> Any:
-    """``rawdicom.scan(path)`` with a progress bar on a terminal; failures one line each on
-    stderr. Raises Failure when there is no such folder or no DICOM file in it."""
+    """``rawdicom.scan(path)`` with a progress bar on a terminal (a DICOMDIR file: the files
+    it lists, ``read_dicomdir``); failures one line each on stderr. Raises Failure when there
+    is no such folder or no DICOM file in it."""
     from ..model.scan import scan
     if not os.path.exists(path):
         raise common.Failure(f"{path}: No such file or directory")
     collection = scan(path, progress=common.progress_bar(f"{label}: scanning"))
+    if os.path.isfile(path) and collection.dicomdirs:  # a DICOMDIR: the files it lists
+        from ..errors import DicomError
+        from ..model.dicomdir import read_dicomdir
+        try:
+            collection = read_dicomdir(path, progress=common.progress_bar(f"{label}: reading"))
+        except DicomError as exc:
+            raise common.Failure(f"{path}: {exc}") from None
     for failed, error in collection.failed:
         common.report(failed, error)
     if not collection.instances:
-        note = f" ({len(collection.skipped)} file(s) that are not DICOM)" \
-            if collection.skipped else ""
-        raise common.Failure(f"{path}: no DICOM file found{note}")
+        notes = [f"{len(collection.failed)} could not be read"] if collection.failed else []
+        if collection.skipped:
+            notes.append(f"{len(collection.skipped)} file(s) that are not DICOM")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        what = "readable DICOM file" if collection.failed else "DICOM file found"
+        raise common.Failure(f"{path}: no {what}{note}")
     return collection
 
 
@@ -65,16 +76,24 @@ def stack_summary(stack: Any) -> tuple[str, list[Any]]:
     Without numpy the geometry cannot be computed: the line says so, with no diagnostics.
     """
     first = stack.instances[0]
+    if first.get("rows") is None and first.get("columns") is None:
+        # a structured report, a presentation state, a key object: no pixels, no grid
+        n = len(stack)
+        return f"{n} object{'s' if n != 1 else ''} without an image (no Rows, Columns)", []
     size = f"{first.get('columns', '?')}x{first.get('rows', '?')}"
     plane = plane_of(first.get("image_orientation_patient")) or "no orientation"
     text = f"{len(stack)} image{'s' if len(stack) != 1 else ''} {size}, {plane}"
+    volumes = getattr(stack, "volumes", None)  # a 4-D stack: volumes of the same slices
+    if volumes and len(volumes) > 1:
+        text += f" ({len(volumes)} volumes of {len(volumes[0])} slices)"
     try:
         geometry = stack.geometry
     except ImportError:
         return text + " (geometry checks need numpy: pip install 'rawdicom[volume]')", []
     except ValueError as exc:  # GeometryError: no positions, ...
         return f"{text}: {exc}", list(getattr(exc, "diagnostics", ()))
-    grid = f", a grid of {geometry.shape[0]} slices" if geometry.shape[0] != len(stack) else ""
+    slices = len(volumes[0]) if volumes and len(volumes) > 1 else len(stack)
+    grid = f", a grid of {geometry.shape[0]} slices" if geometry.shape[0] != slices else ""
     state = "regular" if geometry.regular else "NOT a regular grid"
     return (f"{text}{grid}, spacing {_mm(geometry.spacing)} mm (slice, row, column), {state}",
             list(geometry.diagnostics))

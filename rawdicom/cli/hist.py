@@ -75,6 +75,8 @@ def _one(path: str, args: argparse.Namespace, value_range: tuple[float, float] |
     values = rawdicom.modality_lut(ds, rawdicom.pixel_array(ds))
     from .info import modality_unit
     unit = modality_unit(ds.get)
+    if values.ndim >= 3 and common.integer(ds.get("SamplesPerPixel"), 1) > 1:
+        unit = "colour sample value (R, G and B counted together)"
     show(values, path, unit, args.bins, value_range, args)
     return 0
 

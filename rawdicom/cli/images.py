@@ -14,7 +14,7 @@ from typing import Any
 
 from . import common
 
-__all__ = ["add_window_options", "colour_note", "display_image", "window_of"]
+__all__ = ["add_window_options", "colour_note", "display_image", "window_of", "window_words"]
 
 
 def add_window_options(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +58,26 @@ def colour_note(args: argparse.Namespace, ds: Any, path: str) -> None:
         photometric = str(ds.get("PhotometricInterpretation") or "RGB").strip()
         print(f"rawdicom {args.command}: {path}: warning: {asked} does not apply to a colour "
               f"image ({photometric}): its colours are written as stored", file=sys.stderr)
+
+
+def window_words(ds: Any, window: tuple[float, float] | None) -> str:
+    """What the 8 bits of a grey image show, in the unit of its values: ``window -600/1500
+    HU``, ``the file's window 40/80 HU``, ``the file's VOI LUT``, or its full range."""
+    from .info import modality_unit
+    unit = modality_unit(ds.get)
+    if window is not None:
+        return f"window {window[0]:g}/{window[1]:g} {unit}"
+    centres, widths = ds.get("WindowCenter"), ds.get("WindowWidth")
+    if centres is not None and widths is not None:
+        def first(v: Any) -> str:
+            v = v[0] if isinstance(v, list) and v else v
+            return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+        return f"the file's window {first(centres)}/{first(widths)} {unit}"
+    if ds.get("VOILUTSequence") is not None:
+        return "the file's VOI LUT"
+    if ds.get("SharedFunctionalGroupsSequence") is not None:
+        return f"each frame's own window ({unit})"
+    return f"no window in the file: its full range ({unit})"
 
 
 def display_image(ds: Any, frame: int | None, window: tuple[float, float] | None,

@@ -13,7 +13,8 @@ def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "index", help="index a folder: one row per file, in SQLite or Parquet",
         description="Read every file's header under SRC (a folder, a glob, an fsspec URL) "
-                    "into OUT: an SQLite file (.sqlite, .sqlite3, .db; incremental) or a "
+                    "into OUT: an SQLite file (.sqlite, .sqlite3, .db; incremental, and one file may hold "
+                    "several folders: a run updates the rows under its SRC only) or a "
                     "Parquet folder (needs rawdicom[index]).")
     parser.add_argument("paths", nargs="*", metavar="SRC OUT",
                         help="what to index, then OUT.sqlite or OUT.parquet")

@@ -59,6 +59,10 @@ def _one(path: str) -> int:
     ds = read(path)
     size = os.path.getsize(path)
     lines = [("File", f"{path} ({size:,} bytes, {ds.transfer_syntax.name})")]
+    meta = ds.file_meta
+    if meta is not None and meta.get("MediaStorageSOPClassUID") == _DICOMDIR:
+        print("\n".join(f"{k:<9} {v}" for k, v in lines + _dicomdir(ds, path)))
+        return 0
     lines.append(("Patient", f"{_text(ds.get('PatientName'))}  id {_text(ds.get('PatientID'))}"
                              f"  sex {_text(ds.get('PatientSex'))}  born "
                              f"{_text(ds.get('PatientBirthDate'))}"))
@@ -101,6 +105,20 @@ def _one(path: str) -> int:
     width = max(len(k) for k, _ in lines)
     print("\n".join(f"{k:<{width}}  {v}".rstrip() for k, v in lines))
     return common.report(path, error) if error is not None else 0
+
+
+_DICOMDIR = "1.2.840.10008.1.3.10"  # Media Storage Directory Storage
+
+
+def _dicomdir(ds: Any, path: str) -> list[tuple[str, str]]:
+    """A DICOMDIR holds no patient of its own: what its records list, and where to look."""
+    from collections import Counter
+    kinds = Counter(str(item.get("DirectoryRecordType") or "?").strip().lower()
+                    for item in ds.get("DirectoryRecordSequence") or [])
+    listed = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()) or "no records"
+    folder = os.path.dirname(path) or "."
+    return [("DICOMDIR", f"a media directory: {listed}"),
+            ("", f"rawdicom tree {folder} shows what it lists (rawdicom.read_dicomdir)")]
 
 
 def _pixels(ds: Any) -> list[tuple[str, str]]:

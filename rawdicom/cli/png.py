@@ -14,7 +14,7 @@ from typing import Any
 from ..reader import read
 from . import common
 from .folder import add_series_option
-from .images import add_window_options, colour_note, display_image, window_of
+from .images import add_window_options, colour_note, display_image, window_of, window_words
 
 
 def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -73,8 +73,8 @@ def _one(path: str, args: argparse.Namespace, window: tuple[float, float] | None
         colour_note(args, ds, path)
     out = args.out
     write_png(out, image)
-    print(f"wrote {out}: {image.shape[1]} x {image.shape[0]}"
-          f"{' RGB' if image.ndim == 3 else ''} from {path}")
+    shown = "RGB" if image.ndim == 3 else window_words(ds, window)
+    print(f"wrote {out}: {image.shape[1]} x {image.shape[0]} from {path}, {shown}")
     return 0
 
 

@@ -11,7 +11,7 @@ from ..errors import DicomWarning
 from ..reader import read
 from . import common
 from .folder import choose_series, scan_folder
-from .images import colour_note, display_image
+from .images import colour_note, display_image, window_words
 from .labels import text
 
 
@@ -28,16 +28,21 @@ def series_png(path: str, out: str, args: argparse.Namespace,
     if args.sheet:
         sheet, what = contact_sheet(stack, window, args.columns, label)
         return sheet, f"{label}: {what}"
-    count = len(stack)
+    images, of = stack.instances, ""
+    volumes = getattr(stack, "volumes", None)
+    if volumes and len(volumes) > 1:  # 4-D: the slices of the first volume
+        images, of = volumes[0], f" of volume 1 of {len(volumes)}"
+    count = len(images)
     index = count // 2 if args.slice is None else args.slice
     if not 0 <= index < count:
         raise common.Usage(f"--slice {index}: the stack has {count} slices, 0 to {count - 1}")
-    instance = stack.instances[index]
+    instance = images[index]
     ds = read(instance.path)
     image = display_image(ds, instance.frame, window)
     if image.ndim == 3:
         colour_note(args, ds, instance.path)
-    return image, f"{label}: slice {index} of {count} ({instance.path})"
+    shown = "RGB" if image.ndim == 3 else window_words(ds, window)
+    return image, f"{label}: slice {index} of {count}{of} ({instance.path}), {shown}"
 
 
 def _default_window(stack: Any, volume: Any) -> tuple[float, float]:
@@ -84,6 +89,11 @@ def contact_sheet(stack: Any, window: tuple[float, float] | None, columns: int |
     if volume.filled_slices:
         what += f"; slice(s) {', '.join(map(str, volume.filled_slices))} missing, shown black"
     centre, width = window or _default_window(stack, volume)
+    from ..model.record import snake_case
+    from .info import modality_unit
+    first = stack.instances[0]
+    what += f", window {centre:g}/{width:g} " \
+            f"{modality_unit(lambda keyword: first.get(snake_case(keyword)))}"
     slices, rows, cols = array.shape
     columns = columns or math.ceil(math.sqrt(slices))
     lines = math.ceil(slices / columns)

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import common
 from .folder import scan_folder, stack_summary
-from .labels import study_label, text, uid_ends
+from .labels import series_selector, study_label, text, uid_ends
 
 
 def add(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -103,6 +103,12 @@ def as_json(path: str, collection: Any) -> dict[str, Any]:
                               for d in diagnostics]
         return out
 
+    study_ends = uid_ends([st.study_instance_uid for st in collection.studies])
+
+    def select(study: Any, series: Any) -> str:
+        return series_selector(study, series, study_ends,
+                               uid_ends([s.series_instance_uid for s in study.series]))
+
     return {
         "path": path,
         "patients": [{
@@ -110,10 +116,11 @@ def as_json(path: str, collection: Any) -> dict[str, Any]:
             else str(p.patient_name), "issuer_of_patient_id": p.issuer_of_patient_id,
             "studies": [{
                 "study_instance_uid": st.study_instance_uid, "study_date": st.study_date,
+                "study_time": st.study_time,
                 "study_description": st.study_description,
                 "accession_number": st.accession_number,
                 "series": [{
-                    "series_instance_uid": s.series_instance_uid,
+                    "series_instance_uid": s.series_instance_uid, "select": select(st, s),
                     "series_number": s.series_number, "modality": s.modality,
                     "series_description": s.series_description, "instances": len(s),
                     "stacks": [stack_json(stack) for stack in s.stacks()],

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             volume = series.volume(hounsfield=not args.stored, resample=args.resample)
         except (DicomError, ValueError) as exc:
-            raise common.Failure(f"{label}: {exc}") from None
+            hint = " (--resample does that here)" if "resample=True" in str(exc) else ""
+            raise common.Failure(f"{label}: {exc}{hint}") from None
     for warning in caught:
         print(f"rawdicom volume: {label}: warning: {warning.message}", file=sys.stderr)
     fill_note = fill(volume, args)

@@ -32,8 +32,9 @@ Progress = Callable[[int, int], Any]
 @dataclass
 class ConvertReport:
     """What a run did: ``rows``, the manifest rows it committed (one per stack: status
-    ``converted``, ``refused`` or ``failed``); ``already``: stacks an earlier run had done;
-    ``failed_files``: (path, error) of files the scan could not read."""
+    ``converted``, ``refused`` or ``failed``; one per file no stack holds because the scan
+    could not read it: ``unreadable``); ``already``: lines an earlier run had written;
+    ``failed_files``: (path, error) of files this run's scan could not read."""
 
     out: str
     manifest: str
@@ -56,10 +57,17 @@ class ConvertReport:
     def __str__(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items())) or "nothing new"
         already = f" ({self.already} already done)" if self.already else ""
-        lines = [f"convert: {self.series} series, {len(self.rows)} stacks: {counts}{already}"
+        stacks = sum(1 for r in self.rows if r["status"] != "unreadable")
+        lines = [f"convert: {self.series} series, {stacks} stacks: {counts}{already}"
                  f" -> {self.out}"]
-        for row in self.rows:
+        def order(row: dict[str, Any]) -> tuple[Any, ...]:  # not the order tasks finished
+            number = row.get("series_number")
+            return (number if isinstance(number, int) else 1 << 62,
+                    str(row.get("series_instance_uid")), row["stack"])
+        for row in sorted(self.rows, key=order):
             label = f"series {row.get('series_number')} stack {row['stack']}/{row['stacks']}"
+            if row["status"] == "unreadable":
+                continue  # listed below, with the files this run's scan could not read
             if row["status"] == "converted":
                 for o in row["outputs"]:
                     if o["kind"].startswith("nifti"):
@@ -137,6 +145,21 @@ def _index_series(index: str, where: str | None, storage_options: dict[str, Any]
         by_series.items(), key=lambda item: str(item[0]))]
 
 
+def _unreadable(path: str, error: str) -> dict[str, Any]:
+    """The manifest line of a file the scan could not read (it is in no stack)."""
+    try:
+        st = os.stat(path)
+        version: Any = [st.st_size, st.st_mtime_ns]
+    except OSError:
+        version = None
+    return {"stack_id": short_hash(["unreadable", os.path.abspath(path), version], 20),
+            "series_instance_uid": None, "series_number": None, "series_description": None,
+            "modality": None, "stack": 0, "stacks": 0, "reason": "", "images": 0, "files": 1,
+            "first_file": path, "folders": [], "planned": [], "keys": [],
+            "status": "unreadable", "why": error, "diagnostics": [], "notes": [],
+            "outputs": []}
+
+
 def _prior(rows: Iterable[dict[str, Any]]) -> dict[tuple[tuple[str, ...], str], str]:
     """(parent components, group hash) -> name, from the manifest's rows."""
     prior: dict[tuple[tuple[str, ...], str], str] = {}
@@ -190,6 +213,10 @@ def convert(source: Any, out: str | os.PathLike[str], *, name: str = DEFAULT_NAM
         tasks = _tasks(series, layout, done, staging, format, missing, level, engine, workers,
                        storage_options)
         report.already = len(done)
+        for path, error in failed:  # every file accounted for: those no stack holds too
+            row = _unreadable(path, error)
+            if row["stack_id"] not in done:
+                report.rows.append(committer.commit(row, None))
         total, count = len(tasks), 0
         if progress is not None:
             progress(0, total)
@@ -233,6 +260,8 @@ def _tasks(series: list[list[dict[str, Any]]], layout: Any, done: dict[str, dict
     """One task per series with stacks still to do, the largest first."""
     by_series: dict[Any, list[dict[str, Any]]] = {}
     for row in done.values():
+        if not row.get("stack"):
+            continue  # an unreadable file's line
         by_series.setdefault(row.get("series_instance_uid"), []).append(row)
     plans = plan_series(layout, [records[0] for records in series],
                         _prior(r for rows in by_series.values() for r in rows))

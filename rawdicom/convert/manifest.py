@@ -36,8 +36,9 @@ __all__ = ["MANIFEST_NAME", "STAGING", "Committer", "recover", "read_rows", "FIN
 MANIFEST_NAME = "convert-manifest.jsonl"
 STAGING = ".rawdicom-staging"
 LOCK_NAME = "_convert.lock"
-#: Statuses a rerun does not redo (a failed stack is tried again).
-FINAL = ("converted", "refused")
+#: Statuses a rerun does not redo (a failed stack is tried again; an unreadable file is
+#: again only once it changed: its line's id holds its size and modification time).
+FINAL = ("converted", "refused", "unreadable")
 # File descriptors of the locks this process holds: a forked worker closes its copies, so
 # that a worker outliving a killed parent for a moment does not keep the folder locked.
 _HELD: set[int] = set()

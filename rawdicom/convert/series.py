@@ -234,6 +234,42 @@ def _write_json(path: str, data: dict[str, Any]) -> None:
         f.write("\n")
 
 
+def _part(name: str, value: Any, common: set[str]) -> str:
+    """A short name for one key's value (dcm2niix's habit: ``e2`` for the second echo)."""
+    if isinstance(value, tuple) and len(value) == 1:
+        value = value[0]
+    if name == "echo_numbers" and isinstance(value, int):
+        return f"e{value}"
+    if name in ("echo_time", "effective_echo_time") and isinstance(value, (int, float)):
+        return f"te{value:g}"
+    if name == "series_number" and isinstance(value, int):
+        return f"s{value}"
+    if name == "image_type" and isinstance(value, tuple):
+        return "-".join(str(v).lower() for v in value if str(v) not in common)
+    if name in ("vendor_image_kind", "coil", "stack_id") and value is not None:
+        return f"{'' if name == 'vendor_image_kind' else name.split('_')[0]}{value}".lower()
+    return ""
+
+
+def stack_suffixes(stacks: Sequence[Any]) -> list[str]:
+    """A name suffix per stack of a series: nothing for a series of one stack, else what
+    sets each apart (``e1``/``e2``, ``m``/``p``, ``s3``...), else ``stack<n>``; distinct."""
+    if len(stacks) < 2:
+        return [""] * len(stacks)
+    keys = [dict(s.key) for s in stacks]
+    names = list(dict.fromkeys(n for k in keys for n in k))
+    differing = [n for n in names if len({repr(k.get(n)) for k in keys}) > 1]
+    types = [set(map(str, k.get("image_type") or ())) for k in keys]
+    common = set.intersection(*types) if types else set()
+    out = []
+    for index, key in enumerate(keys):
+        parts = [_part(n, key.get(n), common) for n in differing]
+        out.append("_".join(p for p in parts if p) or f"stack{index + 1}")
+    if len(set(out)) < len(out):
+        return [f"stack{i + 1}" for i in range(len(stacks))]
+    return out
+
+
 def convert_series(task: SeriesTask) -> list[dict[str, Any]]:
     """Every stack of one series not yet done: its manifest row (files staged). A staging
     folder at a URL (an fsspec output) is filled from a local temporary folder."""
@@ -263,12 +299,13 @@ def _convert_series(task: SeriesTask) -> list[dict[str, Any]]:
     first = task.records[0]
     series_uid = first.get("series_instance_uid")
     stacks = split_stacks(instances)
+    suffixes = stack_suffixes(stacks)
     rows = []
     for index, stack in enumerate(stacks):
         sid = stack_id(series_uid, stack)
         if sid in task.done:
             continue
-        stem = suffixed(task.name, f"stack{index + 1}" if len(stacks) > 1 else "")
+        stem = suffixed(task.name, suffixes[index])
         base = {"stack_id": sid, "series_instance_uid": series_uid,
                 # the stack's own values: files of one series may disagree (a SeriesNumber
                 # per variant), and the stack is what the line is about

@@ -12,6 +12,8 @@ which writes each partition in one transaction.
 
 from __future__ import annotations
 
+import fnmatch
+import glob as globmod
 import hashlib
 import os
 import sys
@@ -202,6 +204,23 @@ def _dask(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,
 _RUNNERS: dict[str, Runner] = {"serial": _serial, "processes": _processes, "dask": _dask}
 
 
+def covers(source: Any) -> Callable[[str], bool]:
+    """Whether a row's path lies in what ``source`` lists, listed or not now: under the
+    folder or URL prefix, matching the glob, the file itself; for a list of paths, those
+    paths. A row outside is another root's and stays as it is."""
+    if not isinstance(source, (str, os.PathLike)):
+        paths = {os.fspath(p) for p in source} if isinstance(source, (list, tuple, set)) \
+            else set()
+        return paths.__contains__
+    text = os.fspath(source)
+    if text.startswith("file://"):
+        text = text[len("file://"):]
+    if "://" not in text and globmod.has_magic(text):
+        return lambda path: fnmatch.fnmatchcase(path, text)
+    prefix = text.rstrip("/\\") + ("/" if "://" in text else os.sep)
+    return lambda path: path == text or path.startswith(prefix)
+
+
 def build(source: Any, out: str, *, engine: str = "processes", client: Any = None,
           workers: int | None = None, tags: Iterable[str] | None = None,
           partition_size: int = 500, progress: bool | None = None,
@@ -213,7 +232,9 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
 
     SQLite is incremental: files whose path, size and mtime match their row are not read
     again, rows of files no longer listed are marked removed, and an interrupted build
-    resumes. A Parquet folder is rebuilt, except that a re-run over the same listing after
+    resumes. One SQLite index may hold several roots: a build marks removed only the rows
+    its source covers (:func:`covers`), so indexing DIR2 into an index of DIR1 adds DIR2
+    and leaves DIR1's rows as they are. A Parquet folder is rebuilt, except that a re-run over the same listing after
     an interruption keeps the partitions already written. Every listed file gives exactly
     one row. ``progress``: a status line on stderr (default: when stderr is a terminal).
     ``storage_options``: fsspec's options (credentials, ``endpoint_url``, ...) for the
@@ -237,8 +258,9 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
         sink = SQLiteSink(out, extra)
         known = sink.known()
         listed = {e.path for e in entries}
+        covered = covers(source)
         removed = sink.mark_removed(p for p, (_, _, gone) in known.items()
-                                    if not gone and p not in listed)
+                                    if not gone and p not in listed and covered(p))
         todo = [e for e in entries if known.get(e.path) != (e.size, e.mtime, 0)
                 or e.size is None]
         unchanged = len(entries) - len(todo)

@@ -205,8 +205,10 @@ def read_header(src: LocalFile | RemoteFile | BytesFile, tags: Iterable[Any],
         messages = dicom_messages(caught)
         if ds is None and complete:
             return None, len(buf), error
-        damage = overrun_text_element(ds, buf) if ds is not None else None
-        if ds is not None and (complete or damage is not None or _reached_pixels(ds, len(buf))):
+        reached = ds is not None and _reached_pixels(ds, len(buf))
+        # (a length that swallowed the elements after it hides Pixel Data's header)
+        damage = overrun_text_element(ds, buf) if ds is not None and not reached else None
+        if ds is not None and (complete or damage is not None or reached):
             # In a prefix, Pixel Data's value is cut by the prefix, not by the file; a damaged
             # length would have the header read go on to the end of the file: it stops here.
             texts = [m for m in messages if complete or _PIXEL_TAG_TEXT not in m]

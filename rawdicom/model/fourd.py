@@ -31,13 +31,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..errors import DicomError
 from . import diffusion, mosaic
 from .geometry import POSITION_TOLERANCE, Diagnostic, Geometry, GeometryError, numpy, \
     stack_geometry
 from .header_values import position, rescale
 from .instance import Instance
 from .stacks import Stack, add_regroup, image_identity, normal
-from .volume import Volume, output_dtype
+from .volume import Volume, is_colour, output_dtype
 
 if TYPE_CHECKING:
     import numpy as np
@@ -176,7 +177,6 @@ class MRStack(Stack):
     def volume(self, hounsfield: bool = True, resample: bool = False, **kw: Any) -> Volume:
         """The 4-D volume (a 3-D Volume for one mosaic); see the module docstring."""
         if not self.volumes:
-            from .geometry import GeometryError
             raise GeometryError("; ".join(str(d) for d in self.extra_diagnostics)
                              or "no complete volume")
         np = numpy()
@@ -192,33 +192,55 @@ class MRStack(Stack):
                             first.filled_slices, first.fill_value, first.geometry,
                             labels=labels, b_values=list(b_values), gradients=list(gradients),
                             repetition_time=self._repetition_time())
-        first = Stack(self.volumes[0], self.key, self.reason,
-                      position_tolerance=self.position_tolerance,
-                      orientation_tolerance=self.orientation_tolerance
-                      ).volume(hounsfield=hounsfield, resample=resample, **kw)
+        stacks = [Stack(images, self.key, self.reason,
+                        position_tolerance=self.position_tolerance,
+                        orientation_tolerance=self.orientation_tolerance)
+                  for images in self.volumes]
         if len(self.volumes) == 1 and not labels:
+            first = stacks[0].volume(hounsfield=hounsfield, resample=resample, **kw)
             first.diagnostics = first.diagnostics + self.extra_diagnostics
             return first
-        from .allocation import check_bytes
-        check_bytes((len(self.volumes), *first.array.shape), first.array.dtype.itemsize,
-                    str(self.volumes[0][0].path))
-        out = np.empty((len(self.volumes), *first.array.shape), dtype=first.array.dtype)
-        out[0] = first.array
+        out = self._preallocated(stacks, hounsfield, resample)
+        first = stacks[0].volume(hounsfield=hounsfield, resample=resample,
+                                 into=None if out is None else out[0], **kw)
+        if out is None or first.array.base is not out:
+            from .allocation import check_bytes
+            check_bytes((len(self.volumes), *first.array.shape), first.array.dtype.itemsize,
+                        str(self.volumes[0][0].path))
+            out = np.empty((len(self.volumes), *first.array.shape), dtype=first.array.dtype)
+            out[0] = first.array
         diagnostics = list(first.diagnostics)
-        for t, images in enumerate(self.volumes[1:], start=1):
-            vol = Stack(images, self.key, self.reason,
-                        position_tolerance=self.position_tolerance,
-                        orientation_tolerance=self.orientation_tolerance
-                        ).volume(hounsfield=hounsfield, resample=resample, **kw)
-            if vol.array.dtype != out.dtype:
-                out = out.astype(np.result_type(out.dtype, vol.array.dtype))
-            out[t] = vol.array
+        for t, stack in enumerate(stacks[1:], start=1):
+            vol = stack.volume(hounsfield=hounsfield, resample=resample, into=out[t], **kw)
+            if vol.array.base is not out:  # not filled in place: another shape or type
+                if vol.array.shape != out.shape[1:]:
+                    raise GeometryError(f"volume {t} of the series has the grid "
+                                        f"{vol.array.shape}, volume 0 {out.shape[1:]}")
+                if vol.array.dtype != out.dtype:
+                    out = out.astype(np.result_type(out.dtype, vol.array.dtype))
+                out[t] = vol.array
             diagnostics += [d for d in vol.diagnostics if d not in diagnostics]
         return Volume4D(out, first.affine, first.spacing, first.origin, first.direction,
                         diagnostics + self.extra_diagnostics, first.frame_of_reference_uid,
                         first.filled_slices, first.fill_value, first.geometry, first.colour,
                         labels=labels, b_values=list(b_values), gradients=list(gradients),
                         repetition_time=self._repetition_time())
+
+    def _preallocated(self, stacks: list[Stack], hounsfield: bool, resample: bool
+                      ) -> "np.ndarray | None":
+        """The (volumes, slices, rows, columns) array every time point is read into, in a
+        type that holds all their values; None where the volumes decide their own grid or
+        type (resampled, colour, or no grid: their own volume() says why)."""
+        if resample or any(is_colour(i) for i in self.volumes[0]):
+            return None
+        try:
+            shape = (len(stacks), *stacks[0].geometry.shape)
+            dtype = output_dtype([i for images in self.volumes for i in images], hounsfield)
+        except (GeometryError, DicomError):
+            return None
+        from .allocation import check_bytes
+        check_bytes(shape, dtype.itemsize, str(self.volumes[0][0].path))
+        return numpy().empty(shape, dtype=dtype)
 
     def _repetition_time(self) -> float | None:
         value = self.volumes[0][0].get("repetition_time")

@@ -37,7 +37,8 @@ under ``target``. What it promises, and how:
   earlier run gave to each patient/study/series group are read back from the manifest, so
   collision suffixes do not move even when, after an interrupted move, fewer sources remain),
   skips what is already there byte-identical, and does the rest. A lock file
-  (``_organize.lock``, ``fcntl.flock`` where available) refuses two runs into one target.
+  (``_organize.lock``, ``fcntl.flock`` where available) refuses two runs into one target;
+  it is removed when the run ends.
 * **Nothing lost.** After the run every DICOM source's bytes are looked up at its target
   (size and SHA-256 re-read from the disk): ``report.missing`` lists any that are not there,
   ``report.ok`` is False then. Files that are not DICOM, that failed to read, and DICOMDIRs
@@ -581,8 +582,9 @@ def _copy(source: str, dest: str, sha: str) -> None:
 
 
 def _open_source(path: str) -> int:
-    """A source file open for reading; one that is no longer a regular file (swapped for a
-    FIFO since it was hashed) is an OSError of its placing, like any unreadable source."""
+    """A file open for reading; one that is not a regular file (a source swapped for a FIFO
+    since it was hashed, a FIFO planted as the manifest) is an OSError, like any file that
+    cannot be read."""
     try:
         return open_regular(path)
     except NotRegularFileError as exc:
@@ -630,27 +632,44 @@ def _remove_temporaries(root: str) -> None:
 
 
 class _Lock:
-    def __init__(self, handle: Any) -> None:
+    """The target's lock file, held open (and flock'ed) for the run; removed at its end, so
+    that a finished run leaves only what it organized and its manifest."""
+
+    def __init__(self, handle: Any, path: str | None = None) -> None:
         self.handle = handle
+        self.path = path  # None: the file stays (convert's lock, which shares this class)
 
     def close(self) -> None:
+        if self.path is not None:
+            try:
+                os.unlink(self.path)  # before the lock is released: no other run holds it
+            except OSError:
+                pass
         self.handle.close()
 
 
 def _lock(root: str) -> _Lock:
-    """An exclusive lock on the target, held for the run (released if the process dies)."""
+    """An exclusive lock on the target, held for the run (released if the process dies).
+
+    The lock file is removed when a run ends, so a run that opened it just before may lock a
+    file no longer in the folder: the lock counts only while the file it holds is the one at
+    the path (the same inode), else that run refuses as if the target were busy.
+    """
     os.makedirs(root, exist_ok=True)
-    handle = open(os.path.join(root, LOCK_NAME), "a+b")
+    path = os.path.join(root, LOCK_NAME)
+    handle = open(path, "a+b")
     try:
         import fcntl
     except ImportError:  # Windows, WebAssembly: no advisory lock (documented)
-        return _Lock(handle)
+        return _Lock(handle, path)
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(handle.fileno()).st_ino != os.stat(path).st_ino:
+            raise OSError("the lock file was replaced")
     except OSError:
         handle.close()
         raise RuntimeError(f"another organize is running into {root}") from None
-    return _Lock(handle)
+    return _Lock(handle, path)
 
 
 # -- the manifest -----------------------------------------------------------------------------
@@ -660,7 +679,7 @@ class _Manifest:
     def __init__(self, path: str) -> None:
         torn = False
         try:
-            with open(path, "rb") as f:
+            with os.fdopen(_open_source(path), "rb") as f:  # (a FIFO there: an OSError)
                 f.seek(0, os.SEEK_END)
                 if f.tell():
                     f.seek(-1, os.SEEK_END)
@@ -704,7 +723,7 @@ def _is_text(text: str) -> bool:
 def _read_manifest(path: str) -> list[dict[str, Any]]:
     rows = []
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open(_open_source(path), encoding="utf-8", errors="replace") as f:
             for line in f:
                 try:
                     row = json.loads(line)

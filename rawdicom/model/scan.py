@@ -35,6 +35,7 @@ imported (the WebAssembly case).
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import os
 import stat
@@ -92,7 +93,13 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
     progress: called as ``progress(done, total)`` (files) after each chunk of files.
     tags: extra attributes (keywords or tags) to read into every record, under their
         snake_case keyword (``"0009,1001"``-style private tags under ``"tag_00091001"``).
+
+    Raises FileNotFoundError when ``source`` is one path that does not exist: a root that
+    is not there is the caller's mistake, not a file's defect (a listed file that cannot
+    be read goes to ``.failed``).
     """
+    if isinstance(source, (str, os.PathLike)) and not os.path.lexists(source):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(source))
     paths = list_files(source)
     extra = tuple(tags) if tags is not None else ()
     with _collector_paused():
@@ -257,12 +264,15 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
             if extra:
                 _add_extra(record, ds, extra)
         notes = dicom_messages(caught)
-        damage = overrun_text_element(ds)
+        stopped = ds.stopped_at
+        # (a length that swallowed the elements after it hides Pixel Data's header)
+        damage = None if stopped and stopped[0] == _PIXEL_DATA else overrun_text_element(ds)
         if damage is not None:
             raise damage
         for note in notes:
             if any(mark in note for mark in TRUNCATION_MARKS):
-                raise TruncatedError(f"the file ends inside its header ({note})")
+                where = "Pixel Data" if "(7FE0,0010)" in note else "header"
+                raise TruncatedError(f"the file ends inside its {where} ({note})")
         if not (ds.transfer_syntax and ds.transfer_syntax.deflated):  # offsets: inflated
             _check_pixel_data(path, record)
         if not any(record[key] for key in IDENTIFIER_FIELDS):

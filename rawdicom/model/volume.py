@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
-from ..errors import DicomError, DicomWarning, PixelDataError, TruncatedError
+from ..errors import DicomError, DicomWarning, LimitExceededError, PixelDataError, \
+    TruncatedError
 from .geometry import NOT_COMPARED, Diagnostic, Geometry, GeometryError, numpy
 from .header_values import rescale
 
@@ -59,6 +60,7 @@ class StackLike(Protocol):
     def __len__(self) -> int: ...
 
 
+_NIFTI_MAX_DIM = 32767
 _NATIVE_LITTLE_ENDIAN = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"))
 _PALETTE = "PALETTE COLOR"
 _COLOUR = frozenset(("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
@@ -123,6 +125,9 @@ class Volume:
             raise ImportError("Volume.to_nifti needs nibabel: pip install rawdicom[nifti]"
                               ) from exc
         np = numpy()
+        if max(self.array.shape) > _NIFTI_MAX_DIM:  # NIfTI-1's dim[] is int16
+            raise LimitExceededError(f"a volume of shape {self.array.shape}: NIfTI-1 holds at "
+                                     f"most {_NIFTI_MAX_DIM} voxels along an axis")
         affine = self.affine_ras[:, [2, 1, 0, 3]]
         image = nibabel.Nifti1Image(self.nifti_array(), affine)
         image.header.set_xyzt_units("mm")
@@ -489,7 +494,8 @@ def _compare_duplicates(stack: StackLike, geometry: Geometry, out: "np.ndarray",
 
 
 def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = False,
-                 threads: int | None = None, fill_value: float | None = None) -> Volume:
+                 threads: int | None = None, fill_value: float | None = None,
+                 into: "np.ndarray | None" = None) -> Volume:
     """The volume of one stack.
 
     hounsfield: apply each slice's Rescale Slope/Intercept (modality values: HU for CT);
@@ -503,6 +509,10 @@ def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = 
     A stack of colour images (RGB, YBR_*, PALETTE COLOR) gives a colour Volume: (slices,
     rows, columns, 3) RGB, each image as the pixel layer decodes it (YBR converted,
     palette indices looked up), without rescale; it is not resampled.
+
+    into: an array to fill instead of a new one (a time point of a 4-D volume, so that its
+    peak memory is the output plus a slice), used when it has the volume's shape and an
+    integer or float type that holds every value (the caller's choice); else ignored.
     """
     np = numpy()
     geometry, colour = _check(stack)
@@ -525,7 +535,10 @@ def stack_volume(stack: StackLike, *, hounsfield: bool = True, resample: bool = 
     check_grid(shape[0], len(set(geometry.slice_index)),
                dtype.itemsize * math.prod(shape[1:]), where)
     check_bytes(shape, dtype.itemsize, where)
-    out = np.empty(shape, dtype=dtype)
+    if into is not None and not colour and into.shape == shape and into.dtype.kind in "iuf":
+        out, dtype = into, into.dtype
+    else:
+        out = np.empty(shape, dtype=dtype)
     fill = (fill_value or 0) if colour else _fill_for(dtype, fill_value)
     firsts: dict[int, int] = {}
     for k, slot in enumerate(geometry.slice_index):

@@ -132,6 +132,15 @@ def _bytes_or_none(ds: "Dataset", tag: int) -> bytes | None:
     return bytes(ds[tag].raw) or None
 
 
+def as_dataset(src: Any) -> "Dataset":
+    """A Dataset as it is; a path, bytes or binary file read with ``rawdicom.read``."""
+    from ..dataset import Dataset
+    if isinstance(src, Dataset):
+        return src
+    from ..reader import read
+    return read(src)
+
+
 def pixel_array(ds: "Dataset", frame: int | None = None, *, convert_ybr: bool = True,
                 threads: int | None = None, max_bytes: int = MAX_OUTPUT_BYTES) -> np.ndarray:
     """The pixel data of ``ds`` as a numpy array, shaped like pydicom's ``pixel_array``.
@@ -141,8 +150,10 @@ def pixel_array(ds: "Dataset", frame: int | None = None, *, convert_ybr: bool = 
     view on the file's bytes where no masking, byte swapping or unpacking is
     needed (``.copy()`` it to modify).  YBR_FULL and YBR_FULL_422 become RGB
     unless ``convert_ybr=False``.  ``threads`` decodes the frames of compressed
-    multi-frame data in that many threads.
+    multi-frame data in that many threads. ``ds`` may also be what ``rawdicom.read`` takes
+    (a path, bytes, a binary file), as ``pydicom.pixels.pixel_array`` allows.
     """
+    ds = as_dataset(ds)
     source = _Source(ds, convert_ybr, max_bytes, threads)
     if frame is not None:
         return source.frame(frame)

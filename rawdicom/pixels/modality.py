@@ -132,4 +132,6 @@ def modality_lut(ds: Dataset, arr: np.ndarray, frame: int | None = None) -> np.n
 def hounsfield(ds: Dataset, frame: int | None = None) -> np.ndarray:
     """The image in modality units (HU for CT): ``modality_lut(ds, pixel_array(ds, frame), frame)``."""
     import rawdicom
+    from .frames import as_dataset
+    ds = as_dataset(ds)  # a path, bytes or a binary file too
     return modality_lut(ds, rawdicom.pixel_array(ds, frame=frame), frame)

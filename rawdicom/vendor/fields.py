@@ -144,7 +144,8 @@ def _numbers(value: Any, n: int | None = None, problems: list[str] | None = None
         out = [math.inf]
     if out and not all(math.isfinite(v) for v in out):
         if problems is not None:
-            problems.append(f"{name}: a value out of range of a float; taken as absent")
+            problems.append(f"{name}: a value that is no finite float (too large, infinite or "
+                            "NaN); taken as absent")
         return None
     if not out or (n is not None and len(out) < n):
         return None
@@ -159,7 +160,7 @@ def vendor_fields(ds: Any, image_type: Any, problems: list[str]) -> dict[str, An
                      (_PATIENT_POSITION, "patient_position")):
         if tag in elements:
             value = _decode(ds, tag, "CS", problems)
-            out[key] = str(value).strip() or None if value else None
+            out[key] = (str(value).strip() or None) if value else None
     creators: dict[tuple[int, int], str] = {}
     candidates = []
     for tag in elements:  # one pass: creators, and elements whose low byte is a candidate's
