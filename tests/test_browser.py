@@ -177,7 +177,11 @@ def hostile_files(tmp_path: Path) -> list[Path]:
     deep = tmp_path / "deep.dcm"
     deep.write_bytes(test_wasm.part10(test_wasm.element(0x00100010, b"PN", b"Doe^John")
                                       + test_wasm.nested_undefined(10_000)))
-    return [notes, truncated, huge, deep]
+    ds = rawdicom.read(EXAMPLE)
+    ds.NumberOfFrames = 2**31 - 1  # frames the file cannot hold: never listed one by one
+    many = tmp_path / "many-frames.dcm"
+    rawdicom.write(ds, many)
+    return [notes, truncated, huge, deep, many]
 
 
 def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
@@ -377,7 +381,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert_pixels(sigmoid_ct, more[9])
 
     # -- files that are not good DICOM: the library's one line, and the page goes on
-    notes, truncated, huge, deep = page["bad"]
+    notes, truncated, huge, deep, many = page["bad"]
     assert notes["state"] == "error"
     assert notes["status"] == ("notes.txt: NotDicomError: at offset 0x0: no 'DICM' prefix, "
                                "and the data does not start with a DICOM data element")
@@ -388,6 +392,7 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
         print(f"{Path(shown['file']).name}: the page says: {shown['status']}")
     assert truncated["state"] == "error" and "(0020,000D) at offset 0x2B0" in truncated["status"]
     assert huge["state"] == "error" or huge["message"], huge
+    assert many["stackLength"] == 1 and many["state"] == "done", many["status"]
     assert page["after"]["state"] == "done"
     assert_pixels(page["after"], EXAMPLE)
 

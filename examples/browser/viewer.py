@@ -5,7 +5,8 @@ Runs inside Pyodide, in the page's Web Worker (``worker.js`` writes this file in
 file system and imports it); the files the user opened are mounted read-only under a folder
 (WORKERFS: read when Python asks, never copied whole).  Every function returns plain JSON
 text; a ``rawdicom.DicomError`` is reported as its one line, never raised.  The same module
-runs under CPython in the tests, which compare what the page shows with it.
+runs under CPython in the tests, which compare what the page shows with it.  (``image``
+and ``space_bytes`` also return bytes: the image's, and a window of a file's bytes.)
 
 Pyodide's npm package carries no numpy (and numpy publishes no WebAssembly wheel), so
 nothing here needs it: the stored values go to the page as bytes with the parameters that
@@ -59,10 +60,26 @@ def _image_json(inst: Any) -> dict[str, Any]:
 
 def _images_json(inst: Any) -> list[dict[str, Any]]:
     """The images of an instance: its frames, when a multi-frame file is not split into
-    frames by the model (a cine loop, no per-frame positions), else itself."""
+    frames by the model (a cine loop, no per-frame positions), else itself.
+
+    Number of Frames is believed only as far as the file's size allows (every frame needs
+    its bytes, or at least an item header of 8 when encapsulated): a header claiming 2**31
+    frames lists no more frames than the file can hold.
+    """
     frames = inst.get("number_of_frames")
     if inst.frame is not None or not isinstance(frames, int) or frames <= 1:
         return [_image_json(inst)]
+    syntax = dictionary.transfer_syntax(inst.get("transfer_syntax_uid") or "")
+    native = 1
+    if syntax is None or not syntax.encapsulated:
+        for key in ("rows", "columns", "samples_per_pixel", "bits_allocated"):
+            value = inst.get(key)
+            native *= value if isinstance(value, int) and value > 0 else 1
+    try:
+        size = os.path.getsize(inst.path)
+    except OSError:
+        size = 0
+    frames = min(frames, max(1, size // max(8, native // 8)))
     return [{**_image_json(inst), "frame": index} for index in range(frames)]
 
 
@@ -131,8 +148,9 @@ def image(path: str, frame: int | None = None) -> tuple[str, bytes | None]:
 
     The bytes are the frame's stored values as the dataset holds them (native: the Pixel
     Data value's slice for the frame, in the dataset's byte order; JPEG Baseline: the
-    compressed frame, for the browser to decode). Anything else gives an ``error`` line
-    naming the transfer syntax.
+    compressed frame, for the browser to decode). An image this page cannot draw gets a
+    ``no_image`` line saying why (the transfer syntax, the photometric interpretation) and
+    no bytes; a DicomError an ``error`` line.
     """
     name = os.path.basename(path)
     try:
