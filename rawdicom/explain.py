@@ -385,7 +385,10 @@ def _meaning(vr: str, raw: bytes, little: bool, charset: tuple[str, ...], length
 
 
 def _tag_text(value: Any) -> str:
-    return format_tag(value) if isinstance(value, int) else f"{bytes(value).hex(' ')} (not a tag: AT values are 4 bytes each)"
+    """An AT value: a tag, or the bytes of a value whose length is no multiple of 4."""
+    if isinstance(value, int):
+        return format_tag(value)
+    return f"{bytes(value).hex(' ')} (not a tag: AT values are 4 bytes each)"
 
 
 # -- the file ----------------------------------------------------------------------------------

@@ -97,7 +97,11 @@ def _nodes(obj: Any) -> Iterator[tuple[Any, Any]]:
     stack = [obj]
     while stack:
         node = stack.pop()
-        keys = node if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else ()
+        keys: Any = ()
+        if isinstance(node, dict):
+            keys = node
+        elif isinstance(node, list):
+            keys = range(len(node))
         for key in keys:
             yield node, key
             stack.append(node[key])
