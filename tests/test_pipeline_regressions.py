@@ -198,6 +198,20 @@ def test_a_count_written_as_text_is_absent_with_a_note(tmp_path, keyword):
     str(report)
 
 
+def test_a_count_written_as_a_float_is_absent_with_a_note(tmp_path):
+    """Pixel Representation written as FD 1.0 once indexed a string with a float in
+    volume.stored_dtype (a TypeError)."""
+    paths = sb.write_series(tmp_path, n=2)
+    edit(paths[0], PixelRepresentation=("FD", 1.0))
+    collection = scan(tmp_path)
+    assert {i.record["pixel_representation"] for i in collection.instances} == {None, 1}
+    for stack in collection.series[0].stacks():
+        try:
+            stack.volume()
+        except (rawdicom.DicomError, GeometryError):
+            pass
+
+
 def test_multi_valued_identifiers_and_text_are_text(tmp_path):
     """SOPInstanceUID "1.2\\1.3" once made organize fail (a list as a dict key); text
     attributes keep what the file wrote."""
