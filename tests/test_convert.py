@@ -268,6 +268,18 @@ def test_command_line(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "NoSuchField".lower() in bad.stderr.lower()
 
 
+def _processes_naming(text: str) -> list[int]:
+    """The pids of the live processes whose command line holds ``text``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:  # ended meanwhile
+            pass
+    return pids
+
+
 def test_killed_at_random_points_then_rerun(tmp_path: Path) -> None:
     """SIGKILL the command (its main process: workers die with it) at random moments, run
     it again each time, then once to the end: every stack is in the manifest once, every
@@ -301,6 +313,8 @@ def test_killed_at_random_points_then_rerun(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         seen.append(len(read_rows(str(out))) if (out / MANIFEST_NAME).exists() else -1)
+    time.sleep(2)  # the workers of every killed run have ended with it
+    assert _processes_naming(str(out)) == []
     final = subprocess.run(command + [str(out), "--workers", "2"], capture_output=True,
                            text=True)
     assert final.returncode == 0, (final.stderr, seen)

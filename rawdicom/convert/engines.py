@@ -1,8 +1,8 @@
 """Where the series tasks run: worker processes of this machine, or a Dask cluster.
 
 Processes: a pool of ``workers`` processes (forked on Linux when no other thread runs, as
-the scan's), one series per task; each worker asks the kernel to kill it when its parent
-dies (``PR_SET_PDEATHSIG``), so a killed convert leaves no worker writing behind it. A
+the scan's), one series per task; each worker ends when its parent
+dies (``model.parent_watch``), so a killed convert leaves no worker writing behind it. A
 worker that dies (out of memory, killed) breaks the pool: the tasks it did not return are
 run again in this process, so none is lost.
 
@@ -23,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Any, Iterator
 
+from ..model.parent_watch import end_with_parent
 from .manifest import release_inherited_locks
 from .series import SeriesTask, convert_series
 
@@ -30,16 +31,11 @@ __all__ = ["run_processes", "run_dask"]
 
 
 def _die_with_parent() -> None:
-    """In a worker: be killed with SIGKILL when the parent process dies (Linux), and do not
-    hold the parent's lock on the output folder."""
+    """In a worker: end when the parent process dies, even by SIGKILL (the kernel's death
+    signal and a watch on the parent's sentinel, which also catches a parent that died
+    before this ran), and do not hold the parent's lock on the output folder."""
     release_inherited_locks()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            import signal
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
-            pass
+    end_with_parent()
 
 
 def _context() -> Any:
