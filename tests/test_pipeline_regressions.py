@@ -212,6 +212,20 @@ def test_a_count_written_as_a_float_is_absent_with_a_note(tmp_path):
             pass
 
 
+def test_an_identifier_written_as_a_number_is_absent_with_a_note(tmp_path):
+    """Study Instance UID written as FD once reached rawdicom tree as a float (len() of
+    it: a TypeError, exit 3)."""
+    paths = sb.write_series(tmp_path, n=2)
+    edit(paths[0], StudyInstanceUID=("FD", 1.5))
+    collection = scan(tmp_path)
+    assert {i.record["study_instance_uid"] is None for i in collection.instances} \
+        == {True, False}
+    import subprocess
+    result = subprocess.run([sys.executable, "-m", "rawdicom", "tree", str(tmp_path)],
+                            capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+
+
 def test_multi_valued_identifiers_and_text_are_text(tmp_path):
     """SOPInstanceUID "1.2\\1.3" once made organize fail (a list as a dict key); text
     attributes keep what the file wrote."""

@@ -101,6 +101,12 @@ _COUNT_KEYS = tuple(_KEYS[k] for k in (
     "HighBit", "PixelRepresentation", "PlanarConfiguration"))
 
 
+# The identifiers the hierarchy groups by and prints: text each, or absent.
+_TEXT_KEYS = tuple(_KEYS[k] for k in (
+    "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID",
+    "FrameOfReferenceUID", "PatientID", "IssuerOfPatientID"))
+
+
 def _plain(value: Any, as_list: bool) -> Any:
     """A decoded value as plain data: PersonName -> str, bytes kept, '' -> None."""
     kind = type(value)
@@ -245,6 +251,11 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         value = record[key]
         if value is not None and type(value) is not int:
             problems.append(f"{key}: {str(value)[:40]!r} is not an integer; left out")
+            record[key] = None
+    for key in _TEXT_KEYS:  # an identifier is text: a UID written as FD 1.5 is none
+        value = record[key]
+        if value is not None and type(value) is not str:
+            problems.append(f"{key}: {str(value)[:40]!r} is not text; left out")
             record[key] = None
     record.update(vendor_fields(ds, record["image_type"], problems))  # see vendor/fields.py
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
