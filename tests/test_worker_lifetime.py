@@ -101,7 +101,14 @@ def test_sigkilled_job_leaves_no_process(folder: Path, tmp_path: Path, job: str)
                                 env=dict(os.environ, PYTHONPATH=str(ROOT), **{key: value}),
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"started"
-        delay = rng.uniform(0.3, 2.5)
+        # Wait for the workers (the job's process, its forkserver or resource tracker, and at
+        # least one worker: three marked processes), however loaded the machine, then kill
+        # at a random point of their work.
+        deadline = time.monotonic() + 60
+        while (len(_marked(marker)) < 3 and proc.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        delay = rng.uniform(0.0, 0.4)
         time.sleep(delay)
         started = _marked(marker)
         proc.send_signal(signal.SIGKILL)
