@@ -17,7 +17,7 @@ and converts it again. Killed after 2: the next run finds the row, links whateve
 files is not yet published from the staging folder the row names (:func:`recover`), and
 does not convert the stack again. A published name only ever holds a complete file, and
 every stack ends in the manifest once. A lock (``_convert.lock``, ``fcntl.flock``) keeps two
-runs out of one folder.
+runs out of one folder; a run that ends removes it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any, Iterable
 
 from ..model.layout import safe_component, with_suffix
 from ..model.organize import _commit, _Lock, _read_manifest, _within
+from ..model.organize import _lock as _folder_lock
 
 __all__ = ["MANIFEST_NAME", "STAGING", "Committer", "recover", "read_rows", "FINAL",
            "release_inherited_locks"]
@@ -152,19 +153,11 @@ class Committer:
 
 
 def _lock(root: str) -> _Lock:
-    """An exclusive lock on the output folder for the run (released if the process dies)."""
-    handle = open(os.path.join(root, LOCK_NAME), "a+b")
-    try:
-        import fcntl
-    except ImportError:  # Windows, WebAssembly: no advisory lock
-        return _Lock(handle)
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise RuntimeError(f"another convert is running into {root}") from None
-    _HELD.add(handle.fileno())
-    return _Lock(handle)
+    """An exclusive lock on the output folder for the run (released if the process dies;
+    its file removed when the run ends), as organize locks its target."""
+    lock = _folder_lock(root, LOCK_NAME, "convert")
+    _HELD.add(lock.handle.fileno())
+    return lock
 
 
 def _last_byte(path: str) -> bytes:

@@ -637,7 +637,7 @@ class _Lock:
 
     def __init__(self, handle: Any, path: str | None = None) -> None:
         self.handle = handle
-        self.path = path  # None: the file stays (convert's lock, which shares this class)
+        self.path = path  # None: the file stays
 
     def close(self) -> None:
         if self.path is not None:
@@ -648,15 +648,16 @@ class _Lock:
         self.handle.close()
 
 
-def _lock(root: str) -> _Lock:
-    """An exclusive lock on the target, held for the run (released if the process dies).
+def _lock(root: str, name: str = LOCK_NAME, job: str = "organize") -> _Lock:
+    """An exclusive lock on the target, held for the run (released if the process dies);
+    ``name`` and ``job`` for the other jobs that write into a folder (convert).
 
     The lock file is removed when a run ends, so a run that opened it just before may lock a
     file no longer in the folder: the lock counts only while the file it holds is the one at
     the path (the same inode), else that run refuses as if the target were busy.
     """
     os.makedirs(root, exist_ok=True)
-    path = os.path.join(root, LOCK_NAME)
+    path = os.path.join(root, name)
     handle = open(path, "a+b")
     try:
         import fcntl
@@ -668,7 +669,7 @@ def _lock(root: str) -> _Lock:
             raise OSError("the lock file was replaced")
     except OSError:
         handle.close()
-        raise RuntimeError(f"another organize is running into {root}") from None
+        raise RuntimeError(f"another {job} is running into {root}") from None
     return _Lock(handle, path)
 
 
