@@ -352,3 +352,22 @@ def test_head_from_the_shell():
     result = subprocess.run([shell, "-c", line], cwd=ROOT, capture_output=True, timeout=120)
     assert result.returncode == 0 and len(result.stdout) == 100
     assert result.stderr == b"", result.stderr  # no BrokenPipeError, no "Exception ignored"
+
+
+def test_readme_first_command_after_the_install(tmp_path):
+    """The first command of README.md, as a new user types it, less its ``pip install``
+    (the tests run installed): every command it chains exits 0 and writes what it says."""
+    shell = shutil.which("sh")
+    if shell is None:
+        pytest.skip("no sh")
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    first = lines[lines.index("# install and run on the built-in example") + 1]
+    install, _, rest = first.partition(" && ")
+    assert install.startswith("pip install") and rest
+    line = rest.replace("rawdicom ", f"'{sys.executable}' -m rawdicom ")
+    result = subprocess.run([shell, "-c", line], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "example.png").stat().st_size > 0
+    assert (tmp_path / "nifti" / "convert-manifest.jsonl").exists()
+    assert len(list((tmp_path / "nifti").rglob("*.nii.gz"))) == 2
