@@ -420,3 +420,21 @@ def test_parallel_gzip_is_one_standard_member(tmp_path: Path) -> None:
     empty = io.BytesIO()
     write_gzip(empty, [b""])
     assert gzip.decompress(empty.getvalue()) == b""
+
+
+def test_command_on_a_folder_without_dicom(tmp_path: Path) -> None:
+    """An empty folder, or one of files that are not DICOM, is a one-line failure (exit 1)
+    as for tree: a user who typed the wrong folder is told, not shown "0 series"."""
+    import subprocess
+    import sys
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("not DICOM")
+    (tmp_path / "empty").mkdir()
+    for source in (junk, tmp_path / "empty"):
+        result = subprocess.run([sys.executable, "-m", "rawdicom", "convert", str(source),
+                                 str(tmp_path / "out")], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 1, result
+        assert result.stderr.count("\n") == 1 and "no DICOM file found" in result.stderr
+        assert "Traceback" not in result.stderr

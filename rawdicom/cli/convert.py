@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise common.Usage(str(exc)) from None
     except RuntimeError as exc:  # another convert holds OUT
         raise common.Failure(str(exc)) from None
+    if report.series == 0 and not report.already and not report.failed_files:
+        raise common.Failure(f"{', '.join(sources)}: no DICOM file found: nothing to convert")
     text = str(report)
     print(text.splitlines()[0] if args.quiet else text)
     for row in report.rows:
