@@ -294,3 +294,43 @@ def test_three_samples_the_pixel_data_does_not_hold_are_a_pixel_data_error(tmp_p
     [stack] = scan(tmp_path).series[0].stacks()
     with pytest.raises(PixelDataError, match="samples|Samples"):
         stack.volume()
+
+
+@pytest.mark.parametrize("four_d", [False, True])
+def test_a_huge_integral_rescale_writes_exact_int64_nifti(tmp_path, four_d):
+    """A Rescale Slope of 1e12 makes the rescaled values 64-bit integers; nibabel refuses
+    int64 data unless named, so to_nifti raised nibabel's ValueError (found by the pipeline
+    fuzzer, seed 100 case 1216, on a 4-D series). Written as NIfTI INT64, values exact."""
+    nibabel = pytest.importorskip("nibabel")
+    import mr_builders
+    if four_d:
+        mr_builders.write_4d(tmp_path / "in", slices=3, volumes=2, rows=8, columns=8,
+                             pixels=lambda t, k: np.full((8, 8), t * 3 + k + 1, np.int16))
+    else:
+        sb.write_series(tmp_path / "in", n=3, rows=8, columns=8)
+    for path in (tmp_path / "in").rglob("*"):
+        if path.is_file():
+            edit(path, RescaleSlope=1e12, RescaleIntercept=0)
+    [stack] = [s for s in scan(tmp_path / "in").series[0].stacks()]
+    volume = stack.volume()
+    assert volume.array.dtype == np.int64
+    out = volume.to_nifti(tmp_path / "v.nii")
+    written = np.asarray(nibabel.load(str(out)).dataobj)
+    assert written.dtype == np.int64
+    assert np.array_equal(written, volume.nifti_array())
+
+
+def test_a_sheet_of_a_series_whose_window_is_infinite(tmp_path):
+    """Window Center inf in every file: `png --sheet` took it as the default window and
+    ended in exit 3 (rawdicom.window refuses a non-finite window); the header's window is
+    treated as absent and the volume's own range shown (found by the pipeline fuzzer)."""
+    import subprocess
+    sb.write_series(tmp_path / "in", n=3, rows=8, columns=8)
+    for path in (tmp_path / "in").rglob("*"):
+        if path.is_file():
+            edit(path, WindowCenter=float("inf"), WindowWidth=400.0)
+    result = subprocess.run([sys.executable, "-m", "rawdicom", "png", "--sheet",
+                             str(tmp_path / "in"), str(tmp_path / "sheet.png")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "sheet.png").stat().st_size > 0

@@ -46,11 +46,16 @@ def series_png(path: str, out: str, args: argparse.Namespace,
 
 
 def _default_window(stack: Any, volume: Any) -> tuple[float, float]:
-    """The middle image's first window, else the volume's own range."""
+    """The middle image's first window (when finite, with a positive width: a header's
+    window of inf or 400 digits is treated as absent), else the volume's own range."""
+    from ..model.header_values import as_tuple, finite_floats, positive_float
     middle = stack.instances[len(stack) // 2]
-    centres, widths = middle.get("window_center"), middle.get("window_width")
-    if centres and widths and widths[0]:
-        return float(centres[0]), float(widths[0])
+    centres = as_tuple(middle.get("window_center")) or ()
+    widths = as_tuple(middle.get("window_width")) or ()
+    centre = finite_floats(centres[:1], 1)
+    width = positive_float(widths[0]) if widths else None
+    if centre and width:
+        return centre[0], width
     np = common.need("numpy", "volume")
     kept = np.delete(volume.array, list(volume.filled_slices), axis=-3)
     kept = kept[np.isfinite(kept)]

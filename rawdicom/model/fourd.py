@@ -38,7 +38,7 @@ from .geometry import POSITION_TOLERANCE, Diagnostic, Geometry, GeometryError, n
 from .header_values import position, rescale
 from .instance import Instance
 from .stacks import Stack, add_regroup, image_identity, normal
-from .volume import Volume, is_colour, output_dtype
+from .volume import Volume, is_colour, nifti_image, output_dtype
 
 if TYPE_CHECKING:
     import numpy as np
@@ -110,7 +110,7 @@ class Volume4D(Volume):
             out = Volume.to_nifti(self, path)
         else:
             affine = self.affine_ras[:, [2, 1, 0, 3]]
-            image = nibabel.Nifti1Image(self.nifti_array(), affine)
+            image = nifti_image(self.nifti_array(), affine)
             image.header.set_xyzt_units("mm", "sec")
             if self.repetition_time:  # pixdim[4], in the unit just set: seconds (dcm2niix too)
                 image.header.set_zooms(image.header.get_zooms()[:3]

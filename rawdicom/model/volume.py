@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .instance import Instance
 
 __all__ = ["Volume", "stack_volume", "series_volume", "stored_dtype", "output_dtype",
-           "mask_high_bits", "is_native_frame"]
+           "mask_high_bits", "is_native_frame", "nifti_image"]
 
 class StackLike(Protocol):
     """What a volume needs of a stack (``stacks.Stack``, which sits above this module)."""
@@ -129,7 +129,7 @@ class Volume:
             raise LimitExceededError(f"a volume of shape {self.array.shape}: NIfTI-1 holds at "
                                      f"most {_NIFTI_MAX_DIM} voxels along an axis")
         affine = self.affine_ras[:, [2, 1, 0, 3]]
-        image = nibabel.Nifti1Image(self.nifti_array(), affine)
+        image = nifti_image(self.nifti_array(), affine)
         image.header.set_xyzt_units("mm")
         image.set_sform(affine, code=1)
         columns = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
@@ -143,6 +143,15 @@ class Volume:
         colour volume's samples as one RGB24 value per voxel."""
         data = _rgb24(self.array) if self.colour else self.array
         return data.transpose(tuple(reversed(range(data.ndim))))
+
+
+def nifti_image(data: "np.ndarray", affine: "np.ndarray") -> Any:
+    """A nibabel ``Nifti1Image`` of ``data`` in its own type. 64-bit integers (a rescale
+    with a huge integral slope gives them) are kept exact as NIfTI's INT64/UINT64, which
+    nibabel writes only when asked for by name."""
+    import nibabel
+    wide = data.dtype.kind in "iu" and data.dtype.itemsize == 8
+    return nibabel.Nifti1Image(data, affine, dtype=data.dtype if wide else None)
 
 
 def _rgb24(array: "np.ndarray") -> "np.ndarray":
