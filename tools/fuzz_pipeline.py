@@ -693,6 +693,9 @@ def _allowed_roots(folder: Path, out: Path) -> tuple[str, ...]:
         pass
     roots.update(("/usr", "/lib", "/lib64", "/etc", "/proc", "/sys", "/dev"))
     roots.discard(os.path.realpath(REPO))  # the repository root itself is not a licence
+    # but the package metadata an editable install leaves there is: importlib.metadata
+    # reads its entry points when a library (fsspec, nibabel...) looks up its plugins.
+    roots.update(os.path.realpath(p) for p in REPO.glob("*.egg-info"))
     return tuple(sorted(r.rstrip("/") + "/" for r in roots))
 
 
