@@ -29,7 +29,7 @@ from typing import Any, Iterable
 
 from ..model.layout import safe_component, with_suffix
 from ..model.organize import _commit, _Lock, _read_manifest, _within
-from ..model.organize import _lock as _folder_lock
+from ..model.organize import _lock as _folder_lock, make_folders_inside
 
 __all__ = ["MANIFEST_NAME", "STAGING", "Committer", "recover", "read_rows", "FINAL",
            "release_inherited_locks"]
@@ -114,19 +114,8 @@ class Committer:
 
     def _folder(self, parts: Iterable[str]) -> str:
         """Create the output folders one level at a time, each checked to lie inside."""
-        folder = self.root
-        for part in parts:
-            folder = os.path.join(folder, safe_component(part))
-            if folder in self.made:
-                continue
-            try:
-                os.mkdir(folder)
-            except FileExistsError:
-                pass
-            if not _within(self.root, os.path.realpath(folder)):
-                raise OSError(f"{folder} leads outside {self.root}")
-            self.made.add(folder)
-        return folder
+        return make_folders_inside(self.root, [safe_component(p) for p in parts], self.made,
+                                   lambda folder: OSError(f"{folder} leads outside {self.root}"))
 
     def commit(self, row: dict[str, Any], staging: str | None) -> dict[str, Any]:
         """Write ``row`` to the manifest; publish its files staged in ``staging``."""

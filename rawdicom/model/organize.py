@@ -187,6 +187,27 @@ class _Outside(Exception):
     """A path that would leave the target."""
 
 
+def make_folders_inside(root: str, parts: Iterable[str], made: set[str],
+                        outside: Callable[[str], Exception]) -> str:
+    """Create the folders ``root/parts...`` one level at a time, each resolved before the
+    next is made in it (os.makedirs would follow a planted link and create folders
+    outside); ``made`` remembers those already checked. Raises ``outside(folder)`` for one
+    that leads out of ``root``; returns the last folder. Shared by organize and convert."""
+    folder = root
+    for part in parts:
+        folder = os.path.join(folder, part)
+        if folder in made:
+            continue
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            pass
+        if not _within(root, os.path.realpath(folder)):
+            raise outside(folder)
+        made.add(folder)
+    return folder
+
+
 def organize(source: "PathSource | Collection", target: "str | os.PathLike[str]", *,
              mode: str = "copy", layout: "str | Layout | None" = None, dry_run: bool = False,
              workers: int | None = None, progress: Progress | None = None,
@@ -396,21 +417,8 @@ class _Job:
         raise FileExistsError(f"{planned}: three names hold other bytes")
 
     def _make_folders(self, parts: Sequence[str]) -> None:
-        """Create the folders one level at a time, each resolved before the next is made in
-        it (os.makedirs would follow a planted link and create folders outside)."""
-        folder = self.root
-        for part in parts:
-            folder = os.path.join(folder, part)
-            if folder in self.made:
-                continue
-            try:
-                os.mkdir(folder)
-            except FileExistsError:
-                pass
-            if not _within(self.root, os.path.realpath(folder)):
-                raise _Outside(folder)
-            with self.guard:
-                self.made.add(folder)
+        with self.guard:
+            make_folders_inside(self.root, parts, self.made, _Outside)
 
     def _publish(self, entry: Entry, dest: str) -> None:
         """Put the source's bytes at ``dest`` (free when looked at) by the job's mode."""
