@@ -137,7 +137,10 @@ def read_parquet(out: str, table: str = "instances",
     for name in folder.names(folder.join(table)):
         if name.endswith(".parquet"):
             with folder.open(folder.join(table, name)) as f:
-                rows += pa.parquet.read_table(f).to_pylist()
+                # use_threads=False: pyarrow 26's threaded read of a Python file object
+                # left a thread that aborted the interpreter at exit ('terminate called
+                # without an active exception', about one run in two); a partition is small.
+                rows += pa.parquet.read_table(f, use_threads=False).to_pylist()
     for row in rows:
         row["path"] = path_from_store(row["path"])
     key = (lambda r: r["path"] or "") if table == "instances" else \
