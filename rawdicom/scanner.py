@@ -348,9 +348,10 @@ class Scanner:
         if unordered:
             self.warn("elements are not in ascending tag order; sorted", ds.offset)
             records = ds.__dict__["_elements"] = dict(sorted(records.items()))
-        if wanted is not None:
+        if wanted is not None and not wanted.issuperset(records):
             # records are in tag order: filtering them keeps it (and costs the elements
-            # present, not the tags asked for, which may be thousands: vendor private blocks)
+            # present, not the tags asked for, which may be thousands: vendor private blocks;
+            # the fast path kept only those asked for and the context ones already)
             ds.__dict__["_elements"] = {t: r for t, r in records.items() if t in wanted}
 
     @staticmethod
