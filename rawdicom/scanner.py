@@ -318,7 +318,8 @@ class Scanner:
                 ends = False
             if tag > last_tag:
                 last_tag = tag
-                records[tag] = record
+                if kept is None or tag in kept:  # (tags=: as the fast path keeps them)
+                    records[tag] = record
             elif tag in records:
                 self.warn("duplicate element; the first one is kept", vpos, tag)
             else:
