@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .arrow_table import arrow_table
 from .path_text import path_from_store, storable_text, stored_path
 from .schema import FRAME_COLUMNS, instance_columns
 from .storage import Folder
@@ -51,6 +52,22 @@ def _part(folder: Folder, table: str, partition: int) -> str:
     return folder.join(table, _part_name(partition))
 
 
+def _table(pa: Any, schema: Any, columns: tuple[tuple[str, str], ...],
+           arrays: dict[str, list[Any]]) -> Any:
+    """The Arrow table of one partition's columns, built from buffers (no pandas import:
+    :mod:`rawdicom.index.arrow_table`), or by pyarrow's conversion for a value outside the
+    columns' fixed layout."""
+    try:
+        try:
+            return arrow_table(pa, schema, columns, arrays)
+        except UnicodeEncodeError:  # other text with an undecodable byte: readable \xHH
+            arrays = {n: [storable_text(v) for v in values] if n != "path" else values
+                      for n, values in arrays.items()}
+            return arrow_table(pa, schema, columns, arrays)
+    except (TypeError, ValueError):
+        return pa.table(arrays, schema=schema)
+
+
 def write_partition(out: str, partition: int, rows: list[dict[str, Any]],
                     extra: tuple[str, ...] = (), storage_options: dict[str, Any] | None = None
                     ) -> None:
@@ -65,14 +82,9 @@ def write_partition(out: str, partition: int, rows: list[dict[str, Any]],
         schema = arrow_schema(cols)
         arrays = {name: [r.get(name) for r in data] for name, _ in cols}
         arrays["path"] = [stored_path(p) for p in arrays["path"]]  # lossless, valid text
-        try:
-            arrow_table = pa.table(arrays, schema=schema)
-        except UnicodeEncodeError:  # other text with an undecodable byte: readable \xHH
-            arrow_table = pa.table({n: [storable_text(v) for v in values] if n != "path"
-                                    else values for n, values in arrays.items()},
-                                   schema=schema)
+        arrow = _table(pa, schema, cols, arrays)
         folder.write_atomic(_part(folder, table, partition),
-                            lambda f, t=arrow_table: pa.parquet.write_table(t, f))
+                            lambda f, t=arrow: pa.parquet.write_table(t, f))
 
 
 def _done(folder: Folder, partitions: int) -> set[int]:
