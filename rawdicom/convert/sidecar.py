@@ -3,12 +3,10 @@ own for where the data came from and what is irregular about it.
 
 Values are the stack's first image's (in slice order), checked before they are written: a
 number must be a finite number, a time a DICOM TM. BIDS units: EchoTime, RepetitionTime and
-InversionTime in seconds (DICOM gives milliseconds). A field the headers do not give is left out, never guessed: PhaseEncodingAxis comes
-from In-plane Phase Encoding Direction (COL: along the rows index, ``j``; ROW: ``i``), its
-polarity (PhaseEncodingDirection) only where a vendor header states it, which rawdicom does
-not read yet. SliceTiming is not written: the per-frame acquisition times of
-Siemens XA enhanced files give dcm2niix's slice timing for some series and another pattern
-for others (multiband), so until the vendor's own field is read it would be wrong unnoticed.
+InversionTime in seconds (DICOM gives milliseconds). A field the headers do not give is
+left out, never guessed: PhaseEncodingDirection (or PhaseEncodingAxis alone, where no
+polarity is stated) and SliceTiming come from :mod:`.acquisition`, which says why where it
+leaves them out.
 """
 
 from __future__ import annotations
@@ -16,9 +14,10 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-__all__ = ["EXTRA_TAGS", "sidecar", "tm_seconds"]
+__all__ = ["EXTRA_TAGS", "read_header", "sidecar", "tm_seconds"]
 
-#: Attributes the sidecar needs beyond the record's (read by the scan as extra tags).
+#: Attributes the sidecar needs beyond the record's: read from the header of each stack's
+#: first file (:func:`read_header`), not by the scan from every file.
 EXTRA_TAGS = ("MagneticFieldStrength", "ConvolutionKernel", "KVP", "Exposure",
               "ImagingFrequency", "SoftwareVersions")
 
@@ -106,14 +105,39 @@ def _value(record: Any, key: str, kind: str) -> Any:
     return int(number) if number.is_integer() and key == "kvp" else number
 
 
+def read_header(path: str) -> Any:
+    """The header (up to Pixel Data) of a stack's first file, or None where it cannot be
+    read (reading its pixels then fails, with the reason)."""
+    from ..errors import DicomError
+    from ..reader import read
+    try:
+        return read(path, stop_before_pixels=True)
+    except (DicomError, OSError):
+        return None
+
+
+def _extra(header: Any) -> dict[str, Any]:
+    """The :data:`EXTRA_TAGS` of a header, under their snake_case keys, as the records'."""
+    from ..model.record import plain_value, snake_case
+    if header is None:
+        return {}
+    problems: list[str] = []
+    return {snake_case(k): plain_value(header, k, problems) for k in EXTRA_TAGS if k in header}
+
+
 def sidecar(stack: Any, *, series_instance_uid: str | None, reason: str,
             diagnostics: Sequence[dict[str, Any]], notes: Sequence[str] = (),
-            version: str = "") -> dict[str, Any]:
-    """The sidecar of one stack (a :class:`~rawdicom.model.stacks.Stack`, or an MRStack)."""
+            version: str = "", header: Any = None,
+            acquired: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The sidecar of one stack (a :class:`~rawdicom.model.stacks.Stack`, or an MRStack);
+    ``header``: the dataset of its first file (:func:`read_header`), for :data:`EXTRA_TAGS`;
+    ``acquired``: PhaseEncodingDirection, SliceTiming... (:mod:`.acquisition`)."""
+    acquired = acquired or {}
     first = stack.instances[0]
+    extra = _extra(header)
     out: dict[str, Any] = {}
     for name, key, kind in _FIELDS:
-        value = _value(first, key, kind)
+        value = _value(extra if key in extra else first, key, kind)
         if value is None and key == "echo_time":
             value = _value(first, "effective_echo_time", kind)
         if value is not None:
@@ -125,9 +149,7 @@ def sidecar(stack: Any, *, series_instance_uid: str | None, reason: str,
     seconds = tm_seconds(first.get("acquisition_time"))
     if seconds is not None:
         out["AcquisitionTime"] = _bids_time(seconds)
-    axis = {"COL": "j", "ROW": "i"}.get(str(first.get("in_plane_phase_encoding_direction")))
-    if axis:
-        out["PhaseEncodingAxis"] = axis
+    out.update(acquired)
     out["ConversionSoftware"] = "rawdicom"
     if version:
         out["ConversionSoftwareVersion"] = version

@@ -212,11 +212,20 @@ def _outcome(item: Any) -> tuple:
     return item.result()
 
 
+def _warm(parquet_out: str | None) -> None:
+    """A worker's start: the imports its first partition would pay (pyarrow for Parquet)."""
+    if parquet_out is not None:
+        parquet.pyarrow_module()
+
+
 def _feed_pool(workers: int, pending: collections.deque, lock: threading.Lock,
                args: tuple, finished: queue.Queue) -> None:
-    """Run partitions from the start of ``pending`` on a pool of ``workers`` processes, one
-    in flight per worker (what is not yet submitted stays for the calling process to take);
-    each finished future, or an exception, goes to ``finished``, then None."""
+    """Run partitions from the start of ``pending`` on a pool of ``workers`` processes.
+
+    A partition is submitted only to a worker that is ready (started, imports done) and
+    idle, so none waits on a worker's start-up while the calling process could have taken
+    it: a job smaller than that start-up is done by the caller alone. Each finished
+    partition's future, or an exception, goes to ``finished``, then None."""
     import concurrent.futures
     import multiprocessing
 
@@ -233,17 +242,22 @@ def _feed_pool(workers: int, pending: collections.deque, lock: threading.Lock,
         # Each worker ends with this process, even when this one is SIGKILLed.
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                                     initializer=end_with_parent) as pool:
-            running: set = set()
+            warming = {pool.submit(_warm, args[1]) for _ in range(workers)}
+            running = set(warming)
+            idle = 0
             while True:
                 with lock:
-                    while pending and len(running) < workers:
+                    while pending and idle:
                         running.add(pool.submit(index_partition, *pending.popleft(), *args))
+                        idle -= 1
                 if not running:
                     break
                 done, running = concurrent.futures.wait(
                     running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
-                    finished.put(future)
+                    idle += 1
+                    if future not in warming:  # (a failed warm-up fails its partitions too)
+                        finished.put(future)
     except BaseException as exc:  # (a pool that could not start: raised in the caller)
         finished.put(exc)
     finally:

@@ -22,11 +22,12 @@ from .schema import FRAME_COLUMNS, instance_columns
 from .storage import Folder
 from .views import view_statements
 
-__all__ = ["arrow_schema", "write_partition", "prepare", "write_manifest", "read_parquet",
+__all__ = ["pyarrow_module", "arrow_schema", "write_partition", "prepare", "write_manifest", "read_parquet",
            "connect"]
 
 
-def _pyarrow() -> Any:
+def pyarrow_module() -> Any:
+    """pyarrow, with pyarrow.parquet imported (ImportError naming the extra without it)."""
     try:
         import pyarrow
         import pyarrow.parquet  # noqa: F401 (the submodule is used as pyarrow.parquet)
@@ -38,7 +39,7 @@ def _pyarrow() -> Any:
 
 def arrow_schema(columns: tuple[tuple[str, str], ...]) -> Any:
     """The fixed Arrow schema of ``columns`` ((name, kind) pairs)."""
-    pa = _pyarrow()
+    pa = pyarrow_module()
     base = {"text": pa.string(), "int": pa.int64(), "float": pa.float64()}
     return pa.schema([(name, pa.list_(base[kind[5:]]) if kind.startswith("list_") else base[kind])
                       for name, kind in columns])
@@ -73,7 +74,7 @@ def write_partition(out: str, partition: int, rows: list[dict[str, Any]],
                     ) -> None:
     """Write one partition's instances and frames (frames first: a partition counts as done
     once its instances file exists)."""
-    pa = _pyarrow()
+    pa = pyarrow_module()
     folder = Folder(out, storage_options)
     columns = instance_columns(extra)
     frames = [f for r in rows for f in (r.get("frames") or ())]
@@ -143,7 +144,7 @@ def write_manifest(out: str, extra: tuple[str, ...], digest: str, files: int,
 def read_parquet(out: str, table: str = "instances",
                  storage_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The rows of ``table`` as dicts, ordered by path (and frame)."""
-    pa = _pyarrow()
+    pa = pyarrow_module()
     folder = Folder(out, storage_options)
     rows = []
     for name in folder.names(folder.join(table)):
