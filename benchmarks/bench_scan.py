@@ -289,10 +289,22 @@ def main() -> None:
                         "(pydicom, dicomsdl, dicomsdl-header, rawdicom-1, rawdicom-2)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile hot spots of rawdicom.scan(workers=1)")
+    parser.add_argument("--count", type=int, default=None, metavar="N",
+                        help="only rawdicom's job (scan + stacks, --workers) on the first N "
+                        "files of the folder, nothing printed: a target for valgrind "
+                        "--tool=callgrind (instructions per file: the difference of two N "
+                        "over their difference)")
+    parser.add_argument("--workers", type=int, default=1, help="with --count")
     args = parser.parse_args()
     folder = args.dir or DEFAULT_DIR / str(args.files)
     t0 = time.perf_counter()
     paths = generate(folder, args.files)
+    if args.count is not None:
+        chosen = sorted(map(str, paths))[:args.count]
+        collection = rawdicom.scan(chosen, workers=args.workers)
+        found = sum(len(stack) for series in collection.series for stack in series.stacks())
+        assert found == len(chosen), (found, len(chosen))
+        return
     first = rawdicom.read(paths[0], stop_before_pixels=True)
     print(f"{len(paths)} files in {folder} ({time.perf_counter() - t0:.1f} s to list/generate); "
           f"header: {first.stopped_at[3]} bytes before the pixel data, {len(first)} elements "

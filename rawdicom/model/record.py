@@ -87,10 +87,13 @@ def snake_case(keyword: str) -> str:
 
 
 _KEYS = {keyword: snake_case(keyword) for keyword in FIELDS + FRAME_FIELDS}
+# Values no two files share: never cached (a cache of them only churns).
+_UNIQUE = frozenset(("SOPInstanceUID",))
 # tag -> (record key, always a list, cache of decoded values) of each field: looked up
 # once, not per file. The caches: see _CACHED_VRS.
-_FIELD_TAGS: dict[int, tuple[str, bool, dict[bytes, tuple[str, bool, Any]]]] = {
-    dictionary.parse_tag(k): (_KEYS[k], k in LIST_FIELDS, {}) for k in FIELDS}
+_FIELD_TAGS: dict[int, tuple[str, bool, dict[bytes, tuple[str, bool, Any]] | None]] = {
+    dictionary.parse_tag(k): (_KEYS[k], k in LIST_FIELDS, None if k in _UNIQUE else {})
+    for k in FIELDS}
 # A record before its values: every field None, in column order.
 _EMPTY = dict.fromkeys(("path", *(_KEYS[k] for k in FIELDS), *VENDOR_KEYS))
 
@@ -212,7 +215,7 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         if not length:
             continue
         raw = buf[offset:offset + length]
-        if bytes_buf:
+        if bytes_buf and cache is not None:
             known = cache.get(raw)
             if known is not None and known[0] == vr and known[1] == little:
                 value = known[2]
@@ -241,7 +244,8 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
             if type(value) is list and not as_list:
                 value = _single(dictionary.keyword_for(tag) or key, value, problems)
         record[key] = value
-        if bytes_buf and value is not None and _cacheable(vr, raw, value):
+        if bytes_buf and cache is not None and value is not None and \
+                _cacheable(vr, raw, value):
             if len(cache) >= _CACHE_SIZE:
                 cache.clear()
             cache[raw] = (vr, little, value[:] if type(value) is list else value)
