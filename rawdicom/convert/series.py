@@ -200,6 +200,8 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
     outputs: list[dict[str, Any]] = []
     diag_rows = _diagnostics(volume.diagnostics or diags)
     header = read_header(str(stack.instances[0].get("path")))
+    acquired, why = acquisition_fields(stack, geometry, header)
+    notes += why
     kinds = [("sheared" if tilted else "", volume, array, slope, intercept)]
     if tilted:
         notes.append("gantry tilt: _sheared holds the pixels as acquired (sheared affine), "
@@ -215,7 +217,9 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
                         "name": nifti, **info})
         side = sidecar(stack, series_instance_uid=base["series_instance_uid"],
                        reason=base["reason"], diagnostics=diag_rows, notes=notes,
-                       version=options.version, header=header)
+                       version=options.version, header=header,
+                       acquired={k: v for k, v in acquired.items()  # not of resampled slices
+                                 if suffix != "resampled" or k != "SliceTiming"})
         _write_json(os.path.join(task.staging, name + ".json"), side)
         outputs.append({"kind": "sidecar", "name": name + ".json"})
         b_values = getattr(vol, "b_values", None)
@@ -226,6 +230,21 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
                         {"kind": "bvec", "name": name + ".bvec"}]
     return {**base, "status": "converted", "why": None, "diagnostics": diag_rows,
             "notes": notes, "outputs": outputs}
+
+
+def acquisition_fields(stack: Any, geometry: Any, header: Any
+                       ) -> tuple[dict[str, Any], list[str]]:
+    """PhaseEncodingDirection/Axis and SliceTiming where the headers state them; the
+    reasons of what is left out (see :mod:`.acquisition`)."""
+    from .acquisition import phase_encoding, slice_timing
+    fields, why = phase_encoding(stack.instances[0], header)
+    notes = [why] if why else []
+    timing, reason = slice_timing(stack, geometry, header)
+    if timing is not None:
+        fields["SliceTiming"] = timing
+    if reason:
+        notes.append(reason)
+    return fields, notes
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:
