@@ -3,7 +3,8 @@ processes are used).
 
 ``workers`` processes in all: this process and ``workers - 1`` started ones. The chunks
 are shared out as work proceeds: this process takes them from the front of the list, the
-workers from the back, each claiming the next under a lock, until they meet; so a busy
+workers from the back, each claiming the next under a lock, until they meet (this process
+leaves the workers a few more, see _SERIAL_SHARE); so a busy
 core or a slow folder holds nobody up, and this process, which would otherwise only wait,
 reads its share without sending it anywhere (half the records of a 2-worker scan never
 cross a process boundary). A worker sends each chunk's outcomes back as it finishes it, as
@@ -36,6 +37,10 @@ from .scan import Outcome, read_chunk
 __all__ = ["map_chunks"]
 
 _POLL = 0.5  # seconds between checks that the workers are alive, while waiting for them
+# What this process does alone after the reading (building the Collection, a caller's
+# stacks; unpacking what the workers sent), as a share of the reading: the share of the
+# chunks it leaves to each worker (a scan with stacks, bench_scan.py: about 0.1).
+_SERIAL_SHARE = 0.08
 
 
 def _context() -> Any:
@@ -73,9 +78,13 @@ def map_chunks(chunks: list[list[str]], tags: tuple[Any, ...], workers: int,
         if progress is not None:
             progress(count, total)
 
+    # The last chunks are left to the workers: this process has the Collection (and the
+    # caller the stacks) to build alone after the reading, and the records it receives
+    # to unpack meanwhile.
+    reserve = min(len(chunks), round(len(chunks) * _SERIAL_SHARE * (workers - 1)))
     try:
         while True:
-            index = _claim(bounds, lock, front=True)
+            index = _claim(bounds, lock, front=True, keep=reserve)
             if index is None:
                 break
             collect((index, read_chunk(chunks[index], tags)))
@@ -103,11 +112,12 @@ def map_chunks(chunks: list[list[str]], tags: tuple[Any, ...], workers: int,
     return [outcome for index in range(len(chunks)) for outcome in done[index]]
 
 
-def _claim(bounds: Any, lock: Any, front: bool) -> int | None:
-    """The index of the next unclaimed chunk, from the front or the back; None when none."""
+def _claim(bounds: Any, lock: Any, front: bool, keep: int = 0) -> int | None:
+    """The index of the next unclaimed chunk, from the front or the back; None when none
+    (or no more than ``keep``: those are left to the others)."""
     with lock:
         low, high = bounds[0], bounds[1]
-        if low >= high:
+        if high - low <= keep:
             return None
         if front:
             bounds[0] = low + 1

@@ -73,9 +73,10 @@ _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 # Below this many files per worker, starting processes costs more than it saves.
 _FILES_PER_WORKER = 64
 # Chunks per worker: enough to balance uneven files and to report progress, few enough
-# that each message between processes carries many records.
-_CHUNKS_PER_WORKER = 8
-_MAX_CHUNK = 256
+# that each message between processes carries many records (the processes meet at the
+# last chunk: one of them may wait up to a chunk's time there, a few milliseconds).
+_CHUNKS_PER_WORKER = 24
+_MAX_CHUNK = 128
 
 PathSource = Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]
 Progress = Callable[[int, int], Any]
