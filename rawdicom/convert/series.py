@@ -74,6 +74,15 @@ def stack_id(series_uid: Any, stack: Any) -> str:
     return short_hash([series_uid, images], 20)
 
 
+def distinct_images(instances: Sequence[Any]) -> list[Any]:
+    """One image per file and frame: the slices of a mosaic share their file's header
+    values (rescale, samples, colour), so 7,200 mosaic slices are 200 checks."""
+    seen: dict[tuple[int, Any], Any] = {}
+    for inst in instances:
+        seen.setdefault((id(inst.record), inst.frame), inst)
+    return list(seen.values())
+
+
 def scaling(instances: Sequence[Any]) -> tuple[str, float | None, float | None]:
     """How values are stored: ``("modality", None, None)`` when every Rescale Slope and
     Intercept is an integer (the rescaled values, exact, in the narrowest integer type);
@@ -111,8 +120,9 @@ def _refusal(stack: Any, missing: str) -> tuple[str | None, list[Any]]:
     diags = list(stack.diagnostics)
     if isinstance(stack, MRStack) and not stack.volumes:
         return "missing images: " + "; ".join(str(d) for d in diags), diags
-    samples = {i.get("samples_per_pixel", 1) for i in stack.instances}
-    if samples != {1} or any(is_colour(i) for i in stack.instances):  # RGB24: not written yet
+    images = distinct_images(stack.instances)
+    samples = {i.get("samples_per_pixel", 1) for i in images}
+    if samples != {1} or any(is_colour(i) for i in images):  # RGB24: not written yet
         return f"colour (Samples per Pixel {sorted(samples)}): not a grayscale volume", diags
     if _is_localizer(stack):
         return "a localizer (Image Type LOCALIZER)", diags
@@ -181,7 +191,7 @@ def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any] 
     general path then decides)."""
     import numpy as np
     from ..model.header_values import rescale
-    pairs = {rescale(i, True) for i in stack.instances}
+    pairs = {rescale(i, True) for i in distinct_images(stack.instances)}
     if len(pairs) != 1:
         return None
     slope, intercept = next(iter(pairs))
@@ -223,7 +233,7 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
     """Write one stack's files into the staging folder; its manifest row."""
     from ..model import diffusion
     options = task.options
-    mode = scaling(stack.instances)
+    mode = scaling(distinct_images(stack.instances))
     direct = _stored_rescaled(stack, options) if mode[0] == "modality" else None
     if direct is not None:
         volume, array, slope, intercept = direct

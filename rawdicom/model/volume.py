@@ -22,6 +22,7 @@ value and an ``unreadable`` diagnostic (and a warning) names the file and the er
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -170,12 +171,17 @@ def _rgb24(array: "np.ndarray") -> "np.ndarray":
 def stored_dtype(inst: "Instance") -> "np.dtype":
     """The little-endian numpy type of an image's stored values (Bits Allocated, Pixel
     Representation); PixelDataError for what no grayscale volume holds."""
-    np = numpy()
     bits, signed = inst.get("bits_allocated"), inst.get("pixel_representation", 0)
     if bits not in (8, 16, 32) or signed not in (0, 1):
         raise PixelDataError(f"{inst.get('path')}: Bits Allocated {bits}, Pixel Representation "
                              f"{signed}: not a grayscale volume rawdicom builds")
-    return np.dtype(f"<{'ui'[signed]}{bits // 8}")
+    return _little_endian(bits, signed)
+
+
+@functools.lru_cache(maxsize=None)
+def _little_endian(bits: int, signed: int) -> "np.dtype":
+    """The type of (Bits Allocated, Pixel Representation): made once, asked per slice."""
+    return numpy().dtype(f"<{'ui'[signed]}{bits // 8}")
 
 
 def _stored_range(bits: Any, dtype: "np.dtype", path: Any) -> tuple[int, int]:
