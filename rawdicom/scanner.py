@@ -380,26 +380,25 @@ class Scanner:
         while pos <= last_start:
             g, e, vrb, length = header(buf, pos)
             tag = g << 16 | e
-            if not last_tag < tag < stop_tag:
-                break
-            if vrb in short_vrs:
-                vr = short_vrs[vrb]
-                after = pos + 8 + length
-                if after > end or length & 1:
-                    break
-                vpos = pos + 8
-            else:
+            after = pos + 8 + length
+            if not last_tag < tag < stop_tag or vrb not in short_vrs or after > end or length & 1:
+                # not a plain short element: perhaps a plain long one (the rarer case)
                 vr = long_vrs.get(vrb)
-                if vr is None or end - pos < 12:
+                if vr is None or not last_tag < tag < stop_tag or end - pos < 12:
                     break
                 length = u32(buf, pos + 8)[0]
-                vpos = pos + 12
-                after = vpos + length  # (an undefined length runs past the end: the full path)
+                after = pos + 12 + length  # (an undefined length runs past the end)
                 if after > end or (length & 1 and vr != "OB"):
                     break
+                last_tag = tag
+                if kept is None or tag in kept:
+                    records[tag] = (vr, length, pos + 12)
+                pos = after
+                count += 1
+                continue
             last_tag = tag
             if kept is None or tag in kept:
-                records[tag] = (vr, length, vpos)
+                records[tag] = (short_vrs[vrb], length, pos + 8)
             pos = after
             count += 1
         return pos, last_tag, count
