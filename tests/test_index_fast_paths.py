@@ -201,3 +201,26 @@ def test_other_warnings_in_a_partition_are_issued_again(tmp_path: Path,
         build(tmp_path / "in", str(tmp_path / "i.sqlite"), engine="serial")
     assert not any("not the reader" in w for r in read_rows(str(tmp_path / "i.sqlite"))
                    for w in r["warnings"])
+
+
+def test_sqlite_values_are_json_dumps_of_the_rows(files: list[Path]) -> None:
+    """Lists stored as JSON: number lists written item by item, text lists once per
+    distinct value, give json.dumps's text exactly (-0.0, 5e-324, int64 bounds, nulls)."""
+    import json
+
+    from rawdicom.index.sqlite import _number_list, stored_batch
+    for value in ([-0.0, 1.0], [5e-324, 1.7976931348623157e308, 0.1], [2**63 - 1, -2**63],
+                  [1.0, None], [], [None]):
+        assert _number_list(value) == json.dumps(value)
+    rows = [record(p, tags=TAGS) for p in files]
+    extra = extra_keywords(TAGS)
+
+    def plain(columns: tuple[tuple[str, str], ...], group: list[dict]) -> list[list]:
+        out = [[json.dumps(r[n]) if kind.startswith("list_") and r.get(n) is not None
+                else r.get(n) for n, kind in columns] for r in group]
+        for values in out:
+            values[0] = stored_path(values[0])
+        return out
+    instances, frames = stored_batch(rows, extra)
+    assert instances == plain(instance_columns(extra), rows)
+    assert frames == plain(FRAME_COLUMNS, [f for r in rows for f in (r["frames"] or ())])
