@@ -460,3 +460,28 @@ def test_ct_read_as_stored_then_rescaled_in_place_equals_the_modality_values(
     assert info["dtype"] == "int16"
     assert ("scl_inter" in info) is scaled and info.get("scl_inter", -1024) == -1024
     assert check_points(tmp_path / "out" / info["path"], tmp_path / "ct") == 4 * 64
+
+
+def test_peak_memory_of_a_ct_read_is_its_output(tmp_path: Path) -> None:
+    # the stored int16 values are read into the output and rescaled there: no int32 volume,
+    # no narrowing copy (numpy reports its allocations to tracemalloc; no timing)
+    import tracemalloc
+    from rawdicom.convert.series import Options, _stored_rescaled
+    from rawdicom.model.instance import Instance
+    from rawdicom.model.stacks import split_stacks
+    size = 128
+    write_series(tmp_path / "ct", axial_positions(8, spacing=2.0), series_number=1,
+                 rows=size, columns=size, slope=1.0, intercept=-1024.0,
+                 per_slice=lambda k: {"pixels": np.full((size, size), 1000 + k, np.int16)})
+    collection = rawdicom.scan(tmp_path / "ct", workers=1)
+    [stack] = split_stacks([Instance(i.record) for i in collection.series[0].instances])
+    stack.geometry
+    tracemalloc.start()
+    try:
+        volume, array, slope, intercept, _ = _stored_rescaled(stack, Options(read_threads=2))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert array.dtype == np.int16 and slope is None and array is volume.array
+    assert peak <= array.nbytes + size * size * 2 + 64 * 1024, peak
+    assert sorted(np.unique(array).tolist()) == [k - 24 for k in range(8)]

@@ -181,27 +181,28 @@ def narrowest(array: Any) -> Any:
     return array
 
 
-def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any] | None:
+def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, Any] | None:
     """Where every image shares one integer Rescale Slope and Intercept (a CT series:
-    1 and -1024): the stored values read straight into a volume of their own 16-bit type
-    and rescaled there, in place, when the rescaled values fit it (as they nearly always
-    do); else kept, exact, with ``scl_slope``/``scl_inter``. No int32 volume (the type
-    Bits Stored alone would need), no narrowing copy: peak memory the output. None where
-    the images differ in their rescale, are not 16-bit, or a slice had to be filled (the
-    general path then decides)."""
+    1 and -1024) and is stored in 16 bits: the stored values read straight into a volume
+    of that type and rescaled there, in place, when the rescaled values fit it (as they
+    nearly always do); else kept, exact, with ``scl_slope``/``scl_inter``. No int32 volume
+    (the type Bits Stored alone would need), no narrowing copy: peak memory the output.
+    (volume, array, slope, intercept, how its filled slices are scaled); None where the
+    images differ in their rescale or are not 16-bit (decided before any pixel is read)."""
     import numpy as np
     from ..model.header_values import rescale
-    pairs = {rescale(i, True) for i in distinct_images(stack.instances)}
-    if len(pairs) != 1:
+    from ..model.volume import output_dtype
+    images = distinct_images(stack.instances)
+    pairs = {rescale(i, True) for i in images}
+    stored = output_dtype(images, False)
+    if len(pairs) != 1 or stored.kind not in "iu" or stored.itemsize != 2:
         return None
     slope, intercept = next(iter(pairs))
     volume = stack.volume(hounsfield=False, threads=options.read_threads)
     array = volume.array
-    if array.dtype.kind not in "iu" or array.dtype.itemsize != 2 or volume.filled_slices or \
-            any(d.kind == "unreadable" for d in volume.diagnostics):
-        return None
-    if (slope, intercept) == (1.0, 0.0) or array.size == 0:
-        return volume, array, None, None
+    fill = ("stored", slope, intercept)
+    if volume.filled_slices or (slope, intercept) == (1.0, 0.0) or array.size == 0:
+        return volume, array, None, None, fill  # filled slices: float32, scaled by fill
     lo, hi = int(array.min()), int(array.max())
     ends = sorted((lo * int(slope), hi * int(slope)))
     info = np.iinfo(array.dtype)
@@ -210,10 +211,11 @@ def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any] 
         if slope != 1.0:
             np.multiply(array, array.dtype.type(int(slope)), out=array)
         np.add(array, array.dtype.type(int(intercept)), out=array)
-        return volume, array, None, None
+        return volume, array, None, None, fill
     if float(np.float32(slope)) == slope and float(np.float32(intercept)) == intercept:
-        return volume, array, slope, intercept
-    return None
+        return volume, array, slope, intercept, fill
+    return volume, np.multiply(array, int(slope), dtype=np.int32) + np.int32(int(intercept)), \
+        None, None, fill  # an integer rescale float32 cannot hold: int32 values
 
 
 def _filled(volume: Any, mode: tuple[str, float | None, float | None]) -> Any:
@@ -236,7 +238,7 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
     mode = scaling(distinct_images(stack.instances))
     direct = _stored_rescaled(stack, options) if mode[0] == "modality" else None
     if direct is not None:
-        volume, array, slope, intercept = direct
+        volume, array, slope, intercept, mode = direct
     else:
         volume = stack.volume(hounsfield=mode[0] != "stored", threads=options.read_threads)
         array, slope, intercept = narrowest(volume.array), mode[1], mode[2]

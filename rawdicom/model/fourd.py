@@ -68,16 +68,20 @@ def _number(value: Any) -> float:
     return math.inf
 
 
+def _either(inst: Instance, name: str, other: str) -> Any:
+    """``inst.get(name, inst.get(other))``, the second looked up only where needed."""
+    value = inst.get(name)
+    return inst.get(other) if value is None else value
+
+
 def acquisition_order(inst: Instance) -> tuple[Any, ...]:
     """The sort key of an image's volume: Acquisition Number, Temporal Position, Trigger
     Time, Acquisition Time, Dimension Index Values, then the identity (Instance Number,
     UID, frame...)."""
-    return (_number(inst.get("acquisition_number", inst.get("frame_acquisition_number"))),
-            _number(inst.get("temporal_position_identifier",
-                             inst.get("temporal_position_index"))),
-            _number(inst.get("trigger_time",
-                             inst.get("nominal_cardiac_trigger_delay_time"))),
-            _number(inst.get("acquisition_time", inst.get("frame_acquisition_date_time"))),
+    return (_number(_either(inst, "acquisition_number", "frame_acquisition_number")),
+            _number(_either(inst, "temporal_position_identifier", "temporal_position_index")),
+            _number(_either(inst, "trigger_time", "nominal_cardiac_trigger_delay_time")),
+            _number(_either(inst, "acquisition_time", "frame_acquisition_date_time")),
             # enhanced frames: Dimension Index Values, whose order is the Dimension Index
             # Sequence's (PS3.3 C.7.6.17): the dimensions in the order the file declares
             tuple(_number(v) for v in inst.get("dimension_index_values") or ()),
@@ -357,6 +361,17 @@ def _positions(images: Sequence[Instance], depth: dict[int, float], tolerance: f
     return groups
 
 
+def _count_positions(images: Sequence[Instance], depth: dict[int, float], tolerance: float
+                     ) -> int:
+    """``len(_positions(images, depth, tolerance))``, without ordering the images (no
+    identity keys: it runs once per stack of a 4-D series)."""
+    count, last = 0, math.nan
+    for d in sorted(depth[id(i)] for i in images):
+        if not count or not abs(d - last) <= tolerance:
+            count, last = count + 1, d
+    return count
+
+
 TRACE = "isotropic/trace: b > 0 without a gradient direction"
 
 
@@ -397,7 +412,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
                 if name not in VOLUME_KEYS or len({dict(s.key).get(name) for s in stacks}) == 1)
     reason = stacks[0].reason  # given by split_stacks once the series' stacks are known
     if len(stacks) > 1 and all(len(s) == positions for s in stacks) and \
-            all(len(_positions(s.instances, depth, tolerance)) == positions for s in stacks):
+            all(_count_positions(s.instances, depth, tolerance) == positions for s in stacks):
         volumes = [s.instances for s in stacks]  # each stack one volume, its key the label
     elif all(c == k for c in counts):
         for group in by_position:
@@ -415,7 +430,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
         return out
     # Unequal counts: keep the stacks that are complete volumes, report the rest.
     complete = [s for s in stacks if len(s) == positions
-                and len(_positions(s.instances, depth, tolerance)) == positions]
+                and _count_positions(s.instances, depth, tolerance) == positions]
     incomplete = [s for s in stacks if s not in complete]
     message = (f"{len(images)} images at {positions} positions (not a multiple)"
                + (f"; left out: {len(incomplete)} incomplete volume(s) of "

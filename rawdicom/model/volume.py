@@ -363,6 +363,7 @@ def _decoded(ds: Any, inst: "Instance") -> "np.ndarray":
 
 
 Failure = tuple[str, list[int], Exception]
+_NATIVE_READ = object()  # a task whose frames are read straight from the file (no dataset)
 
 
 def _map(fn: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
@@ -401,7 +402,7 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
     for path, jobs in by_file.items():
         native = all(is_native_frame(inst) for _, inst in jobs)
         if native or len(jobs) == 1 or workers == 1:
-            tasks.append((path, jobs, None))
+            tasks.append((path, jobs, _NATIVE_READ if native else None))
             continue
         try:
             ds = rawdicom.read(path)
@@ -415,10 +416,10 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
     def run(task: tuple[str, list[tuple[int, "Instance"]], Any]) -> Failure | None:
         path, jobs, ds = task
         try:
-            if ds is not None:
-                _decode(ds, jobs, writer)
-            elif all(is_native_frame(inst) for _, inst in jobs):
+            if ds is _NATIVE_READ:
                 _readis_native_frame(path, jobs, writer)
+            elif ds is not None:
+                _decode(ds, jobs, writer)
             else:
                 _decode(rawdicom.read(path), jobs, writer)
         except (DicomError, OSError) as exc:
