@@ -152,13 +152,12 @@ def _relative(times: Sequence[float | None], tr: float | None) -> tuple[list[flo
     return out, ""
 
 
-def _image_times(images: Sequence[Any], slots: Sequence[int], count: int
-                 ) -> list[float | None]:
+def _image_times(images: Sequence[Any], slots: Sequence[int], count: int,
+                 headers: dict[str, Any]) -> list[float | None]:
     """Classic files: Acquisition Time; frames of enhanced files: the per-frame SDI item's
     TimeAfterStart (0021,xx04; seconds, what dcm2niix reads), else Frame Acquisition
     DateTime (a few ms apart from it on XA60)."""
     out: list[float | None] = [None] * count
-    headers: dict[str, Any] = {}
     for inst, slot in zip(images, slots):
         frame = getattr(inst, "frame", None)
         if out[slot] is not None:
@@ -187,14 +186,16 @@ def _time_after_start(headers: dict[str, Any], path: str, frame: int) -> float |
     return value if math.isfinite(value) else None
 
 
-def _mosaic_times(images: Sequence[Any], slots: Sequence[int], count: int
-                  ) -> list[float | None]:
-    from ..reader import read
+def _mosaic_times(images: Sequence[Any], slots: Sequence[int], count: int,
+                  headers: dict[str, Any]) -> list[float | None]:
     from ..vendor.siemens import csa_header
+    from .sidecar import read_header
     out: list[float | None] = [None] * count
+    path = str(images[0].get("path"))
     try:
-        header = read(str(images[0].get("path")), stop_before_pixels=True)
-        times = csa_header(header).mosaic_ref_acq_times  # type: ignore[union-attr]
+        if path not in headers:
+            headers[path] = read_header(path)
+        times = csa_header(headers[path]).mosaic_ref_acq_times  # type: ignore[union-attr]
     except Exception:  # noqa: BLE001 - no readable CSA times: no slice timing
         return out
     if not times:
@@ -226,8 +227,9 @@ def slice_timing(stack: Any, geometry: Any, header: Any) -> tuple[list[float] | 
     tr = float(tr) / 1000.0 if isinstance(tr, (int, float)) and tr > 0 else None
     mosaics = isinstance(volumes[0][0], mosaic.MosaicSlice)
     times_of = _mosaic_times if mosaics else _image_times
+    headers = {str(first.get("path")): header}  # each file's header read once
     try:
-        own, why = _relative(times_of(volumes[0], slots, count), tr)
+        own, why = _relative(times_of(volumes[0], slots, count, headers), tr)
     except _NoTimes as exc:
         return None, f"SliceTiming left out: {exc}"
     if len(volumes) < 2 or len(volumes[1]) != len(volumes[0]):
@@ -237,7 +239,7 @@ def slice_timing(stack: Any, geometry: Any, header: Any) -> tuple[list[float] | 
                           "volume may report single-band times for a multiband run")
         return own, "" if own is not None else f"SliceTiming left out: {why}"
     try:
-        second, why2 = _relative(times_of(volumes[1], slots, count), tr)
+        second, why2 = _relative(times_of(volumes[1], slots, count, headers), tr)
     except _NoTimes as exc:
         second, why2 = None, str(exc)
     if own is not None and second is not None and \
