@@ -57,9 +57,21 @@ def _private(item: Any, group: int, creator: str, element: int) -> Any:
     return None
 
 
+def _value(ds: Any, keyword: str) -> Any:
+    """``ds.get(keyword)``, None where the dataset is absent or the value does not decode:
+    a damaged optional field leaves a sidecar field out, never fails the stack."""
+    from ..errors import DicomError
+    if ds is None:
+        return None
+    try:
+        return ds.get(keyword)
+    except (DicomError, ValueError, TypeError):
+        return None
+
+
 def _first_item(ds: Any, keyword: str) -> Any:
     try:
-        items = ds.get(keyword)
+        items = _value(ds, keyword)
         return items[0] if items else None
     except Exception:  # noqa: BLE001 - an undecodable sequence gives nothing
         return None
@@ -71,8 +83,8 @@ def _in_plane_direction(first: Any, header: Any) -> str | None:
         for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
             group = _first_item(header, groups)
             fov = _first_item(group, "MRFOVGeometrySequence") if group is not None else None
-            if fov is not None and fov.get("InPlanePhaseEncodingDirection"):
-                value = fov.get("InPlanePhaseEncodingDirection")
+            if fov is not None and _value(fov, "InPlanePhaseEncodingDirection"):
+                value = _value(fov, "InPlanePhaseEncodingDirection")
                 break
     return str(value).strip().upper() if value is not None else None
 
@@ -109,8 +121,8 @@ def phase_encoding(first: Any, header: Any) -> tuple[dict[str, str], str | None]
     if axis is None:
         return {}, None
     acquisition = str(first.get("mr_acquisition_type") or
-                      (header.get("MRAcquisitionType") if header is not None else "") or "")
-    train = header.get("EchoTrainLength") if header is not None else None
+                      _value(header, "MRAcquisitionType") or "")
+    train = _value(header, "EchoTrainLength")
     if acquisition.strip().upper() == "3D" and not (isinstance(train, int) and train > 1):
         return {"PhaseEncodingAxis": axis}, None  # dcm2niix: no direction for 3-D non-EPI
     positive = _polarity(header, getattr(first, "frame", None))
@@ -233,7 +245,7 @@ def slice_timing(stack: Any, geometry: Any, header: Any) -> tuple[list[float] | 
     except _NoTimes as exc:
         return None, f"SliceTiming left out: {exc}"
     if len(volumes) < 2 or len(volumes[1]) != len(volumes[0]):
-        software = str(header.get("SoftwareVersions") if header is not None else "") or ""
+        software = str(_value(header, "SoftwareVersions") or "")
         if own is not None and not mosaics and "XA" in software.upper():
             return None, ("SliceTiming left out: one volume of Siemens XA, whose first "
                           "volume may report single-band times for a multiband run")
