@@ -40,6 +40,57 @@ def test_ten_time_points_ordered_by_acquisition_not_instance_number(tmp_path):
     assert volume.geometry.shape == (4, 8, 8) and not stack.diagnostics
 
 
+def _volume_by_volume(stack: MRStack) -> np.ndarray:
+    """The slow path: each time point as its own Stack, its own geometry and read."""
+    from rawdicom.model.stacks import Stack
+    return np.stack([Stack(v, stack.key, stack.reason).volume().array for v in stack.volumes])
+
+
+def test_time_points_read_straight_into_the_4d_array_equal_volume_by_volume(tmp_path):
+    # each volume its own rescale: the straight read applies each file's own
+    write_4d(tmp_path, slices=5, volumes=6,
+             per_volume=lambda t: {"RescaleSlope": 1 + t % 2, "RescaleIntercept": -t})
+    [stack] = stacks_of(tmp_path)
+    from rawdicom.model.stacks import Stack
+    first = Stack(stack.volumes[0], stack.key, "").volume()
+    assert stack._same_grid(first) == {1, 2, 3, 4, 5}  # every later one read straight
+    volume = stack.volume()
+    assert volume.shape == (6, 5, 8, 8) and not volume.diagnostics
+    assert np.array_equal(volume.array, _volume_by_volume(stack))
+    assert volume.array.dtype == _volume_by_volume(stack).dtype
+
+
+def test_a_time_point_off_the_first_grid_is_read_on_its_own(tmp_path):
+    # volume 3 lies 0.001 mm off (within tolerance: the same stack) -> the checked path
+    write_4d(tmp_path, slices=4, volumes=5)
+    [stack] = stacks_of(tmp_path)
+    moved = stack.volumes[3][1]
+    x, y, z = moved.get("image_position_patient")
+    moved.record["image_position_patient"] = (x + 0.001, y, z)
+    first = stack.volumes[0]
+    from rawdicom.model.stacks import Stack
+    same = stack._same_grid(Stack(first, stack.key, "").volume())
+    assert same == {1, 2, 4}
+    assert np.array_equal(stack.volume().array, _volume_by_volume(stack))
+
+
+def test_an_unreadable_time_point_file_is_filled_and_named_as_volume_by_volume(tmp_path):
+    paths = write_4d(tmp_path, slices=4, volumes=5)
+    [stack] = stacks_of(tmp_path)
+    broken = stack.volumes[2][1].path
+    size = Path(broken).stat().st_size
+    with open(broken, "r+b") as f:
+        f.truncate(size - 20)
+    with pytest.warns(rawdicom.DicomWarning, match="could not be read"):
+        volume = stack.volume()
+    with pytest.warns(rawdicom.DicomWarning):
+        expected = _volume_by_volume(stack)
+    assert np.array_equal(volume.array, expected)
+    assert (volume.array[2, volume.geometry.slice_index[1]] == np.iinfo(np.int16).min).all()
+    [diag] = [d for d in volume.diagnostics if d.kind == "unreadable"]
+    assert diag.slices == (1,) and str(broken) in diag.message and len(paths) == 20
+
+
 def test_time_points_told_apart_by_acquisition_time_only(tmp_path):
     write_4d(tmp_path, slices=3, volumes=5, extra={"AcquisitionNumber": None})
     [stack] = stacks_of(tmp_path)

@@ -38,7 +38,7 @@ from .geometry import POSITION_TOLERANCE, Diagnostic, Geometry, GeometryError, n
 from .header_values import position, rescale
 from .instance import Instance
 from .stacks import Stack, add_regroup, image_identity, normal
-from .volume import Volume, is_colour, nifti_image, output_dtype
+from .volume import Volume, fill_time_points, is_colour, nifti_image, output_dtype
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +48,9 @@ __all__ = ["MRStack", "Volume4D", "regroup", "VOLUME_KEYS", "acquisition_order"]
 #: Splitting keys that vary between the volumes of one 4-D stack.
 VOLUME_KEYS = frozenset(("temporal_position", "diffusion_b_value",
                          "diffusion_gradient_orientation", "acquisition_number", "trigger_time"))
+#: The header values a stack's geometry is computed from (``geometry.stack_geometry``).
+_GRID_VALUES = ("image_position_patient", "image_orientation_patient", "pixel_spacing", "rows",
+                "columns", "gantry_detector_tilt", "vendor_image_position_patient")
 _LABELS = (("acquisition_number", ("acquisition_number", "frame_acquisition_number")),
            ("temporal_position", ("temporal_position_identifier", "temporal_position_index")),
            ("trigger_time", ("trigger_time", "nominal_cardiac_trigger_delay_time")),
@@ -210,7 +213,14 @@ class MRStack(Stack):
             out = np.empty((len(self.volumes), *first.array.shape), dtype=first.array.dtype)
             out[0] = first.array
         diagnostics = list(first.diagnostics)
+        same = self._same_grid(first) if out is not None and first.array.base is out else set()
+        if same:
+            diagnostics += [d for d in fill_time_points(
+                out, [(t, self.volumes[t]) for t in same], first.geometry.slice_index,
+                hounsfield, kw.get("threads"), first.fill_value) if d not in diagnostics]
         for t, stack in enumerate(stacks[1:], start=1):
+            if t in same:
+                continue
             vol = stack.volume(hounsfield=hounsfield, resample=resample, into=out[t], **kw)
             if vol.array.base is not out:  # not filled in place: another shape or type
                 if vol.array.shape != out.shape[1:]:
@@ -225,6 +235,29 @@ class MRStack(Stack):
                         first.filled_slices, first.fill_value, first.geometry, first.colour,
                         labels=labels, b_values=list(b_values), gradients=list(gradients),
                         repetition_time=self._repetition_time())
+
+    def _same_grid(self, first: Volume) -> set[int]:
+        """The time points (after the first) whose images repeat the first volume's grid
+        exactly: image k of each has the same geometry values (position, orientation,
+        pixel spacing, size, tilt) as image k of the first, which filled every slot once
+        (no missing slice, no duplicate) and read without a failure. Their volumes are
+        the first's, so they are read straight into the 4-D array (``fill_time_points``);
+        any other goes through its own ``Stack.volume``, which checks it whole."""
+        geometry = first.geometry
+        reference = self.volumes[0]
+        if (len(set(geometry.slice_index)) != len(reference)
+                or len(reference) != geometry.shape[0] or geometry.missing_slices or first.filled_slices
+                or any(d.kind in ("unreadable", "duplicate_position")
+                       for d in first.diagnostics)):
+            return set()
+        wanted = [tuple(i.get(name) for name in _GRID_VALUES) for i in reference]
+        same = set()
+        for t, images in enumerate(self.volumes[1:], start=1):
+            if len(images) == len(reference) and not any(is_colour(i) for i in images) and \
+                    all(tuple(i.get(name) for name in _GRID_VALUES) == w
+                        for i, w in zip(images, wanted)):
+                same.add(t)
+        return same
 
     def _preallocated(self, stacks: list[Stack], hounsfield: bool, resample: bool
                       ) -> "np.ndarray | None":
@@ -284,16 +317,38 @@ def _depth(inst: Instance, n: Sequence[float]) -> float:
     return sum(a * b for a, b in zip(found, n)) if found else math.inf
 
 
-def _positions(images: Sequence[Instance], n: Sequence[float], tolerance: float
+def _depths(images: Sequence[Instance], n: Sequence[float]) -> dict[int, float]:
+    """id(image) -> :func:`_depth`, computed once per distinct Image Position (Patient)
+    value (a 4-D series repeats a few dozen positions over thousands of images)."""
+    by_value: dict[Any, float] = {}
+    out: dict[int, float] = {}
+    for inst in images:
+        raw = inst.get("image_position_patient")
+        key = tuple(raw) if isinstance(raw, list) else raw
+        try:
+            depth = by_value[key]
+        except KeyError:
+            depth = by_value[key] = _depth(inst, n)
+        except TypeError:  # an unhashable value: no reuse
+            depth = _depth(inst, n)
+        out[id(inst)] = depth
+    return out
+
+
+def _positions(images: Sequence[Instance], depth: dict[int, float], tolerance: float
                ) -> list[list[Instance]]:
-    """Images grouped by position along ``n`` (within ``tolerance``), in depth order."""
-    ordered = sorted(images, key=lambda i: (_depth(i, n), image_identity(i)))
+    """Images grouped by position (``depth``: from :func:`_depths`, within ``tolerance``),
+    in depth order."""
+    ordered = sorted(images, key=lambda i: (depth[id(i)], image_identity(i)))
     groups: list[list[Instance]] = []
+    last = math.nan
     for inst in ordered:
-        if groups and abs(_depth(inst, n) - _depth(groups[-1][0], n)) <= tolerance:
+        d = depth[id(inst)]
+        if groups and abs(d - last) <= tolerance:
             groups[-1].append(inst)
         else:
             groups.append([inst])
+            last = d
     return groups
 
 
@@ -325,8 +380,8 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
     orientation = dict(stacks[0].key).get("image_orientation_patient")
     if orientation is None:
         return stacks
-    n = normal(orientation)
-    by_position = _positions(images, n, tolerance)
+    depth = _depths(images, normal(orientation))
+    by_position = _positions(images, depth, tolerance)
     counts = [len(g) for g in by_position]
     k = max(counts)
     if k < 2 or (len(stacks) == 1 and sum(c == k for c in counts) * 2 < len(counts)):
@@ -336,7 +391,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
                 if name not in VOLUME_KEYS or len({dict(s.key).get(name) for s in stacks}) == 1)
     reason = stacks[0].reason  # given by split_stacks once the series' stacks are known
     if len(stacks) > 1 and all(len(s) == positions for s in stacks) and \
-            all(len(_positions(s.instances, n, tolerance)) == positions for s in stacks):
+            all(len(_positions(s.instances, depth, tolerance)) == positions for s in stacks):
         volumes = [s.instances for s in stacks]  # each stack one volume, its key the label
     elif all(c == k for c in counts):
         for group in by_position:
@@ -354,7 +409,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
         return out
     # Unequal counts: keep the stacks that are complete volumes, report the rest.
     complete = [s for s in stacks if len(s) == positions
-                and len(_positions(s.instances, n, tolerance)) == positions]
+                and len(_positions(s.instances, depth, tolerance)) == positions]
     incomplete = [s for s in stacks if s not in complete]
     message = (f"{len(images)} images at {positions} positions (not a multiple)"
                + (f"; left out: {len(incomplete)} incomplete volume(s) of "
@@ -383,8 +438,9 @@ def _mosaic_stack(stack: Stack, tolerance: float) -> Stack:
         return _with(stack, mosaic.not_cut(failed, everything),
                      *mosaic.diagnostics(failed, everything))
     first = cut[0][0]
-    n = normal(dict(stack.key)["image_orientation_patient"])
-    volumes = [sorted(v, key=lambda i: _depth(i, n)) for v in cut]
+    depth = _depths([i for v in cut for i in v],
+                    normal(dict(stack.key)["image_orientation_patient"]))
+    volumes = [sorted(v, key=lambda i: depth[id(i)]) for v in cut]
     key = tuple((name, (first.rows, first.columns) if name == "rows_columns" else value)
                 for name, value in stack.key)
     stack = Stack(stack.instances, key, stack.reason)

@@ -422,6 +422,32 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
     return list(failed.values())
 
 
+def fill_time_points(out: "np.ndarray", volumes: Sequence[tuple[int, Sequence["Instance"]]],
+                     slice_index: Sequence[int], hounsfield: bool, threads: int | None,
+                     fill: float) -> list[Diagnostic]:
+    """Time points of a 4-D array read straight into ``out[t]``, all in one thread pool.
+
+    ``volumes``: (t, images) whose image k lies at slot ``slice_index[k]`` of a grid
+    already checked (every slot filled once: no missing slice, no duplicate); each slice
+    is one ``readinto`` into its place where its bytes are the stored values, without a
+    volume, a geometry or a pool per time point. A file that cannot be read leaves its
+    slices at ``fill``, with an ``unreadable`` diagnostic, as ``stack_volume`` does.
+    """
+    per = out.shape[1]
+    flat = out.reshape(-1, *out.shape[2:])  # a view: out is C-contiguous
+    jobs = [(t * per + slice_index[k], inst) for t, images in volumes
+            for k, inst in enumerate(images)]
+    failures = _fill_slots(jobs, flat, hounsfield, threads)
+    slot_of = dict(enumerate(slice_index))
+    diagnostics: list[Diagnostic] = []
+    for path, slots, exc in failures:
+        for slot in slots:
+            flat[slot] = fill
+        local = (path, sorted({slot % per for slot in slots}), exc)
+        diagnostics += [d for d in _unreadable([local], slot_of, 4) if d not in diagnostics]
+    return diagnostics
+
+
 # ---------------------------------------------------------------- volumes
 
 def _check(stack: StackLike) -> tuple[Geometry, bool]:
