@@ -40,7 +40,9 @@ def example_path() -> str:
     return slice_path()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``only`` (the command being run: its module
+    alone is imported, so ``rawdicom convert`` does not pay for ``explain``'s imports)."""
     import importlib
 
     parser = argparse.ArgumentParser(
@@ -50,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     from .. import __version__
     parser.add_argument("--version", action="version", version=f"rawdicom {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in _COMMANDS:
+    for name in _COMMANDS if only is None else (only,):
         module = importlib.import_module(f".{name}", __name__)
         sub = module.add(commands)
         common.add_debug(sub)
@@ -93,7 +95,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     argparse gives a run of positional arguments to the positionals at once; the ones met
     after an option come back "unrecognized" and are added to the command's paths here.
     """
-    parser = _parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)  # after --debug
+    parser = _parser(command if command in _COMMANDS else None)
     args, extra = parser.parse_known_args(
         _negative_values(argv, _valued_options(parser)))
     unknown = [e for e in extra if e.startswith("-") and e != "-"]

@@ -44,11 +44,21 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def _import_numpy() -> None:
+    try:
+        import numpy  # noqa: F401
+    except ImportError:  # the workers name the extra when they need it
+        pass
+
+
 def run_processes(tasks: list[SeriesTask], workers: int
                   ) -> Iterator[tuple[SeriesTask, list[dict[str, Any]]]]:
     """(task, rows) as the tasks finish in ``workers`` processes."""
     left = list(tasks)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_context(),
+    context = _context()
+    if context.get_start_method() == "fork":
+        _import_numpy()  # once here, inherited by every worker, not once in each
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
                                initializer=_die_with_parent)
     try:
         futures = {pool.submit(convert_series, task): task for task in tasks}

@@ -19,7 +19,6 @@ from ..model.layout import short_hash
 from .manifest import MANIFEST_NAME, STAGING, Committer, recover
 from .naming import DEFAULT_NAME, plan_series, series_layout
 from .series import Options, SeriesTask, convert_series
-from .sidecar import EXTRA_TAGS
 
 __all__ = ["convert", "ConvertReport", "ENGINES", "FORMATS", "MISSING"]
 
@@ -100,7 +99,7 @@ def _series_records(source: Any, workers: int | None, progress: Progress | None,
         collection = read_dicomdir(source, workers=workers, progress=progress)
     else:
         from ..model.scan import scan
-        collection = scan(source, workers=workers, progress=progress, tags=EXTRA_TAGS)
+        collection = scan(source, workers=workers, progress=progress)
     series = [[i.record for i in s.instances] for s in collection.series]
     return series, [(path, str(exc)) for path, exc in collection.failed]
 

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 from ..errors import DicomError
 from ..model.layout import short_hash
 from .naming import suffixed
-from .sidecar import sidecar
+from .sidecar import read_header, sidecar
 
 __all__ = ["Options", "SeriesTask", "convert_series", "stack_id", "scaling"]
 
@@ -199,6 +199,7 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
     tilted = bool(geometry.tilted)
     outputs: list[dict[str, Any]] = []
     diag_rows = _diagnostics(volume.diagnostics or diags)
+    header = read_header(str(stack.instances[0].get("path")))
     kinds = [("sheared" if tilted else "", volume, array, slope, intercept)]
     if tilted:
         notes.append("gantry tilt: _sheared holds the pixels as acquired (sheared affine), "
@@ -214,7 +215,7 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
                         "name": nifti, **info})
         side = sidecar(stack, series_instance_uid=base["series_instance_uid"],
                        reason=base["reason"], diagnostics=diag_rows, notes=notes,
-                       version=options.version)
+                       version=options.version, header=header)
         _write_json(os.path.join(task.staging, name + ".json"), side)
         outputs.append({"kind": "sidecar", "name": name + ".json"})
         b_values = getattr(vol, "b_values", None)

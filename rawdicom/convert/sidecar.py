@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-__all__ = ["EXTRA_TAGS", "sidecar", "tm_seconds"]
+__all__ = ["EXTRA_TAGS", "read_header", "sidecar", "tm_seconds"]
 
-#: Attributes the sidecar needs beyond the record's (read by the scan as extra tags).
+#: Attributes the sidecar needs beyond the record's: read from the header of each stack's
+#: first file (:func:`read_header`), not by the scan from every file.
 EXTRA_TAGS = ("MagneticFieldStrength", "ConvolutionKernel", "KVP", "Exposure",
               "ImagingFrequency", "SoftwareVersions")
 
@@ -106,14 +107,36 @@ def _value(record: Any, key: str, kind: str) -> Any:
     return int(number) if number.is_integer() and key == "kvp" else number
 
 
+def read_header(path: str) -> Any:
+    """The header (up to Pixel Data) of a stack's first file, or None where it cannot be
+    read (reading its pixels then fails, with the reason)."""
+    from ..errors import DicomError
+    from ..reader import read
+    try:
+        return read(path, stop_before_pixels=True)
+    except (DicomError, OSError):
+        return None
+
+
+def _extra(header: Any) -> dict[str, Any]:
+    """The :data:`EXTRA_TAGS` of a header, under their snake_case keys, as the records'."""
+    from ..model.record import plain_value, snake_case
+    if header is None:
+        return {}
+    problems: list[str] = []
+    return {snake_case(k): plain_value(header, k, problems) for k in EXTRA_TAGS if k in header}
+
+
 def sidecar(stack: Any, *, series_instance_uid: str | None, reason: str,
             diagnostics: Sequence[dict[str, Any]], notes: Sequence[str] = (),
-            version: str = "") -> dict[str, Any]:
-    """The sidecar of one stack (a :class:`~rawdicom.model.stacks.Stack`, or an MRStack)."""
+            version: str = "", header: Any = None) -> dict[str, Any]:
+    """The sidecar of one stack (a :class:`~rawdicom.model.stacks.Stack`, or an MRStack);
+    ``header``: the dataset of its first file (:func:`read_header`), for :data:`EXTRA_TAGS`."""
     first = stack.instances[0]
+    extra = _extra(header)
     out: dict[str, Any] = {}
     for name, key, kind in _FIELDS:
-        value = _value(first, key, kind)
+        value = _value(extra if key in extra else first, key, kind)
         if value is None and key == "echo_time":
             value = _value(first, "effective_echo_time", kind)
         if value is not None:

@@ -12,11 +12,14 @@ which writes each partition in one transaction.
 
 from __future__ import annotations
 
+import collections
 import fnmatch
 import glob as globmod
 import hashlib
 import os
+import queue
 import sys
+import threading
 import time
 from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
@@ -25,7 +28,7 @@ from . import parquet
 from .listing import Entry, list_source
 from .record import error_row, record
 from .schema import extra_keywords
-from .sqlite import SQLiteSink
+from .sqlite import Batch, SQLiteSink, stored_batch
 from .storage import is_url
 
 __all__ = ["build", "Summary", "index_partition"]
@@ -105,10 +108,11 @@ def _safe_record(entry: Entry, tags: tuple[str, ...],
 
 def index_partition(partition: int, entries: Sequence[Entry], tags: tuple[str, ...],
                     parquet_out: str | None, storage_options: dict[str, Any] | None = None,
-                    threads: int = 1
-                    ) -> tuple[int, list[dict[str, Any]] | None, Counter, int]:
-    """Index one partition: ``(partition, rows or None when written to Parquet here,
-    status counts, header bytes)``. Module-level, so that it pickles to any worker;
+                    threads: int = 1) -> tuple[int, Batch | None, Counter, int]:
+    """Index one partition: ``(partition, batch, status counts, header bytes)``; the batch
+    is None when the rows were written to Parquet here, else the rows as SQLite stores
+    them (:func:`rawdicom.index.sqlite.stored_batch`: lists of values, what crosses back
+    from a worker process cheaply). Module-level, so that it pickles to any worker;
     ``storage_options`` (fsspec's) serve both the files' URLs and a Parquet URL.
 
     ``threads`` > 1: that many files read at once. For remote files, whose time is the
@@ -126,7 +130,7 @@ def index_partition(partition: int, entries: Sequence[Entry], tags: tuple[str, .
     if parquet_out is not None:
         parquet.write_partition(parquet_out, partition, rows, tags, storage_options)
         return partition, None, statuses, header_bytes
-    return partition, rows, statuses, header_bytes
+    return partition, stored_batch(rows, tags), statuses, header_bytes
 
 
 def _is_sqlite(out: str) -> bool:
@@ -155,20 +159,109 @@ def _serial(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,
 def _processes(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,
                storage_options: dict[str, Any] | None, *, workers: int | None = None,
                threads: int = 1, **_: Any) -> Iterable[tuple]:
+    """``workers`` processes index the partitions: this one and ``workers - 1`` started.
+
+    This process works too, taking partitions from the end of the list while a pool takes
+    them from the start: starting the pool's processes (a forkserver, each worker importing
+    rawdicom, pyarrow) overlaps with indexing instead of preceding it, and no core is left
+    to a parent that only waits. The pool is fed from a thread of its own, since starting
+    a process blocks the thread that asks for it.
+    """
+    count = workers or os.cpu_count() or 1
+    if count <= 1:
+        yield from _serial(tasks, tags, parquet_out, storage_options, threads=threads)
+        return
+    args = (tags, parquet_out, storage_options, threads)
+    pending = collections.deque(tasks)
+    lock = threading.Lock()
+    finished: queue.Queue = queue.Queue()
+    feeder = threading.Thread(target=_feed_pool, args=(count - 1, pending, lock, args, finished),
+                              name="rawdicom-index-pool", daemon=True)
+    feeder.start()
+    ended = False
+    try:
+        while True:
+            with lock:
+                task = pending.pop() if pending else None
+            if task is None:
+                break
+            yield index_partition(*task, *args)
+            while not ended:  # what the pool finished meanwhile
+                try:
+                    item = finished.get_nowait()
+                except queue.Empty:
+                    break
+                ended = item is None
+                if not ended:
+                    yield _outcome(item)
+        while not ended:
+            item = finished.get()
+            ended = item is None
+            if not ended:
+                yield _outcome(item)
+    finally:
+        with lock:
+            pending.clear()  # (the consumer stopped early: nothing more is submitted)
+        feeder.join()
+
+
+def _outcome(item: Any) -> tuple:
+    """A finished future's result, or the exception the pool's feeder met, raised."""
+    if isinstance(item, BaseException):
+        raise item
+    return item.result()
+
+
+def _warm(parquet_out: str | None) -> None:
+    """A worker's start: the imports its first partition would pay (pyarrow for Parquet)."""
+    if parquet_out is not None:
+        parquet.pyarrow_module()
+
+
+def _feed_pool(workers: int, pending: collections.deque, lock: threading.Lock,
+               args: tuple, finished: queue.Queue) -> None:
+    """Run partitions from the start of ``pending`` on a pool of ``workers`` processes.
+
+    A partition is submitted only to a worker that is ready (started, imports done) and
+    idle, so none waits on a worker's start-up while the calling process could have taken
+    it: a job smaller than that start-up is done by the caller alone. Each finished
+    partition's future, or an exception, goes to ``finished``, then None."""
     import concurrent.futures
     import multiprocessing
-    # forkserver/spawn, not fork: the caller may hold threads (a Dask client, a GUI).
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
     from ..model.parent_watch import end_with_parent
-    # Each worker ends with this process, even when this one is SIGKILLed.
-    with concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers or os.cpu_count() or 1,
-            mp_context=multiprocessing.get_context(method),
-            initializer=end_with_parent) as pool:
-        futures = [pool.submit(index_partition, p, e, tags, parquet_out, storage_options,
-                               threads) for p, e in tasks]
-        for future in concurrent.futures.as_completed(futures):
-            yield future.result()
+    # forkserver/spawn, not fork: the caller may hold threads (a Dask client, a GUI, this
+    # feeder). The forkserver imports this module once for all the workers it forks.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        from multiprocessing import forkserver
+        preload = getattr(forkserver._forkserver, "_preload_modules", ["__main__"])
+        context.set_forkserver_preload(list(dict.fromkeys([*preload, __name__])))
+    try:
+        # Each worker ends with this process, even when this one is SIGKILLed.
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                    initializer=end_with_parent) as pool:
+            warming = {pool.submit(_warm, args[1]) for _ in range(workers)}
+            running = set(warming)
+            idle = 0
+            while True:
+                with lock:
+                    while pending and idle:
+                        running.add(pool.submit(index_partition, *pending.popleft(), *args))
+                        idle -= 1
+                if not running:
+                    break
+                done, running = concurrent.futures.wait(
+                    running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    idle += 1
+                    if future not in warming:  # (a failed warm-up fails its partitions too)
+                        finished.put(future)
+    except BaseException as exc:  # (a pool that could not start: raised in the caller)
+        finished.put(exc)
+    finally:
+        finished.put(None)
 
 
 def _dask(tasks: list[Task], tags: tuple[str, ...], parquet_out: str | None,
@@ -282,11 +375,11 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
     if engine == "processes" and len(tasks) <= 1:
         engine = "serial"  # one partition: starting a pool would cost more than it saves
     try:
-        for _, rows, counts, nbytes in _RUNNERS[engine](tasks, extra, parquet_out,
+        for _, batch, counts, nbytes in _RUNNERS[engine](tasks, extra, parquet_out,
                                                           storage_options, workers=workers,
                                                           client=client, threads=threads):
             if sink is not None:
-                sink.write(rows)
+                sink.write(batch)
             statuses.update(counts)
             header_bytes += nbytes
             bar.update(sum(counts.values()), sum(n for s, n in counts.items() if s != "ok"))

@@ -16,16 +16,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .arrow_table import arrow_table
 from .path_text import path_from_store, storable_text, stored_path
 from .schema import FRAME_COLUMNS, instance_columns
 from .storage import Folder
 from .views import view_statements
 
-__all__ = ["arrow_schema", "write_partition", "prepare", "write_manifest", "read_parquet",
+__all__ = ["pyarrow_module", "arrow_schema", "write_partition", "prepare", "write_manifest", "read_parquet",
            "connect"]
 
 
-def _pyarrow() -> Any:
+def pyarrow_module() -> Any:
+    """pyarrow, with pyarrow.parquet imported (ImportError naming the extra without it)."""
     try:
         import pyarrow
         import pyarrow.parquet  # noqa: F401 (the submodule is used as pyarrow.parquet)
@@ -37,7 +39,7 @@ def _pyarrow() -> Any:
 
 def arrow_schema(columns: tuple[tuple[str, str], ...]) -> Any:
     """The fixed Arrow schema of ``columns`` ((name, kind) pairs)."""
-    pa = _pyarrow()
+    pa = pyarrow_module()
     base = {"text": pa.string(), "int": pa.int64(), "float": pa.float64()}
     return pa.schema([(name, pa.list_(base[kind[5:]]) if kind.startswith("list_") else base[kind])
                       for name, kind in columns])
@@ -51,12 +53,28 @@ def _part(folder: Folder, table: str, partition: int) -> str:
     return folder.join(table, _part_name(partition))
 
 
+def _table(pa: Any, schema: Any, columns: tuple[tuple[str, str], ...],
+           arrays: dict[str, list[Any]]) -> Any:
+    """The Arrow table of one partition's columns, built from buffers (no pandas import:
+    :mod:`rawdicom.index.arrow_table`), or by pyarrow's conversion for a value outside the
+    columns' fixed layout."""
+    try:
+        try:
+            return arrow_table(pa, schema, columns, arrays)
+        except UnicodeEncodeError:  # other text with an undecodable byte: readable \xHH
+            arrays = {n: [storable_text(v) for v in values] if n != "path" else values
+                      for n, values in arrays.items()}
+            return arrow_table(pa, schema, columns, arrays)
+    except (TypeError, ValueError):
+        return pa.table(arrays, schema=schema)
+
+
 def write_partition(out: str, partition: int, rows: list[dict[str, Any]],
                     extra: tuple[str, ...] = (), storage_options: dict[str, Any] | None = None
                     ) -> None:
     """Write one partition's instances and frames (frames first: a partition counts as done
     once its instances file exists)."""
-    pa = _pyarrow()
+    pa = pyarrow_module()
     folder = Folder(out, storage_options)
     columns = instance_columns(extra)
     frames = [f for r in rows for f in (r.get("frames") or ())]
@@ -65,14 +83,9 @@ def write_partition(out: str, partition: int, rows: list[dict[str, Any]],
         schema = arrow_schema(cols)
         arrays = {name: [r.get(name) for r in data] for name, _ in cols}
         arrays["path"] = [stored_path(p) for p in arrays["path"]]  # lossless, valid text
-        try:
-            arrow_table = pa.table(arrays, schema=schema)
-        except UnicodeEncodeError:  # other text with an undecodable byte: readable \xHH
-            arrow_table = pa.table({n: [storable_text(v) for v in values] if n != "path"
-                                    else values for n, values in arrays.items()},
-                                   schema=schema)
+        arrow = _table(pa, schema, cols, arrays)
         folder.write_atomic(_part(folder, table, partition),
-                            lambda f, t=arrow_table: pa.parquet.write_table(t, f))
+                            lambda f, t=arrow: pa.parquet.write_table(t, f))
 
 
 def _done(folder: Folder, partitions: int) -> set[int]:
@@ -131,7 +144,7 @@ def write_manifest(out: str, extra: tuple[str, ...], digest: str, files: int,
 def read_parquet(out: str, table: str = "instances",
                  storage_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The rows of ``table`` as dicts, ordered by path (and frame)."""
-    pa = _pyarrow()
+    pa = pyarrow_module()
     folder = Folder(out, storage_options)
     rows = []
     for name in folder.names(folder.join(table)):

@@ -19,7 +19,7 @@ from .path_text import path_from_store, storable_text, stored_path
 from .schema import FRAME_COLUMNS, instance_columns
 from .views import view_statements
 
-__all__ = ["SQLiteSink", "read_sqlite"]
+__all__ = ["SQLiteSink", "Batch", "stored_batch", "read_sqlite"]
 
 _TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL"}
 
@@ -42,6 +42,18 @@ def _rows_values(columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]
     for values in out:
         values[0] = stored_path(values[0])
     return out
+
+
+# A partition's rows as SQLite stores them: (instances' values, frames' values), each a
+# list of rows in column order. What a worker sends back: no dict per file, no key per
+# value, lists already JSON; the writing process only inserts them.
+Batch = tuple[list[list[Any]], list[list[Any]]]
+
+
+def stored_batch(rows: list[dict[str, Any]], extra: tuple[str, ...] = ()) -> Batch:
+    """The values of ``rows`` (and of their frames) as :meth:`SQLiteSink.write` takes them."""
+    return (_rows_values(list(instance_columns(extra)), rows),
+            _rows_values(list(FRAME_COLUMNS), (f for r in rows for f in (r.get("frames") or ()))))
 
 
 def _insert(db: sqlite3.Connection, sql: str, rows: list[list[Any]]) -> None:
@@ -102,8 +114,10 @@ class SQLiteSink:
                                       ((stored_path(p),) for p in paths))
         return cur.rowcount
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        """Insert or replace ``rows`` (and their frames) in one transaction."""
+    def write(self, batch: Batch) -> None:
+        """Insert or replace a batch of rows (:func:`stored_batch`) and their frames in one
+        transaction."""
+        instances, frames = batch
         names = [n for n, _ in self.columns]
         marks = ", ".join("?" for _ in names)
         quoted = ", ".join(f'"{n}"' for n in names)
@@ -112,13 +126,12 @@ class SQLiteSink:
         fmarks = ", ".join("?" for _ in fnames)
         with self.db:
             self.db.executemany("DELETE FROM frames WHERE path = ?",
-                                ((stored_path(r["path"]),) for r in rows))
+                                ((values[0],) for values in instances))
             _insert(self.db,
                     f"INSERT OR REPLACE INTO instances ({quoted}, removed) VALUES ({marks}, 0)",
-                    _rows_values(self.columns, rows))
+                    instances)
             _insert(self.db, f"INSERT OR REPLACE INTO frames ({fquoted}) VALUES ({fmarks})",
-                    _rows_values(list(FRAME_COLUMNS),
-                                 (f for r in rows for f in (r.get("frames") or ()))))
+                    frames)
 
     def close(self) -> None:
         self.db.close()

@@ -44,14 +44,16 @@ def as_tuple(value: Any) -> tuple[Any, ...] | None:
 
 def finite_floats(value: Any, count: int) -> tuple[float, ...] | None:
     """``value`` as ``count`` finite floats, or None when it is not that (a broken header)."""
-    values = as_tuple(value)
-    if values is None or len(values) != count:
+    if value is None:
         return None
-    try:
-        out = tuple(float(v) for v in values)
+    values = value if isinstance(value, (list, tuple)) else (value,)  # as_tuple, inlined
+    if len(values) != count:
+        return None
+    try:  # map, not a generator: called per value per slice, in every stack split
+        out = tuple(map(float, values))
     except (TypeError, ValueError, OverflowError):
         return None
-    return out if all(math.isfinite(v) for v in out) else None
+    return out if all(map(math.isfinite, out)) else None
 
 
 def positive_float(value: Any) -> float | None:
@@ -62,7 +64,7 @@ def positive_float(value: Any) -> float | None:
 
 def _within(value: Any, count: int, low: float, high: float) -> tuple[float, ...] | None:
     out = finite_floats(value, count)
-    return out if out is not None and all(low <= v <= high for v in out) else None
+    return out if out is not None and low <= min(out) and max(out) <= high else None
 
 
 def position(value: Any) -> tuple[float, float, float] | None:

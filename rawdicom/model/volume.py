@@ -360,11 +360,16 @@ Failure = tuple[str, list[int], Exception]
 
 
 def _map(fn: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
-    """``[fn(item) for item in items]``, in a thread pool of ``workers`` when that helps."""
+    """``[fn(item) for item in items]``, in a thread pool of ``workers`` when that helps;
+    the items handed out in runs (four per thread), not one future each: a 4-D series of
+    7,200 small files would spend more on futures than on its reads."""
     if workers > 1 and len(items) > 1:
+        size = max(1, len(items) // (4 * workers))
+        runs = [items[i:i + size] for i in range(0, len(items), size)]
         try:
-            with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-                return list(pool.map(fn, items))
+            with ThreadPoolExecutor(max_workers=min(workers, len(runs))) as pool:
+                return [out for run in pool.map(lambda run: [fn(i) for i in run], runs)
+                        for out in run]
         except RuntimeError as exc:  # WebAssembly: no thread can start; read in this one
             if "thread" not in str(exc):
                 raise
