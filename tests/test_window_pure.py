@@ -85,6 +85,10 @@ def test_the_input_types_of_the_pure_path():
                                                         ).tobytes()
     assert pure_window(bytearray(u8), 100, 50) == pure_window(u8, 100, 50)
     assert pure_window([], 1, 1) == array("B")
+    # more values than one itemgetter run takes (65536), one left for a last run of one
+    many = np.arange(2 * 65536 + 1, dtype=np.int64) * 7 % 4000 - 1000
+    assert pure_window(array("h", many.tolist()), 40, 400).tobytes() == window(
+        many.astype(np.int16), 40, 400).tobytes()
     # a few values spread far apart: windowed one by one, not through a table of their range
     sparse = [-(2**40), 0, 2**40]
     assert pure_window(sparse, 0, 10).tolist() == [0, 142, 255]
