@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Sequence
 
@@ -96,14 +96,12 @@ class WindowMap:
         c, w = (self.center - 0.5, self.width - 1.0) if name == "LINEAR" else \
             (self.center, self.width)
         object.__setattr__(self, "_c_w", (c, w))
+        object.__setattr__(self, "bounds", (c - w / 2, c + w / 2))
+
+    #: LINEAR and LINEAR_EXACT: values <= the first give y_min, values > the second y_max.
+    bounds: tuple[float, float] = field(init=False, repr=False, compare=False)
 
     # -- the formula: one text for floats and float64 arrays ---------------------------------
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """LINEAR and LINEAR_EXACT: values <= the first give y_min, values > the second y_max."""
-        c, w = self._c_w
-        return c - w / 2, c + w / 2
-
     def ramp(self, x: Any) -> Any:
         """The linear part, for values between the bounds: ``((x - c) / w + 0.5) * (y_max -
         y_min) + y_min``. ``x``: a float, or a float64 array (then changed in place)."""
@@ -134,18 +132,10 @@ class WindowMap:
             return self.y_max
         return self.ramp(x)
 
-    def byte(self, x: float) -> int:
-        """The window's output for one value, rounded to nearest, ties to even (numpy's rint)."""
-        return round(self.value(x))
-
     def table(self, values: Iterable[float]) -> bytes:
-        """``byte`` of each value (the bounds looked up once, not per value)."""
-        if self.function == "SIGMOID":
-            return bytes(round(self.sigmoid(x)) for x in map(float, values))
-        lower, upper = self.bounds
-        low, high, ramp = round(self.y_min), round(self.y_max), self.ramp
-        return bytes(low if x <= lower else high if x > upper else round(ramp(x))
-                     for x in map(float, values))
+        """The window's output for each value, rounded to nearest, ties to even (numpy's
+        rint), as bytes."""
+        return bytes(round(self.value(x)) for x in values)
 
     # -- applied to a numpy array --------------------------------------------------------------
     def array_function(self, np: Any, dtype: Any) -> Callable[[Any], Any]:
