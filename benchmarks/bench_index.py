@@ -13,9 +13,16 @@ Then, on the same files with a warm file cache, prints files/s for:
   lists, other non-numbers as str, which pyarrow needs), the slice normal and the position
   along it added, a file that fails kept as a row with its error's name; then the rows
   written to one Parquet file with ``pyarrow.Table.from_pylist`` + ``pyarrow.parquet.write_table``;
-* ``rawdicom.index.build`` with engine ``serial``, ``processes`` (2 workers) and ``dask``
-  (LocalCluster, 2 worker processes), each writing a Parquet index;
+* ``rawdicom.index.build`` with engine ``serial``, ``processes`` (2 workers: this process
+  and one started, to Parquet and to SQLite) and ``dask`` (LocalCluster, 2 worker
+  processes), each writing a Parquet index;
 * ``record`` alone (no sink) in this process.
+
+Imports and first calls are warmed before timing, for every engine alike: the pydicom
+loop's and ``serial``'s in this process, the ``processes`` engine's forkserver (started
+once per process; it imports this script, as multiprocessing does, and ``rawdicom.index``)
+by a small build whose CPU is printed as the engine's one-time start-up. Each timed
+``processes`` build still starts its worker processes (each imports pyarrow).
 
 Each line gives files/s (wall clock) and files per CPU-second: CPU of this process, of its
 finished children, and of its live descendants with what they reaped (the processes
@@ -230,9 +237,15 @@ def bench_local(paths: list[Path], work: Path) -> dict[str, tuple[float, float]]
             f.read(65536)
     print(f"local, {n} files (warm cache), {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}:")
+    if sys.flags.dont_write_bytecode:
+        print("  (PYTHONDONTWRITEBYTECODE is set: every process started compiles what it "
+              "imports, which inflates start-up costs)")
     # Imports (pyarrow, pydicom's dictionaries) and first-call costs out of the timings.
     pydicom_index(files[:20], work / "warm.parquet")
     index.build(files[:20], str(work / "warm"), engine="serial", progress=False)
+    timed("processes engine start-up (forkserver, once)", 20,
+          lambda: index.build(files[:20], str(work / "warm-procs"), engine="processes",
+                              workers=2, partition_size=5, progress=False))
     rates = {}
     rates["pydicom"] = timed("pydicom loop (specific_tags) -> Parquet", n,
                              lambda: pydicom_index(files, work / "pydicom.parquet"))
@@ -251,6 +264,10 @@ def bench_local(paths: list[Path], work: Path) -> dict[str, tuple[float, float]]
                                lambda: index.build(files, str(work / "procs"),
                                                    engine="processes", workers=2,
                                                    progress=False))
+    rates["processes_sqlite"] = timed("build engine=processes (2) -> SQLite", n,
+                                      lambda: index.build(files, str(work / "p.sqlite"),
+                                                          engine="processes", workers=2,
+                                                          progress=False))
     import distributed
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None, silence_logs=40) as cluster, \
@@ -258,8 +275,8 @@ def bench_local(paths: list[Path], work: Path) -> dict[str, tuple[float, float]]
         rates["dask"] = timed("build engine=dask (LocalCluster 2) -> Parquet", n,
                               lambda: index.build(files, str(work / "dask"), engine="dask",
                                                   client=client, progress=False))
-    for name in ("record", "serial", "processes", "dask"):
-        print(f"  {name:<10} / pydicom loop: {rates[name][0] / rates['pydicom'][0]:.1f}x wall, "
+    for name in ("record", "serial", "serial_sqlite", "processes", "processes_sqlite", "dask"):
+        print(f"  {name:<16} / pydicom loop: {rates[name][0] / rates['pydicom'][0]:.1f}x wall, "
               f"{rates[name][1] / rates['pydicom'][1]:.1f}x per CPU-second")
     cpu_cost(files[:400])
     return rates

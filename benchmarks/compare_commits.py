@@ -126,9 +126,9 @@ def _prepare(job: str, inputs: dict[str, Any], work: Path) -> tuple[Any, int]:
     calls are done before anything is measured."""
     import rawdicom
     if job in ("scan", "scan-2"):
-        folder, workers = inputs["scan"], 1 if job == "scan" else 2
+        folder, workers, n = inputs["scan"], 1 if job == "scan" else 2, inputs["scan_count"]
         _scan_stacks(rawdicom, inputs["warm_scan"], workers)
-        return (lambda: _scan_stacks(rawdicom, folder, workers)), inputs["scan_count"]
+        return (lambda: _scan_stacks(rawdicom, folder, workers, n)), n
     if job in ("record", "build"):
         import rawdicom.index as index
         files = inputs["index"]
@@ -148,9 +148,11 @@ def _prepare(job: str, inputs: dict[str, Any], work: Path) -> tuple[Any, int]:
     return series.volume, len(series)
 
 
-def _scan_stacks(rawdicom: Any, folder: str, workers: int) -> int:
+def _scan_stacks(rawdicom: Any, folder: str, workers: int, files: int | None = None) -> None:
+    """scan, then every series' stacks, which hold every file (each commit does the job)."""
     collection = rawdicom.scan(folder, workers=workers)
-    return sum(len(stack) for series in collection.series for stack in series.stacks())
+    found = sum(len(stack) for series in collection.series for stack in series.stacks())
+    assert files is None or found == files, (folder, found, files)
 
 
 def child(spec: dict[str, Any]) -> None:

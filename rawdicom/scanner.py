@@ -318,7 +318,8 @@ class Scanner:
                 ends = False
             if tag > last_tag:
                 last_tag = tag
-                records[tag] = record
+                if kept is None or tag in kept:  # (tags=: as the fast path keeps them)
+                    records[tag] = record
             elif tag in records:
                 self.warn("duplicate element; the first one is kept", vpos, tag)
             else:
@@ -348,9 +349,10 @@ class Scanner:
         if unordered:
             self.warn("elements are not in ascending tag order; sorted", ds.offset)
             records = ds.__dict__["_elements"] = dict(sorted(records.items()))
-        if wanted is not None:
+        if wanted is not None and not wanted.issuperset(records):
             # records are in tag order: filtering them keeps it (and costs the elements
-            # present, not the tags asked for, which may be thousands: vendor private blocks)
+            # present, not the tags asked for, which may be thousands: vendor private blocks;
+            # the fast path kept only those asked for and the context ones already)
             ds.__dict__["_elements"] = {t: r for t, r in records.items() if t in wanted}
 
     @staticmethod

@@ -440,3 +440,23 @@ def test_command_on_a_folder_without_dicom(tmp_path: Path) -> None:
         assert result.returncode == 1, result
         assert result.stderr.count("\n") == 1 and "no DICOM file found" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("low, scaled", [(-2000, False), (-32000, True)])
+def test_ct_read_as_stored_then_rescaled_in_place_equals_the_modality_values(
+        tmp_path: Path, low: int, scaled: bool) -> None:
+    # one shared slope/intercept: the stored int16 values are read straight and rescaled in
+    # place where -1024 keeps them in int16; where it would not (stored -32000), they stay
+    # stored with scl_inter -1024: either way the values are the modality values
+    def pixels(k: int) -> dict[str, Any]:
+        values = (np.arange(64, dtype=np.int16).reshape(8, 8) * 37 + k).astype(np.int16)
+        values[0, 0] = low
+        return {"pixels": values}
+    write_series(tmp_path / "ct", axial_positions(4, spacing=2.0), series_number=1,
+                 slope=1.0, intercept=-1024.0, per_slice=pixels)
+    convert(tmp_path / "ct", tmp_path / "out", format="nii", engine="serial")
+    [row] = read_rows(str(tmp_path / "out"))
+    info = [o for o in row["outputs"] if o["kind"] == "nifti"][0]
+    assert info["dtype"] == "int16"
+    assert ("scl_inter" in info) is scaled and info.get("scl_inter", -1024) == -1024
+    assert check_points(tmp_path / "out" / info["path"], tmp_path / "ct") == 4 * 64

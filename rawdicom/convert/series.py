@@ -171,6 +171,41 @@ def narrowest(array: Any) -> Any:
     return array
 
 
+def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any] | None:
+    """Where every image shares one integer Rescale Slope and Intercept (a CT series:
+    1 and -1024): the stored values read straight into a volume of their own 16-bit type
+    and rescaled there, in place, when the rescaled values fit it (as they nearly always
+    do); else kept, exact, with ``scl_slope``/``scl_inter``. No int32 volume (the type
+    Bits Stored alone would need), no narrowing copy: peak memory the output. None where
+    the images differ in their rescale, are not 16-bit, or a slice had to be filled (the
+    general path then decides)."""
+    import numpy as np
+    from ..model.header_values import rescale
+    pairs = {rescale(i, True) for i in stack.instances}
+    if len(pairs) != 1:
+        return None
+    slope, intercept = next(iter(pairs))
+    volume = stack.volume(hounsfield=False, threads=options.read_threads)
+    array = volume.array
+    if array.dtype.kind not in "iu" or array.dtype.itemsize != 2 or volume.filled_slices or \
+            any(d.kind == "unreadable" for d in volume.diagnostics):
+        return None
+    if (slope, intercept) == (1.0, 0.0) or array.size == 0:
+        return volume, array, None, None
+    lo, hi = int(array.min()), int(array.max())
+    ends = sorted((lo * int(slope), hi * int(slope)))
+    info = np.iinfo(array.dtype)
+    if info.min <= ends[0] + int(intercept) and ends[1] + int(intercept) <= info.max and \
+            info.min <= ends[0] and ends[1] <= info.max:
+        if slope != 1.0:
+            np.multiply(array, array.dtype.type(int(slope)), out=array)
+        np.add(array, array.dtype.type(int(intercept)), out=array)
+        return volume, array, None, None
+    if float(np.float32(slope)) == slope and float(np.float32(intercept)) == intercept:
+        return volume, array, slope, intercept
+    return None
+
+
 def _filled(volume: Any, mode: tuple[str, float | None, float | None]) -> Any:
     """The array as float32 with NaN in the slices no image filled (``missing="fill"``)."""
     import numpy as np
@@ -189,10 +224,14 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
     from ..model import diffusion
     options = task.options
     mode = scaling(stack.instances)
-    volume = stack.volume(hounsfield=mode[0] != "stored", threads=options.read_threads)
+    direct = _stored_rescaled(stack, options) if mode[0] == "modality" else None
+    if direct is not None:
+        volume, array, slope, intercept = direct
+    else:
+        volume = stack.volume(hounsfield=mode[0] != "stored", threads=options.read_threads)
+        array, slope, intercept = narrowest(volume.array), mode[1], mode[2]
     geometry = volume.geometry
     notes: list[str] = []
-    array, slope, intercept = narrowest(volume.array), mode[1], mode[2]
     if volume.filled_slices:
         array, slope, intercept = _filled(volume, mode), None, None
         notes.append(f"missing slices {list(volume.filled_slices)} written as NaN (float32)")
@@ -200,6 +239,8 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
     outputs: list[dict[str, Any]] = []
     diag_rows = _diagnostics(volume.diagnostics or diags)
     header = read_header(str(stack.instances[0].get("path")))
+    acquired, why = acquisition_fields(stack, geometry, header)
+    notes += why
     kinds = [("sheared" if tilted else "", volume, array, slope, intercept)]
     if tilted:
         notes.append("gantry tilt: _sheared holds the pixels as acquired (sheared affine), "
@@ -215,7 +256,9 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
                         "name": nifti, **info})
         side = sidecar(stack, series_instance_uid=base["series_instance_uid"],
                        reason=base["reason"], diagnostics=diag_rows, notes=notes,
-                       version=options.version, header=header)
+                       version=options.version, header=header,
+                       acquired={k: v for k, v in acquired.items()  # not of resampled slices
+                                 if suffix != "resampled" or k != "SliceTiming"})
         _write_json(os.path.join(task.staging, name + ".json"), side)
         outputs.append({"kind": "sidecar", "name": name + ".json"})
         b_values = getattr(vol, "b_values", None)
@@ -226,6 +269,21 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
                         {"kind": "bvec", "name": name + ".bvec"}]
     return {**base, "status": "converted", "why": None, "diagnostics": diag_rows,
             "notes": notes, "outputs": outputs}
+
+
+def acquisition_fields(stack: Any, geometry: Any, header: Any
+                       ) -> tuple[dict[str, Any], list[str]]:
+    """PhaseEncodingDirection/Axis and SliceTiming where the headers state them; the
+    reasons of what is left out (see :mod:`.acquisition`)."""
+    from .acquisition import phase_encoding, slice_timing
+    fields, why = phase_encoding(stack.instances[0], header)
+    notes = [why] if why else []
+    timing, reason = slice_timing(stack, geometry, header)
+    if timing is not None:
+        fields["SliceTiming"] = timing
+    if reason:
+        notes.append(reason)
+    return fields, notes
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:

@@ -3,12 +3,10 @@ own for where the data came from and what is irregular about it.
 
 Values are the stack's first image's (in slice order), checked before they are written: a
 number must be a finite number, a time a DICOM TM. BIDS units: EchoTime, RepetitionTime and
-InversionTime in seconds (DICOM gives milliseconds). A field the headers do not give is left out, never guessed: PhaseEncodingAxis comes
-from In-plane Phase Encoding Direction (COL: along the rows index, ``j``; ROW: ``i``), its
-polarity (PhaseEncodingDirection) only where a vendor header states it, which rawdicom does
-not read yet. SliceTiming is not written: the per-frame acquisition times of
-Siemens XA enhanced files give dcm2niix's slice timing for some series and another pattern
-for others (multiband), so until the vendor's own field is read it would be wrong unnoticed.
+InversionTime in seconds (DICOM gives milliseconds). A field the headers do not give is
+left out, never guessed: PhaseEncodingDirection (or PhaseEncodingAxis alone, where no
+polarity is stated) and SliceTiming come from :mod:`.acquisition`, which says why where it
+leaves them out.
 """
 
 from __future__ import annotations
@@ -129,9 +127,12 @@ def _extra(header: Any) -> dict[str, Any]:
 
 def sidecar(stack: Any, *, series_instance_uid: str | None, reason: str,
             diagnostics: Sequence[dict[str, Any]], notes: Sequence[str] = (),
-            version: str = "", header: Any = None) -> dict[str, Any]:
+            version: str = "", header: Any = None,
+            acquired: dict[str, Any] | None = None) -> dict[str, Any]:
     """The sidecar of one stack (a :class:`~rawdicom.model.stacks.Stack`, or an MRStack);
-    ``header``: the dataset of its first file (:func:`read_header`), for :data:`EXTRA_TAGS`."""
+    ``header``: the dataset of its first file (:func:`read_header`), for :data:`EXTRA_TAGS`;
+    ``acquired``: PhaseEncodingDirection, SliceTiming... (:mod:`.acquisition`)."""
+    acquired = acquired or {}
     first = stack.instances[0]
     extra = _extra(header)
     out: dict[str, Any] = {}
@@ -148,9 +149,7 @@ def sidecar(stack: Any, *, series_instance_uid: str | None, reason: str,
     seconds = tm_seconds(first.get("acquisition_time"))
     if seconds is not None:
         out["AcquisitionTime"] = _bids_time(seconds)
-    axis = {"COL": "j", "ROW": "i"}.get(str(first.get("in_plane_phase_encoding_direction")))
-    if axis:
-        out["PhaseEncodingAxis"] = axis
+    out.update(acquired)
     out["ConversionSoftware"] = "rawdicom"
     if version:
         out["ConversionSoftwareVersion"] = version

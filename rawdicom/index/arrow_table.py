@@ -23,54 +23,77 @@ from typing import Any
 __all__ = ["arrow_table"]
 
 
+_NONE = type(None)
+
+
+def _kinds(values: list[Any], kind: type) -> bool:
+    """Whether any value is None; TypeError unless every other one is exactly of ``kind``
+    (array() would take a bool as an int, an int as a float: pyarrow's conversion decides
+    those)."""
+    found = set(map(type, values))
+    if not {kind, _NONE}.issuperset(found):
+        raise TypeError(f"a column of {kind.__name__} holds a value of another type")
+    return _NONE in found
+
+
 def _validity(pa: Any, values: list[Any]) -> tuple[Any, int]:
-    """(validity bitmap or None when no value is null, null count): bit i set when value
-    i is not None (least significant bit first)."""
-    nulls = values.count(None)
-    if not nulls:
-        return None, 0
-    bits = "".join("0" if v is None else "1" for v in reversed(values))
-    return pa.py_buffer(int(bits, 2).to_bytes((len(values) + 7) // 8, "little")), nulls
+    """(validity bitmap: bit i set when value i is not None, least significant bit first;
+    null count)."""
+    bits = "".join(["0" if v is None else "1" for v in reversed(values)])
+    return (pa.py_buffer(int(bits, 2).to_bytes((len(values) + 7) // 8, "little")),
+            bits.count("0"))
 
 
 def _text(pa: Any, values: list[Any]) -> Any:
-    if any(type(v) is not str for v in values if v is not None):
-        raise TypeError("a text column holds a value that is not text")
-    data = [b"" if v is None else v.encode("utf-8") for v in values]
-    offsets = array("i", accumulate(map(len, data), initial=0))
-    validity, nulls = _validity(pa, values)
+    validity, nulls = _validity(pa, values) if _kinds(values, str) else (None, 0)
+    texts = [("" if v is None else v) for v in values] if nulls else values
+    joined = "".join(texts)
+    if joined.isascii():  # (the usual case: one encoding, lengths in bytes are in chars)
+        data = joined.encode("ascii")
+        lengths: Any = map(len, texts)
+    else:
+        encoded = [t.encode("utf-8") for t in texts]
+        data = b"".join(encoded)
+        lengths = map(len, encoded)
+    offsets = array("i", accumulate(lengths, initial=0))
     return pa.Array.from_buffers(pa.string(), len(values),
-                                 [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))],
+                                 [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
                                  null_count=nulls)
 
 
 def _numbers(pa: Any, base: str, values: list[Any]) -> Any:
-    exact = int if base == "int" else float  # (array() would take a bool, an int as float)
-    if any(type(v) is not exact for v in values if v is not None):
-        raise TypeError(f"a {base} column holds a value of another type")
-    data = array("q" if base == "int" else "d",
-                 [(0 if base == "int" else 0.0) if v is None else v for v in values])
-    validity, nulls = _validity(pa, values)
-    kind = pa.int64() if base == "int" else pa.float64()
-    return pa.Array.from_buffers(kind, len(values), [validity, pa.py_buffer(data)],
-                                 null_count=nulls)
+    integer = base == "int"
+    validity, nulls = _validity(pa, values) if _kinds(values, int if integer else float) \
+        else (None, 0)
+    zero = 0 if integer else 0.0
+    data = array("q" if integer else "d",
+                 [zero if v is None else v for v in values] if nulls else values)
+    return pa.Array.from_buffers(pa.int64() if integer else pa.float64(), len(values),
+                                 [validity, pa.py_buffer(data)], null_count=nulls)
 
 
 def _column(pa: Any, kind: str, values: list[Any]) -> Any:
+    if (not values or values[0] is None) and values.count(None) == len(values):
+        return pa.nulls(len(values), _TYPES[kind](pa))  # (many: other modalities' attributes)
     if kind == "text":
         return _text(pa, values)
     if not kind.startswith("list_"):
         return _numbers(pa, kind, values)
-    base = kind[5:]
-    if any(type(v) is not list for v in values if v is not None):
-        raise TypeError("a list column holds a value that is not a list")
-    items = list(chain.from_iterable(v for v in values if v is not None))
-    child = _text(pa, items) if base == "text" else _numbers(pa, base, items)
-    offsets = array("i", accumulate((0 if v is None else len(v) for v in values), initial=0))
-    validity, nulls = _validity(pa, values)
+    validity, nulls = _validity(pa, values) if _kinds(values, list) else (None, 0)
+    lists = [v for v in values if v is not None] if nulls else values
+    items = list(chain.from_iterable(lists))
+    child = _text(pa, items) if kind == "list_text" else _numbers(pa, kind[5:], items)
+    lengths = [0 if v is None else len(v) for v in values] if nulls else map(len, values)
+    offsets = array("i", accumulate(lengths, initial=0))
     return pa.Array.from_buffers(pa.list_(child.type), len(values),
                                  [validity, pa.py_buffer(offsets)], null_count=nulls,
                                  children=[child])
+
+
+_TYPES = {"text": lambda pa: pa.string(), "int": lambda pa: pa.int64(),
+          "float": lambda pa: pa.float64(), "list_text": lambda pa: pa.list_(pa.string()),
+          "list_int": lambda pa: pa.list_(pa.int64()),
+          "list_float": lambda pa: pa.list_(pa.float64())}
 
 
 def arrow_table(pa: Any, schema: Any, columns: tuple[tuple[str, str], ...],

@@ -127,6 +127,9 @@ def _scalar(value: Any, base: str) -> Any:
     return number
 
 
+_TEXT_ONLY, _FLOAT_ONLY, _INT_ONLY = frozenset((str,)), frozenset((float,)), frozenset((int,))
+
+
 def _fits(kind: str, value: Any) -> bool:
     """Whether ``value`` is already what column ``kind`` holds: no conversion needed (the
     common case: a record's values are plain already)."""
@@ -138,12 +141,14 @@ def _fits(kind: str, value: Any) -> bool:
     if kind_of is int:
         return kind == "int" and _INT64_LOW <= value < _INT64_END
     if kind_of is list:
+        types = set(map(type, value))
         if kind == "list_text":
-            return all(type(v) is str for v in value)
-        if kind == "list_float":
-            return all(type(v) is float and math.isfinite(v) for v in value)
+            return types <= _TEXT_ONLY
+        if kind == "list_float":  # (a finite sum: every value finite; an overflowing sum
+            return types <= _FLOAT_ONLY and math.isfinite(sum(value))  # is converted)
         if kind == "list_int":
-            return all(type(v) is int and _INT64_LOW <= v < _INT64_END for v in value)
+            return types <= _INT_ONLY and (not value or (
+                _INT64_LOW <= min(value) and max(value) < _INT64_END))
     return False
 
 

@@ -294,13 +294,18 @@ class MRStack(Stack):
         order = [0] * geometry.shape[0]
         for k, slot in reversed(list(enumerate(geometry.slice_index))):  # image k -> slot
             order[slot] = self.volumes[0][k].mosaic_tile  # the first image of a slot wins
+        grid, places = None, []
         for t, inst in enumerate(files):
-            tiles = mosaic.read_tiles(inst)[order]
+            if inst.get("mosaic_grid") != grid:
+                grid = inst.get("mosaic_grid")
+                places = [divmod(tile, grid) for tile in order]
+            tiles = mosaic.read_tiles(inst)  # a view of the frame: each tile copied once
             slope, intercept = rescale(inst, hounsfield)
-            if slope != 1.0 or intercept != 0.0:
-                out[t] = tiles.astype(np.float64) * slope + intercept
-            else:
-                out[t] = tiles
+            for slot, (y, x) in enumerate(places):
+                if slope != 1.0 or intercept != 0.0:
+                    out[t, slot] = tiles[y, :, x].astype(np.float64) * slope + intercept
+                else:
+                    out[t, slot] = tiles[y, :, x]
         first = Volume(out[0], geometry.affine.copy(), geometry.spacing, geometry.origin,
                        geometry.direction.copy(),
                        list(geometry.diagnostics) + self.extra_diagnostics,
@@ -387,6 +392,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
     if k < 2 or (len(stacks) == 1 and sum(c == k for c in counts) * 2 < len(counts)):
         return stacks  # no repeat, or a few duplicate slices: the geometry reports those
     positions = len(by_position)
+    order = {id(i): acquisition_order(i) for i in images}  # each image's key, once
     key = tuple((name, value) for name, value in stacks[0].key
                 if name not in VOLUME_KEYS or len({dict(s.key).get(name) for s in stacks}) == 1)
     reason = stacks[0].reason  # given by split_stacks once the series' stacks are known
@@ -395,12 +401,12 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
         volumes = [s.instances for s in stacks]  # each stack one volume, its key the label
     elif all(c == k for c in counts):
         for group in by_position:
-            group.sort(key=acquisition_order)
+            group.sort(key=lambda i: order[id(i)])
         volumes = [[group[t] for group in by_position] for t in range(k)]
     else:
         volumes = None
     if volumes is not None:
-        volumes.sort(key=lambda v: min(acquisition_order(i) for i in v))
+        volumes.sort(key=lambda v: min(order[id(i)] for i in v))
         volumes, traces = _traces(volumes)
         out = [MRStack(volumes, key, reason, position_tolerance=tolerance)]
         if traces:
@@ -418,7 +424,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
     if not complete:
         return [MRStack([], key, reason, diagnostics=[diag], position_tolerance=tolerance,
                         instances=[i for g in by_position for i in g])]
-    complete.sort(key=lambda s: min(acquisition_order(i) for i in s.instances))
+    complete.sort(key=lambda s: min(order[id(i)] for i in s.instances))
     out: list[Stack] = [MRStack([s.instances for s in complete], key, reason,
                                 diagnostics=[diag], position_tolerance=tolerance)]
     for s in incomplete:

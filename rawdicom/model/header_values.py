@@ -69,6 +69,12 @@ def _within(value: Any, count: int, low: float, high: float) -> tuple[float, ...
 
 def position(value: Any) -> tuple[float, float, float] | None:
     """An Image Position (Patient): three finite floats within ``MAX_POSITION`` mm, or None."""
+    if type(value) is list and len(value) == 3:  # the common case, once per image: inlined
+        x, y, z = value
+        if type(x) is float and type(y) is float and type(z) is float and \
+                -MAX_POSITION <= x <= MAX_POSITION and -MAX_POSITION <= y <= MAX_POSITION and \
+                -MAX_POSITION <= z <= MAX_POSITION:  # (NaN fails every comparison)
+            return (x, y, z)
     return _within(value, 3, -MAX_POSITION, MAX_POSITION)  # type: ignore[return-value]
 
 

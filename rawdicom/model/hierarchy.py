@@ -211,17 +211,32 @@ class _Tree:
 
     nodes: dict[Any, dict[Any, dict[Any, list[Instance]]]] = field(default_factory=dict)
 
-    def add(self, instance: Instance) -> None:
-        r = instance.record
-        patient = (_key(r.get("patient_id")), _key(r.get("issuer_of_patient_id")))
-        studies = self.nodes.setdefault(patient, {})
-        series = studies.setdefault(_key(r.get("study_instance_uid")), {})
-        series.setdefault(_key(r.get("series_instance_uid")), []).append(instance)
+    def add_all(self, instances: Iterable[Instance]) -> None:
+        """Each instance under its patient, study and series (a list in a UID or an ID, a
+        backslash in it, as a tuple: a dict key)."""
+        nodes = self.nodes
+        for instance in instances:
+            get = instance.record.get
+            values = [get("patient_id"), get("issuer_of_patient_id"),
+                      get("study_instance_uid"), get("series_instance_uid")]
+            for k, value in enumerate(values):
+                if type(value) is list:
+                    values[k] = tuple(value)
+            patient, issuer, study, series = values
+            studies = nodes.setdefault((patient, issuer), {})
+            series_map = studies.setdefault(study, {})
+            members = series_map.get(series)
+            if members is None:
+                series_map[series] = [instance]
+            else:
+                members.append(instance)
 
 
-def _key(value: Any) -> Any:
-    """A record value as a dict key: a list (a backslash in a UID or an ID) as a tuple."""
-    return tuple(value) if type(value) is list else value
+def _path_order(instance: Instance) -> tuple[str, str]:
+    """Instances in path order (then SOP Instance UID): (per instance: inlined _text)."""
+    get = instance.record.get
+    path, uid = get("path"), get("sop_instance_uid")
+    return ("" if path is None else str(path), "" if uid is None else str(uid))
 
 
 def _none_last(value: Any) -> tuple[int, Any, str]:
@@ -246,8 +261,7 @@ class Collection:
     def __init__(self, instances: Iterable[Instance], skipped: Iterable[str] = (),
                  failed: Iterable[tuple[str, Exception]] = (), *,
                  dicomdirs: Iterable[str] = ()) -> None:
-        ordered = sorted(instances, key=lambda i: (_text(i.record.get("path")),
-                                                   _text(i.record.get("sop_instance_uid"))))
+        ordered = sorted(instances, key=_path_order)
         self.skipped: list[str] = sorted(skipped)
         self.failed: list[tuple[str, Exception]] = sorted(failed, key=lambda f: f[0])
         self.dicomdirs: list[str] = sorted(dicomdirs)
@@ -310,8 +324,7 @@ class Collection:
 
 def _build(instances: list[Instance]) -> list[Patient]:
     tree = _Tree()
-    for instance in instances:
-        tree.add(instance)
+    tree.add_all(instances)
     patients = []
     for (patient_id, _issuer), studies in tree.nodes.items():
         study_nodes = []
@@ -334,7 +347,12 @@ def _deduplicate(instances: list[Instance]) -> tuple[list[Instance], list[Duplic
     for instance in instances:
         uid = instance.record.get("sop_instance_uid")
         if uid is not None:  # (frames given as instances are told apart by their index)
-            by_uid.setdefault((_key(uid), instance.frame), []).append(instance)
+            key = (tuple(uid) if type(uid) is list else uid, instance.frame)
+            group = by_uid.get(key)
+            if group is None:
+                by_uid[key] = [instance]
+            else:
+                group.append(instance)
     dropped: set[int] = set()
     duplicates = []
     for (uid, _frame), group in by_uid.items():

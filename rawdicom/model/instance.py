@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 __all__ = ["Instance"]
+
+# A file's own instance has no frame values: one empty mapping for all (read-only).
+_NO_VALUES: Mapping[str, Any] = MappingProxyType({})
 
 
 class Instance:
@@ -24,7 +28,7 @@ class Instance:
         self.record = record
         self.frame = frame
         frames = record.get("frames") if frame is not None else None
-        self._frame_values: dict[str, Any] = frames[frame] if frames else {}
+        self._frame_values: Mapping[str, Any] = frames[frame] if frames else _NO_VALUES
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -291,14 +291,16 @@ def protocol_check(slices: Sequence[Instance], tolerance: float) -> str | None:
 
 
 def read_tiles(inst: Instance) -> Any:
-    """The stored values of a mosaic slice's file, its first N tiles: (N, rows, columns).
+    """The stored values of a mosaic slice's file, its tiles as a view of the frame read:
+    (grid, rows, grid, columns), tile k at ``[k // grid, :, k % grid, :]`` (no copy: the
+    caller copies each tile once, to where it goes).
 
     A native little endian file is read straight from its Pixel Data offset (known from
     the header scan, ``volume.is_native_frame``); anything else through ``rawdicom.pixel_array``.
     """
     import numpy as np
     import rawdicom
-    grid, count = inst.get("mosaic_grid"), inst.get("mosaic_slices")
+    grid = inst.get("mosaic_grid")
     tile_rows, tile_columns = inst.get("rows"), inst.get("columns")
     rows, columns = inst.get("mosaic_frame_rows"), inst.get("mosaic_frame_columns")
     path = str(inst.get("path"))
@@ -315,5 +317,5 @@ def read_tiles(inst: Instance) -> Any:
         frame = rawdicom.pixel_array(rawdicom.read(path))
     if frame.shape != (rows, columns):
         raise ValueError(f"{path}: pixels of shape {frame.shape}, not {rows}x{columns}")
-    tiles = frame.reshape(grid, tile_rows, grid, tile_columns).swapaxes(1, 2)
-    return tiles.reshape(grid * grid, tile_rows, tile_columns)[:count]
+    return frame[:grid * tile_rows, :grid * tile_columns].reshape(
+        grid, tile_rows, grid, tile_columns)

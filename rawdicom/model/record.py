@@ -87,10 +87,17 @@ def snake_case(keyword: str) -> str:
 
 
 _KEYS = {keyword: snake_case(keyword) for keyword in FIELDS + FRAME_FIELDS}
+# Values no two files share: never cached (a cache of them only churns).
+_UNIQUE = frozenset(("SOPInstanceUID",))
 # tag -> (record key, always a list, cache of decoded values) of each field: looked up
-# once, not per file. The caches: see _CACHED_VRS.
-_FIELD_TAGS: dict[int, tuple[str, bool, dict[bytes, tuple[str, bool, Any]]]] = {
-    dictionary.parse_tag(k): (_KEYS[k], k in LIST_FIELDS, {}) for k in FIELDS}
+# once, not per file; one table per byte order (a cache holds what bytes decode to in
+# it), and one without caches (values not sliced from bytes). The caches: see _CACHED_VRS.
+_Fields = dict[int, tuple[str, bool, "dict[bytes, tuple[str, Any]] | None"]]
+_FIELD_TAGS: dict[bool | None, _Fields] = {
+    order: {dictionary.parse_tag(k): (_KEYS[k], k in LIST_FIELDS,
+                                      None if k in _UNIQUE or order is None else {})
+            for k in FIELDS}
+    for order in (True, False, None)}
 # A record before its values: every field None, in column order.
 _EMPTY = dict.fromkeys(("path", *(_KEYS[k] for k in FIELDS), *VENDOR_KEYS))
 
@@ -194,8 +201,7 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
     base = getattr(buf, "obj", None)
     if type(base) is bytes and len(base) == len(buf):
         buf = base  # slices of the bytes themselves: one copy less per value
-    fields = _FIELD_TAGS
-    bytes_buf = type(buf) is bytes
+    fields = _FIELD_TAGS[little if type(buf) is bytes else None]
     others = []
     # Only the elements present (a file has a few dozen of the fields), in one pass.
     for tag, entry in ds._elements.items():
@@ -212,10 +218,10 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         if not length:
             continue
         raw = buf[offset:offset + length]
-        if bytes_buf:
+        if cache is not None:
             known = cache.get(raw)
-            if known is not None and known[0] == vr and known[1] == little:
-                value = known[2]
+            if known is not None and known[0] == vr:
+                value = known[1]
                 record[key] = value[:] if type(value) is list else value
                 continue
         if vr in AFFECTED_VRS:
@@ -241,10 +247,10 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
             if type(value) is list and not as_list:
                 value = _single(dictionary.keyword_for(tag) or key, value, problems)
         record[key] = value
-        if bytes_buf and value is not None and _cacheable(vr, raw, value):
+        if cache is not None and value is not None and _cacheable(vr, raw, value):
             if len(cache) >= _CACHE_SIZE:
                 cache.clear()
-            cache[raw] = (vr, little, value[:] if type(value) is list else value)
+            cache[raw] = (vr, value[:] if type(value) is list else value)
     for tag, key, as_list in others:
         record[key] = plain_value(ds, tag, problems, as_list)
     for key in _COUNT_KEYS:  # a count must be an integer: Rows "8" (written as UT) is none

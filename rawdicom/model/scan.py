@@ -39,13 +39,14 @@ import errno
 import gc
 import os
 import stat
+import warnings
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from ..dictionary import keyword_for, parse_tag
-from ..errors import (DicomError, MalformedElementError, NotDicomError, NotRegularFileError,
+from ..errors import (DicomError, DicomWarning, MalformedElementError, NotDicomError, NotRegularFileError,
                       TruncatedError)
 from ..reader import read
-from ..warning_capture import captured_warnings, dicom_messages
+from ..warning_capture import captured_warnings
 from .hierarchy import Collection
 from .record import (HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, plain_value,
                      snake_case)
@@ -55,6 +56,7 @@ __all__ = ["scan", "list_files", "read_records", "read_chunk", "read_one", "outc
            "TRUNCATION_MARKS"]
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_MEDIA_STORAGE_BYTES = MEDIA_STORAGE_DIRECTORY.encode()
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
 _PIXEL_DATA = 0x7FE00010
 _UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -71,9 +73,10 @@ _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 # Below this many files per worker, starting processes costs more than it saves.
 _FILES_PER_WORKER = 64
 # Chunks per worker: enough to balance uneven files and to report progress, few enough
-# that each message between processes carries many records.
-_CHUNKS_PER_WORKER = 8
-_MAX_CHUNK = 256
+# that each message between processes carries many records (the processes meet at the
+# last chunk: one of them may wait up to a chunk's time there, a few milliseconds).
+_CHUNKS_PER_WORKER = 24
+_MAX_CHUNK = 128
 
 PathSource = Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]
 Progress = Callable[[int, int], Any]
@@ -227,9 +230,14 @@ def read_records(paths: list[str], *, workers: int | None = None,
 
 
 def read_chunk(paths: list[str], tags: tuple[Any, ...] = ()) -> list[Outcome]:
-    """Read one chunk of files (in a worker process or in this one)."""
+    """Read one chunk of files (in a worker process or in this one): one capture of the
+    warnings for the chunk, each file's own cut from it (see read_one)."""
     wanted = HEADER_TAGS + tags
-    return [read_one(path, wanted, tags) for path in paths]
+    outside: list[warnings.WarningMessage] = []
+    with captured_warnings() as caught:
+        outcomes = [_read_one(path, wanted, tags, caught, outside) for path in paths]
+    _issue_again(outside)
+    return outcomes
 
 
 def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any, ...] = ()
@@ -250,38 +258,45 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
     it has no preamble nor meta group either (a file of NUL bytes parses as empty
     elements), else a MalformedElementError.
     """
+    outside: list[warnings.WarningMessage] = []
+    with captured_warnings() as caught:  # (this file's warnings only, in any thread)
+        outcome = _read_one(path, wanted, extra, caught, outside)
+    _issue_again(outside)
+    return outcome
+
+
+def _issue_again(caught: list[warnings.WarningMessage]) -> None:
+    """Issue again the warnings caught that are no file's problems (another library's,
+    another thread's, and the reader's after a file's record was made), as if they had
+    never been caught."""
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def _read_one(path: str, wanted: tuple[Any, ...], extra: tuple[Any, ...],
+              caught: list[warnings.WarningMessage], outside: list[warnings.WarningMessage]
+              ) -> Outcome:
+    """read_one inside a capture of warnings (``caught``, shared by the files of a chunk):
+    the reader's warnings while this file is read and its record made are its problems;
+    any other warning, and what the checks after that warn, go to ``outside``."""
     try:
-        with captured_warnings() as caught:  # (this file's warnings only, in any thread)
-            ds = read(path, tags=wanted)
-            meta = ds.file_meta
-            if meta is not None and _MEDIA_STORAGE_SOP_CLASS in meta._elements and \
-                    meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY:
-                return ("dicomdir", None)
-            stopped = ds.stopped_at
-            if stopped is not None and stopped[0] < _PIXEL_DATA:
-                ds = read(path, tags=wanted + (_PIXEL_DATA,))
-            record = instance_record(ds, path)
-            if extra:
-                _add_extra(record, ds, extra)
-        notes = dicom_messages(caught)
-        stopped = ds.stopped_at
-        # (a length that swallowed the elements after it hides Pixel Data's header)
-        damage = None if stopped and stopped[0] == _PIXEL_DATA else overrun_text_element(ds)
-        if damage is not None:
-            raise damage
-        for note in notes:
-            if any(mark in note for mark in TRUNCATION_MARKS):
-                where = "Pixel Data" if "(7FE0,0010)" in note else "header"
-                raise TruncatedError(f"the file ends inside its {where} ({note})")
-        if not (ds.transfer_syntax and ds.transfer_syntax.deflated):  # offsets: inflated
-            _check_pixel_data(path, record)
-        if not any(record[key] for key in IDENTIFIER_FIELDS):
-            if ds.preamble is None and not ds.file_meta:
-                return ("skipped", None)
-            raise MalformedElementError("no SOP Class, SOP Instance, Study or Series Instance "
-                                        "UID: not an instance")
-        record["problems"].extend(f"warning: {note}" for note in notes)
-        return ("record", record)
+        start = len(caught)
+        try:
+            ds, record = _header(path, wanted, extra)
+        finally:
+            notes = []
+            for w in caught[start:]:
+                if issubclass(w.category, DicomWarning):
+                    notes.append(str(w.message))
+                else:
+                    outside.append(w)
+        if record is None:
+            return ("dicomdir", None)
+        start = len(caught)
+        try:
+            return _checked(path, ds, record, notes)
+        finally:
+            outside.extend(caught[start:])
     except NotRegularFileError as exc:  # a FIFO, socket or device: reported, not skipped
         return ("failed", (type(exc), exc.reason, None, None))
     except NotDicomError:
@@ -291,6 +306,58 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
         return ("failed", (type(exc), exc.reason, exc.offset, exc.tag))
     except OSError as exc:
         return ("failed", exc)
+
+
+def _header(path: str, wanted: tuple[Any, ...], extra: tuple[Any, ...]
+            ) -> tuple[Any, dict[str, Any] | None]:
+    """The header-only dataset of a file and its record (None for a DICOMDIR)."""
+    ds = read(path, tags=wanted)
+    meta = ds.file_meta
+    if meta is not None and _is_dicomdir(meta):
+        return ds, None
+    stopped = ds.stopped_at
+    if stopped is not None and stopped[0] < _PIXEL_DATA:
+        ds = read(path, tags=wanted + (_PIXEL_DATA,))
+    record = instance_record(ds, path)
+    if extra:
+        _add_extra(record, ds, extra)
+    return ds, record
+
+
+def _checked(path: str, ds: Any, record: dict[str, Any], notes: list[str]) -> Outcome:
+    """A file's outcome once its record is made: damaged, truncated, no instance, or its
+    record with the reader's warnings (``notes``) among its problems."""
+    stopped = ds.stopped_at
+    # (a length that swallowed the elements after it hides Pixel Data's header)
+    damage = None if stopped and stopped[0] == _PIXEL_DATA else overrun_text_element(ds)
+    if damage is not None:
+        raise damage
+    for note in notes:
+        if any(mark in note for mark in TRUNCATION_MARKS):
+            where = "Pixel Data" if "(7FE0,0010)" in note else "header"
+            raise TruncatedError(f"the file ends inside its {where} ({note})")
+    if not (ds.transfer_syntax and ds.transfer_syntax.deflated):  # offsets: inflated
+        _check_pixel_data(path, record)
+    if not any(record[key] for key in IDENTIFIER_FIELDS):
+        if ds.preamble is None and not ds.file_meta:
+            return ("skipped", None)
+        raise MalformedElementError("no SOP Class, SOP Instance, Study or Series Instance "
+                                    "UID: not an instance")
+    record["problems"].extend(f"warning: {note}" for note in notes)
+    return ("record", record)
+
+
+def _is_dicomdir(meta: Any) -> bool:
+    """Whether a meta group names the Media Storage Directory SOP Class (a DICOMDIR). The
+    value is decoded only when its bytes hold that UID (one file in thousands)."""
+    stored = meta._elements.get(_MEDIA_STORAGE_SOP_CLASS)
+    if stored is None:
+        return False
+    if type(stored) is tuple and len(stored) == 3:  # (vr, length, offset): the bytes first
+        vr, length, offset = stored
+        if _MEDIA_STORAGE_BYTES not in bytes(meta._buf[offset:offset + length]):
+            return False
+    return meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY
 
 
 def _check_pixel_data(path: str, record: dict[str, Any]) -> None:

@@ -97,11 +97,8 @@ HARD_KEY_INPUTS: tuple[str, ...] = (
     "temporal_position_index", "stack_id", "diffusion_b_value", "diffusion_gradient_orientation",
     "vendor_image_kind", "coil",
 )
-# Keys compared within a tolerance: (name, value, number of values).
-_CLOSE: tuple[tuple[str, str, int], ...] = (
-    ("pixel_spacing", "pixel_spacing", 2),
-    ("image_orientation_patient", "image_orientation_patient", 6),
-)
+# Keys compared within a tolerance (Pixel Spacing, Image Orientation (Patient)) follow the
+# hard keys in a stack's key: see _Clusters.
 # Soft keys: split only where they tell repeated positions apart.
 _SOFT: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
     ("acquisition_number", lambda i: i.get("acquisition_number")),
@@ -112,9 +109,11 @@ _SOFT: tuple[tuple[str, Callable[[Instance], Any]], ...] = (
 
 def image_identity(inst: Instance) -> tuple[Any, ...]:
     """A total, listing-independent order of images (the tie breaker everywhere)."""
-    number = inst.get("instance_number")
-    return (number if isinstance(number, int) else math.inf, str(inst.get("sop_instance_uid", "")),
-            -1 if inst.frame is None else inst.frame, str(inst.get("path", "")))
+    frame = inst.frame
+    get = inst.record.get if frame is None else inst.get  # (a file's own values: per image)
+    number, uid, path = get("instance_number"), get("sop_instance_uid"), get("path")
+    return (number if isinstance(number, int) else math.inf, "" if uid is None else str(uid),
+            -1 if frame is None else frame, "" if path is None else str(path))
 
 
 def normal(orientation: Sequence[float]) -> tuple[float, float, float]:
@@ -125,64 +124,117 @@ def normal(orientation: Sequence[float]) -> tuple[float, float, float]:
     return (n[0] / length, n[1] / length, n[2] / length)
 
 
-def _depth(inst: Instance, n: Sequence[float]) -> float:
-    p = position(inst.get("image_position_patient"))
-    return math.inf if p is None else p[0] * n[0] + p[1] * n[1] + p[2] * n[2]
+# The hard keys' inputs but Image Position (Patient), which enters only as present or not
+# (memoized per distinct value of these: a series repeats them in every image).
+_MEMO_INPUTS = tuple(k for k in HARD_KEY_INPUTS if k != "image_position_patient")
+# Those that a record may hold as a list (frozen into tuples for the memo).
+_LIST_INPUTS = tuple(i for i, k in enumerate(_MEMO_INPUTS) if k in (
+    "frame_type", "image_type", "echo_numbers", "diffusion_gradient_orientation"))
+# Image Orientation (Patient): its value as floats stands in the memo for present or not.
+_ORIENTATION_INPUT = _MEMO_INPUTS.index("image_orientation_patient")
+# Image Type and Frame Type go through str() into the key: memoized only when text.
+_TYPE_INPUTS = tuple(_MEMO_INPUTS.index(k) for k in ("frame_type", "image_type"))
 
 
-def _cluster(instances: list[Instance], attribute: str, size: int, tolerance: float
-             ) -> list[tuple[float, ...] | None]:
-    """Each instance's representative value of a float key: the value of the first instance
-    (in identity order) within ``tolerance`` of it on every component."""
-    representatives: list[tuple[float, ...]] = []
-    out: list[tuple[float, ...] | None] = []
-    for inst in instances:
-        value = GEOMETRY_VALUES[attribute](inst.get(attribute))
+def _hard_key(inst: Instance) -> tuple[tuple[str, Any], ...]:
+    return tuple((name, _hashable(value_of(inst))) for name, value_of in _HARD)
+
+
+class _Clusters:
+    """The representative of each value of a float key (Pixel Spacing, Image Orientation):
+    the first value met (in identity order) within ``tolerance`` of it on every component.
+    Looked up once per distinct record value, not per image."""
+
+    __slots__ = ("convert", "tolerance", "representatives", "memo")
+
+    def __init__(self, convert: Callable[[Any], tuple[float, ...] | None], tolerance: float
+                 ) -> None:
+        self.convert = convert
+        self.tolerance = tolerance
+        self.representatives: list[tuple[float, ...]] = []
+        self.memo: dict[Any, tuple[tuple[float, ...] | None, tuple[float, ...] | None]] = {}
+
+    def of(self, raw: Any) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
+        """(the value as floats, its representative) of one record value."""
+        if not self.tolerance >= 0:
+            return self._find(raw)
+        frozen = tuple(raw) if type(raw) is list else raw
+        try:
+            return self.memo[frozen]
+        except KeyError:
+            found = self.memo[frozen] = self._find(raw)
+            return found
+        except TypeError:  # an unhashable value (a record not made by rawdicom)
+            return self._find(raw)
+
+    def _find(self, raw: Any) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
+        value = self.convert(raw)
         if value is None:
-            out.append(None)
-            continue
-        for rep in representatives:
+            return None, None
+        tolerance = self.tolerance
+        if not tolerance >= 0:  # (negative, NaN) nothing is within it: each value its own
+            return value, value
+        for rep in self.representatives:
             if all(abs(a - b) <= tolerance for a, b in zip(value, rep)):
-                out.append(rep)
-                break
-        else:
-            representatives.append(value)
-            out.append(value)
-    return out
+                return value, rep
+        self.representatives.append(value)
+        return value, value
 
 
-def _repeats_positions(members: list[Instance], tolerance: float) -> list[list[Instance]]:
-    """Runs of images at the same position (within ``tolerance`` along the normal)."""
-    cosines = orientation(members[0].get("image_orientation_patient"))
-    if cosines is None:
-        return []
-    n = normal(cosines)
-    ordered = sorted(members, key=lambda i: (_depth(i, n), image_identity(i)))
+def _depths(positions: list[Any], members: list[int], cosines: Sequence[float]
+            ) -> dict[int, float]:
+    """Each member's position along the normal of ``cosines`` (infinite without one)."""
+    n0, n1, n2 = normal(cosines)
+    inf = math.inf
+    return {j: inf if positions[j] is None else
+            positions[j][0] * n0 + positions[j][1] * n1 + positions[j][2] * n2
+            for j in members}
+
+
+def _runs(ordered: list[int], depth: dict[int, float], tolerance: float) -> list[list[int]]:
+    """Runs of images at the same position (within ``tolerance`` of the run's first along
+    the normal), of images in depth order; only runs of more than one image."""
     runs, run = [], [ordered[0]]
-    for inst in ordered[1:]:
-        if abs(_depth(inst, n) - _depth(run[0], n)) <= tolerance:
-            run.append(inst)
+    first = depth[ordered[0]]
+    for j in ordered[1:]:
+        d = depth[j]
+        if abs(d - first) <= tolerance:
+            run.append(j)
         else:
             if len(run) > 1:
                 runs.append(run)
-            run = [inst]
+            run, first = [j], d
     if len(run) > 1:
         runs.append(run)
     return runs
 
 
-def _soft_split(members: list[Instance], key: tuple[tuple[str, Any], ...], tolerance: float
-                ) -> list[tuple[tuple[tuple[str, Any], ...], list[Instance]]]:
-    """Split a group by the soft keys that tell its repeated positions apart."""
+def _soft_split(images: list[Instance], members: list[int], key: tuple[tuple[str, Any], ...],
+                positions: list[Any], cosines: list[Any], orientation_rep: Any,
+                depth: dict[int, float] | None, tolerance: float
+                ) -> list[tuple[tuple[tuple[str, Any], ...], list[int]]]:
+    """Split a group (image indices, in identity order) by the soft keys that tell its
+    repeated positions apart. Repeats are found along the normal of the first image's own
+    orientation (its group's representative is within tolerance of it)."""
     groups = [(key, members)]
+    runs_of: dict[int, list[list[int]]] = {}  # by id of a group that the first key kept whole
     for name, value_of in _SOFT:
         out = []
         for group_key, group in groups:
-            runs = _repeats_positions(group, tolerance)
-            if any(len({_hashable(value_of(i)) for i in run}) > 1 for run in runs):
-                parts: dict[Any, list[Instance]] = {}
-                for inst in group:
-                    parts.setdefault(_hashable(value_of(inst)), []).append(inst)
+            runs = runs_of.get(id(group))
+            if runs is None:
+                own = cosines[group[0]]
+                if own is None:
+                    runs = []
+                else:
+                    along = depth if depth is not None and own == orientation_rep else \
+                        _depths(positions, group, own)
+                    runs = _runs(sorted(group, key=along.__getitem__), along, tolerance)
+                runs_of[id(group)] = runs
+            if any(len({_hashable(value_of(images[j])) for j in run}) > 1 for run in runs):
+                parts: dict[Any, list[int]] = {}
+                for j in group:
+                    parts.setdefault(_hashable(value_of(images[j])), []).append(j)
                 out += [(group_key + ((name, value),), part) for value, part in parts.items()]
             else:
                 out.append((group_key, group))
@@ -299,26 +351,60 @@ def split_stacks(instances: Iterable[Instance], *,
     Pixel Spacing). The regroupings added with :func:`add_regroup` run on the result
     before each stack is given its reason.
     """
-    images = sorted((f for inst in instances for f in inst.frames()), key=image_identity)
+    images = [f for inst in instances for f in inst.frames()]
     if not images:
         return []
-    close = {name: _cluster(images, attribute, size,
-                            spacing_tolerance if name == "pixel_spacing" else orientation_tolerance)
-             for name, attribute, size in _CLOSE}
-    groups: dict[tuple[tuple[str, Any], ...], list[Instance]] = {}
+    identities = [image_identity(i) for i in images]
+    # (index order is identity order from here on: a stable sort by depth alone keeps it
+    # between equal depths, as sorting by (depth, identity) would)
+    order = sorted(range(len(images)), key=identities.__getitem__)
+    images = [images[j] for j in order]
+    spacings = _Clusters(GEOMETRY_VALUES["pixel_spacing"], spacing_tolerance)
+    orientations = _Clusters(GEOMETRY_VALUES["image_orientation_patient"],
+                             orientation_tolerance)
+    memo: dict[tuple[Any, ...], tuple[tuple[str, Any], ...]] = {}
+    positions: list[tuple[float, float, float] | None] = []
+    cosines: list[tuple[float, ...] | None] = []
+    groups: dict[tuple[Any, ...], tuple[tuple[tuple[str, Any], ...], list[int]]] = {}
     for index, inst in enumerate(images):
-        key = tuple((name, _hashable(value_of(inst))) for name, value_of in _HARD)
-        key += tuple((name, close[name][index]) for name, _, _ in _CLOSE)
-        groups.setdefault(key, []).append(inst)
-    parts = [part for key, members in groups.items()
-             for part in _soft_split(members, key, position_tolerance)]
+        get = inst.record.get if inst.frame is None else inst.get
+        place = position(get("image_position_patient"))
+        positions.append(place)
+        values = [get(k) for k in _MEMO_INPUTS]
+        own, orientation_rep = orientations.of(values[_ORIENTATION_INPUT])
+        cosines.append(own)
+        _, spacing_rep = spacings.of(get("pixel_spacing"))
+        for i in _LIST_INPUTS:
+            if type(values[i]) is list:
+                values[i] = tuple(values[i])
+        values[_ORIENTATION_INPUT] = place is not None and own is not None  # (_has_geometry)
+        memo_key = tuple(values)
+        try:
+            key = memo[memo_key]
+        except KeyError:
+            key = _hard_key(inst)
+            if all(type(values[i]) is not tuple or all(type(v) is str for v in values[i])
+                   for i in _TYPE_INPUTS):
+                memo[memo_key] = key
+        except TypeError:  # an unhashable value (a record not made by rawdicom)
+            key = _hard_key(inst)
+        group = groups.get((key, spacing_rep, orientation_rep))
+        if group is None:
+            # A stack's key as its first image gives it: the memo's may come from values
+            # equal to these but not the same (4 and 4.0, 0.0 and -0.0).
+            groups[key, spacing_rep, orientation_rep] = (_hard_key(inst), [index])
+        else:
+            group[1].append(index)
     ordered = []
-    for key, members in parts:
-        cosines = dict(key).get("image_orientation_patient")
-        if cosines is not None:
-            n = normal(cosines)
-            members.sort(key=lambda i: (_depth(i, n), image_identity(i)))
-        ordered.append((key, members))
+    for (_, spacing_rep, orientation_rep), (key, members) in groups.items():
+        key += (("pixel_spacing", spacing_rep), ("image_orientation_patient", orientation_rep))
+        depth = None if orientation_rep is None else \
+            _depths(positions, members, orientation_rep)
+        for part_key, part in _soft_split(images, members, key, positions, cosines,
+                                          orientation_rep, depth, position_tolerance):
+            if depth is not None:
+                part.sort(key=depth.__getitem__)
+            ordered.append((part_key, [images[j] for j in part]))
     ordered.sort(key=lambda item: (-len(item[1]), _format(item[0])))
     stacks = [Stack(members, key, "", position_tolerance=position_tolerance,
                     orientation_tolerance=orientation_tolerance) for key, members in ordered]
