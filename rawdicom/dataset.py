@@ -421,6 +421,7 @@ class Dataset:
         d["transfer_syntax"] = None
         d["preamble"] = None
         d["stopped_at"] = None  # set by the reader: see rawdicom.read
+        d["source_size"] = None  # set by the reader (a header-only read): see rawdicom.read
 
     # -- mapping ------------------------------------------------------------------
     # ``_elements`` maps tag -> Element, or -> a ``(vr, length, offset)`` record

@@ -20,7 +20,7 @@ from .dataset import Dataset
 from .dictionary import TransferSyntax
 from .errors import DicomError, LimitExceededError, MalformedElementError, NotDicomError
 from .limits import DEFAULT_LIMITS, Limits
-from .regular_file import open_regular
+from .regular_file import open_regular, open_regular_stat
 from .scanner import (ENCODINGS, LONG_VRS, VALID_VRS, Encoding, NeedMoreData, Scanner,
                       explicit_reading)
 
@@ -71,23 +71,41 @@ def read(src: Source, *, stop_before_pixels: bool = False,
 
     A read that stopped early (stop_before_pixels, tags=) leaves in ``ds.stopped_at`` the
     (tag, VR, length, value offset) of the first top-level element it did not read (the
-    Pixel Data, typically: where it lies, without reading it), else None.
+    Pixel Data, typically: where it lies, without reading it), else None; and, when it
+    read only the file's first kilobytes, the file's size in ``ds.source_size`` (from the
+    descriptor it read: whether the Pixel Data fits, without another ``stat``), else None.
 
     Raises a :class:`rawdicom.DicomError` subclass for any defect in the bytes.
     """
+    global _last_tags
     limits = limits or DEFAULT_LIMITS
     wanted = max_tag = None
     if tags is not None:
-        wanted, max_tag = _wanted_tags(tuple(tags))
+        last = _last_tags
+        if tags is last[0]:  # the same tuple as the last read's (a scan's, every file)
+            wanted, max_tag = last[1]
+        else:
+            wanted, max_tag = _wanted_tags(tuple(tags))
+            if type(tags) is tuple:
+                _last_tags = (tags, (wanted, max_tag))
     header_only = stop_before_pixels or (max_tag is not None and max_tag < 0x7FE00000)
     if header_only and isinstance(src, (str, os.PathLike)):
-        prefix, complete = _read_prefix(src)
+        prefix, complete, size = _read_prefix(src)
         try:
-            return _read_buffer(prefix, limits, stop_before_pixels, max_tag, wanted,
-                                complete=complete)
+            ds = _read_buffer(prefix, limits, stop_before_pixels, max_tag, wanted,
+                              complete=complete)
         except NeedMoreData:
             pass  # the header is longer than the prefix: read the whole file
+        else:
+            ds.__dict__["source_size"] = size
+            return ds
     return _read_buffer(_load(src), limits, stop_before_pixels, max_tag, wanted)
+
+
+# The tags of the last read and what _wanted_tags made of them: a scan asks the same
+# tuple of some 400 tags for every file, and hashing it for the lru_cache costs more than
+# a small file's read. Held (not its id only), so that no other tuple takes its address.
+_last_tags: tuple[Any, Any] = (None, None)
 
 
 @functools.lru_cache(maxsize=64)
@@ -98,13 +116,14 @@ def _wanted_tags(tags: tuple[Any, ...]) -> tuple[frozenset[int], int]:
     return wanted | {_SPECIFIC_CHARACTER_SET}, max(wanted, default=0)
 
 
-def _read_prefix(path: str | os.PathLike[str]) -> tuple[memoryview, bool]:
-    """The first HEADER_PREFIX bytes of a file, and whether that is the whole file.
+def _read_prefix(path: str | os.PathLike[str]) -> tuple[memoryview, bool, int]:
+    """The first HEADER_PREFIX bytes of a file, whether that is the whole file, and the
+    file's size when it was opened.
 
     Plain os calls: for the few kilobytes of a header, building a file object
     costs as much as reading.
     """
-    fd = open_regular(path)  # (a FIFO, socket or device is refused, never waited on)
+    fd, st = open_regular_stat(path)  # (a FIFO, socket or device is refused, never waited on)
     try:
         data = os.read(fd, HEADER_PREFIX)
         while len(data) < HEADER_PREFIX:  # a short read is not the end until read() says so
@@ -114,7 +133,7 @@ def _read_prefix(path: str | os.PathLike[str]) -> tuple[memoryview, bool]:
             data += more
     finally:
         os.close(fd)
-    return memoryview(data), len(data) < HEADER_PREFIX
+    return memoryview(data), len(data) < HEADER_PREFIX, st.st_size
 
 
 def _load(src: Source) -> memoryview:

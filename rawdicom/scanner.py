@@ -39,6 +39,9 @@ _LONG_VRS = {vr.encode(): vr for vr in "OB OD OF OL OV OW SQ UC UN UR UT SV UV".
 _SHORT_VRS = {vr.encode(): vr for vr in
               "AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM UI UL US".split()}
 LONG_VRS = frozenset(_LONG_VRS.values())
+# The VRs with a 4-byte length whose values the fast path stores as they are (not SQ, whose
+# items are parsed, nor UN, which takes the dictionary's VR).
+_PLAIN_LONG_VRS = {b: vr for b, vr in _LONG_VRS.items() if vr not in ("SQ", "UN")}
 VALID_VRS = LONG_VRS | frozenset(_SHORT_VRS.values())
 # What a delimiter met where an element was expected means (_delimiter_in_dataset).
 _ITEM_ENDS_AFTER, _ITEM_ENDS_BEFORE, _SKIP, _STRAY_ITEM = range(4)
@@ -230,7 +233,7 @@ class Scanner:
         unordered = False
         while pos < end:
             if explicit:
-                pos, last_tag, count = self._plain_run(records, buf, pos, end, header,
+                pos, last_tag, count = self._plain_run(records, buf, pos, end, header, u32,
                                                        last_tag, stop_tag, count, budget, kept)
                 if pos >= end:
                     continue  # the loop ends, through its else clause
@@ -356,41 +359,45 @@ class Scanner:
             ds.__dict__["_elements"] = {t: r for t, r in records.items() if t in wanted}
 
     @staticmethod
-    def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header,
+    def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header, u32,
                    last_tag: int, stop_tag: int, count: int, budget: int,
                    kept: frozenset[int] | None) -> tuple[int, int, int]:
-        """The fast path of parse_dataset: a run of explicit VR elements with 2-byte lengths.
+        """The fast path of parse_dataset: a run of plain explicit VR elements.
 
-        Most elements of a header are such: in order, fitting the data, never
-        a sequence.  The run stops at the first element that is not, which
-        parse_dataset then handles in full.  Returns (pos, last_tag, count).
-        The element budget needs no test per element: every element takes at
-        least 8 bytes, so the run may only start elements before ``last_start``.
+        Most elements of a header are such: in order, fitting the data, never a
+        sequence; a VR with a 2-byte length, or one with a 4-byte length but SQ and
+        UN (OB, OW, UT...: their header whole in the data, an even length but for OB,
+        as parse_dataset would store them without a word).  The run stops at the
+        first element that is not, which parse_dataset then handles in full.
+        Returns (pos, last_tag, count).  The element budget needs no test per
+        element: every element takes at least 8 bytes, so the run may only start
+        elements before ``last_start``.  With ``kept`` (tags=) only the elements in it
+        are stored.
         """
         short_vrs = _SHORT_VRS
+        long_vrs = _PLAIN_LONG_VRS
         last_start = min(end - 8, pos + (budget - count) * 8 - 8)
-        if kept is None:
-            while pos <= last_start:
-                g, e, vrb, length = header(buf, pos)
-                tag = g << 16 | e
-                after = pos + 8 + length
-                if (not last_tag < tag < stop_tag or vrb not in short_vrs or after > end
-                        or length & 1):
-                    break
-                last_tag = tag
-                records[tag] = (short_vrs[vrb], length, pos + 8)
-                pos = after
-                count += 1
-            return pos, last_tag, count
-        # tags=: the same walk, keeping only the elements asked for (and the context ones)
         while pos <= last_start:
             g, e, vrb, length = header(buf, pos)
             tag = g << 16 | e
             after = pos + 8 + length
             if not last_tag < tag < stop_tag or vrb not in short_vrs or after > end or length & 1:
-                break
+                # not a plain short element: perhaps a plain long one (the rarer case)
+                vr = long_vrs.get(vrb)
+                if vr is None or not last_tag < tag < stop_tag or end - pos < 12:
+                    break
+                length = u32(buf, pos + 8)[0]
+                after = pos + 12 + length  # (an undefined length runs past the end)
+                if after > end or (length & 1 and vr != "OB"):
+                    break
+                last_tag = tag
+                if kept is None or tag in kept:
+                    records[tag] = (vr, length, pos + 12)
+                pos = after
+                count += 1
+                continue
             last_tag = tag
-            if tag in kept:
+            if kept is None or tag in kept:
                 records[tag] = (short_vrs[vrb], length, pos + 8)
             pos = after
             count += 1

@@ -133,11 +133,11 @@ def test_interrupted_sqlite_build_resumes(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import time
         import rawdicom.index.engines as b
-        original = b.record
+        original = b.file_row
         def slow(*args, **kw):
             time.sleep(0.01)
             return original(*args, **kw)
-        b.record = slow
+        b.file_row = slow
         b.build({str(data)!r}, {str(out)!r}, engine="serial", partition_size=20)
     """)
     child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT,
@@ -240,7 +240,7 @@ def test_interrupted_parquet_build_keeps_its_partitions(tmp_path: Path,
     data = tmp_path / "data"
     write_series(data / "s", n=30)
     out = str(tmp_path / "pq")
-    original, calls = engines.record, []
+    original, calls = engines.file_row, []
 
     def interrupted(*args, **kw):  # type: ignore[no-untyped-def]
         calls.append(1)
@@ -248,7 +248,7 @@ def test_interrupted_parquet_build_keeps_its_partitions(tmp_path: Path,
             raise KeyboardInterrupt  # Ctrl-C in the middle of the third partition
         return original(*args, **kw)
 
-    monkeypatch.setattr(engines, "record", interrupted)
+    monkeypatch.setattr(engines, "file_row", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build(data, out, engine="serial", partition_size=10)
     monkeypatch.undo()

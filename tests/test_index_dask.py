@@ -39,13 +39,13 @@ def client():  # type: ignore[no-untyped-def]
 def _slow_down() -> None:
     """Run on each worker: a pause per file, so that a kill lands mid-run."""
     import rawdicom.index.engines as engines
-    original = engines.record
+    original = engines.file_row
 
     def slow(*args, **kw):  # type: ignore[no-untyped-def]
         time.sleep(0.02)
         return original(*args, **kw)
 
-    engines.record = slow
+    engines.file_row = slow
 
 
 def test_dask_equals_serial(data: Path, tmp_path: Path, client: "distributed.Client") -> None:

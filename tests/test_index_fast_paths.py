@@ -165,3 +165,62 @@ def test_a_parquet_build_imports_no_pandas(tmp_path: Path) -> None:
                           capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_one_capture_per_partition_gives_each_file_its_own_warnings(files: list[Path]) -> None:
+    """A partition read in one thread holds one capture of warnings, each file taking its
+    own from it: the rows (warnings, problems, statuses, errors) are those of record()."""
+    from rawdicom.index.engines import index_partition
+    from rawdicom.index.listing import list_source
+    from rawdicom.index.sqlite import stored_batch
+    entries = list_source([str(p) for p in files])
+    for extra in ((), extra_keywords(TAGS)):
+        _, batch, statuses, _ = index_partition(0, entries, extra, None)
+        rows = [record(e.path, tags=extra) for e in entries]
+        assert batch == stored_batch(rows, extra)
+        assert sum(1 for r in rows if r["warnings"]) >= 5  # files that warn are in it
+        assert statuses["ok"] < len(rows)
+
+
+def test_other_warnings_in_a_partition_are_issued_again(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warning that is not the reader's, raised while a partition is read, still reaches
+    the caller's warning filters (once the partition's capture ends), in no row."""
+    import warnings
+
+    write_collection(tmp_path / "in")
+    module = sys.modules["rawdicom.index.record"]
+    original = module.instance_record
+
+    def noisy(*args, **kw):  # type: ignore[no-untyped-def]
+        warnings.warn("not the reader's", UserWarning)
+        return original(*args, **kw)
+
+    monkeypatch.setattr(module, "instance_record", noisy)
+    with pytest.warns(UserWarning, match="not the reader's"):
+        build(tmp_path / "in", str(tmp_path / "i.sqlite"), engine="serial")
+    assert not any("not the reader" in w for r in read_rows(str(tmp_path / "i.sqlite"))
+                   for w in r["warnings"])
+
+
+def test_sqlite_values_are_json_dumps_of_the_rows(files: list[Path]) -> None:
+    """Lists stored as JSON: number lists written item by item, text lists once per
+    distinct value, give json.dumps's text exactly (-0.0, 5e-324, int64 bounds, nulls)."""
+    import json
+
+    from rawdicom.index.sqlite import _number_list, stored_batch
+    for value in ([-0.0, 1.0], [5e-324, 1.7976931348623157e308, 0.1], [2**63 - 1, -2**63],
+                  [1.0, None], [], [None]):
+        assert _number_list(value) == json.dumps(value)
+    rows = [record(p, tags=TAGS) for p in files]
+    extra = extra_keywords(TAGS)
+
+    def plain(columns: tuple[tuple[str, str], ...], group: list[dict]) -> list[list]:
+        out = [[json.dumps(r[n]) if kind.startswith("list_") and r.get(n) is not None
+                else r.get(n) for n, kind in columns] for r in group]
+        for values in out:
+            values[0] = stored_path(values[0])
+        return out
+    instances, frames = stored_batch(rows, extra)
+    assert instances == plain(instance_columns(extra), rows)
+    assert frames == plain(FRAME_COLUMNS, [f for r in rows for f in (r["frames"] or ())])

@@ -260,3 +260,26 @@ def test_example_file():
     ds = read_quiet(Path(rawdicom.__file__).parent / "examples" / "ct_phantom.dcm")
     assert ds.Modality == "CT"
     assert len(list(ds.walk())) > 10
+
+
+def test_header_only_read_gives_the_file_size_and_each_tuple_its_own_tags(tmp_path) -> None:
+    """A read of the first kilobytes keeps the size of the file it opened (scan checks the
+    Pixel Data against it, without another stat); the tags of the last read are reused
+    only for that very tuple, never for another one or a list changed in place."""
+    ds = rawdicom.Dataset()
+    for keyword, value in (("PatientID", "P"), ("StudyID", "S"), ("Rows", 2), ("Columns", 2)):
+        ds.set(keyword, value)
+    ds.set("PixelData", b"\0" * 8, "OW")
+    path = tmp_path / "x.dcm"
+    rawdicom.write(ds, path)
+    header = rawdicom.read(path, stop_before_pixels=True)
+    assert header.source_size == path.stat().st_size
+    assert rawdicom.read(path).source_size is None
+    first, second = ("PatientID",), ("StudyID",)
+    assert list(rawdicom.read(path, tags=first).keys()) == [0x00100020]
+    assert list(rawdicom.read(path, tags=second).keys()) == [0x00200010]
+    assert list(rawdicom.read(path, tags=first).keys()) == [0x00100020]
+    tags = ["PatientID"]
+    assert list(rawdicom.read(path, tags=tags).keys()) == [0x00100020]
+    tags[0] = "Rows"
+    assert list(rawdicom.read(path, tags=tags).keys()) == [0x00280010]

@@ -74,6 +74,15 @@ def stack_id(series_uid: Any, stack: Any) -> str:
     return short_hash([series_uid, images], 20)
 
 
+def distinct_images(instances: Sequence[Any]) -> list[Any]:
+    """One image per file and frame: the slices of a mosaic share their file's header
+    values (rescale, samples, colour), so 7,200 mosaic slices are 200 checks."""
+    seen: dict[tuple[int, Any], Any] = {}
+    for inst in instances:
+        seen.setdefault((id(inst.record), inst.frame), inst)
+    return list(seen.values())
+
+
 def scaling(instances: Sequence[Any]) -> tuple[str, float | None, float | None]:
     """How values are stored: ``("modality", None, None)`` when every Rescale Slope and
     Intercept is an integer (the rescaled values, exact, in the narrowest integer type);
@@ -111,8 +120,9 @@ def _refusal(stack: Any, missing: str) -> tuple[str | None, list[Any]]:
     diags = list(stack.diagnostics)
     if isinstance(stack, MRStack) and not stack.volumes:
         return "missing images: " + "; ".join(str(d) for d in diags), diags
-    samples = {i.get("samples_per_pixel", 1) for i in stack.instances}
-    if samples != {1} or any(is_colour(i) for i in stack.instances):  # RGB24: not written yet
+    images = distinct_images(stack.instances)
+    samples = {i.get("samples_per_pixel", 1) for i in images}
+    if samples != {1} or any(is_colour(i) for i in images):  # RGB24: not written yet
         return f"colour (Samples per Pixel {sorted(samples)}): not a grayscale volume", diags
     if _is_localizer(stack):
         return "a localizer (Image Type LOCALIZER)", diags
@@ -171,27 +181,28 @@ def narrowest(array: Any) -> Any:
     return array
 
 
-def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any] | None:
+def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, Any] | None:
     """Where every image shares one integer Rescale Slope and Intercept (a CT series:
-    1 and -1024): the stored values read straight into a volume of their own 16-bit type
-    and rescaled there, in place, when the rescaled values fit it (as they nearly always
-    do); else kept, exact, with ``scl_slope``/``scl_inter``. No int32 volume (the type
-    Bits Stored alone would need), no narrowing copy: peak memory the output. None where
-    the images differ in their rescale, are not 16-bit, or a slice had to be filled (the
-    general path then decides)."""
+    1 and -1024) and is stored in 16 bits: the stored values read straight into a volume
+    of that type and rescaled there, in place, when the rescaled values fit it (as they
+    nearly always do); else kept, exact, with ``scl_slope``/``scl_inter``. No int32 volume
+    (the type Bits Stored alone would need), no narrowing copy: peak memory the output.
+    (volume, array, slope, intercept, how its filled slices are scaled); None where the
+    images differ in their rescale or are not 16-bit (decided before any pixel is read)."""
     import numpy as np
     from ..model.header_values import rescale
-    pairs = {rescale(i, True) for i in stack.instances}
-    if len(pairs) != 1:
+    from ..model.volume import output_dtype
+    images = distinct_images(stack.instances)
+    pairs = {rescale(i, True) for i in images}
+    stored = output_dtype(images, False)
+    if len(pairs) != 1 or stored.kind not in "iu" or stored.itemsize != 2:
         return None
     slope, intercept = next(iter(pairs))
     volume = stack.volume(hounsfield=False, threads=options.read_threads)
     array = volume.array
-    if array.dtype.kind not in "iu" or array.dtype.itemsize != 2 or volume.filled_slices or \
-            any(d.kind == "unreadable" for d in volume.diagnostics):
-        return None
-    if (slope, intercept) == (1.0, 0.0) or array.size == 0:
-        return volume, array, None, None
+    fill = ("stored", slope, intercept)
+    if volume.filled_slices or (slope, intercept) == (1.0, 0.0) or array.size == 0:
+        return volume, array, None, None, fill  # filled slices: float32, scaled by fill
     lo, hi = int(array.min()), int(array.max())
     ends = sorted((lo * int(slope), hi * int(slope)))
     info = np.iinfo(array.dtype)
@@ -200,10 +211,11 @@ def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any] 
         if slope != 1.0:
             np.multiply(array, array.dtype.type(int(slope)), out=array)
         np.add(array, array.dtype.type(int(intercept)), out=array)
-        return volume, array, None, None
+        return volume, array, None, None, fill
     if float(np.float32(slope)) == slope and float(np.float32(intercept)) == intercept:
-        return volume, array, slope, intercept
-    return None
+        return volume, array, slope, intercept, fill
+    return volume, np.multiply(array, int(slope), dtype=np.int32) + np.int32(int(intercept)), \
+        None, None, fill  # an integer rescale float32 cannot hold: int32 values
 
 
 def _filled(volume: Any, mode: tuple[str, float | None, float | None]) -> Any:
@@ -223,10 +235,10 @@ def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
     """Write one stack's files into the staging folder; its manifest row."""
     from ..model import diffusion
     options = task.options
-    mode = scaling(stack.instances)
+    mode = scaling(distinct_images(stack.instances))
     direct = _stored_rescaled(stack, options) if mode[0] == "modality" else None
     if direct is not None:
-        volume, array, slope, intercept = direct
+        volume, array, slope, intercept, mode = direct
     else:
         volume = stack.volume(hounsfield=mode[0] != "stored", threads=options.read_threads)
         array, slope, intercept = narrowest(volume.array), mode[1], mode[2]

@@ -21,12 +21,14 @@ import queue
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
 
+from ..warning_capture import captured_warnings
 from . import parquet
 from .listing import Entry, list_source
-from .record import error_row, record
+from .record import error_row, file_row
 from .schema import extra_keywords
 from .sqlite import Batch, SQLiteSink, stored_batch
 from .storage import is_url
@@ -98,10 +100,10 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def _safe_record(entry: Entry, tags: tuple[str, ...],
-                 storage_options: dict[str, Any] | None) -> dict[str, Any]:
+def _safe_record(entry: Entry, tags: tuple[str, ...], storage_options: dict[str, Any] | None,
+                 caught: list[warnings.WarningMessage] | None = None) -> dict[str, Any]:
     try:
-        return record(entry.path, tags=tags, info=entry.info, storage_options=storage_options)
+        return file_row(entry.path, tags, entry.info, storage_options, caught)
     except Exception as exc:  # a defect of rawdicom: still exactly one row for the file
         return error_row(entry.path, exc, tags)
 
@@ -123,8 +125,11 @@ def index_partition(partition: int, entries: Sequence[Entry], tags: tuple[str, .
         import concurrent.futures
         with concurrent.futures.ThreadPoolExecutor(min(threads, len(entries))) as pool:
             rows = list(pool.map(lambda e: _safe_record(e, tags, storage_options), entries))
-    else:
-        rows = [_safe_record(entry, tags, storage_options) for entry in entries]
+    else:  # one capture of warnings for the partition, each file taking its own from it
+        with captured_warnings() as caught:
+            rows = [_safe_record(entry, tags, storage_options, caught) for entry in entries]
+        for w in caught:  # (raised outside any file's read: issued again, as if not caught)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     statuses = Counter(r["status"] for r in rows)
     header_bytes = sum(r["header_bytes"] or 0 for r in rows)
     if parquet_out is not None:

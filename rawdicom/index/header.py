@@ -16,17 +16,19 @@ read-ahead, each request is exactly the range wanted. Local files are read with 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Iterable
 
 from ..dataset import Dataset
-from ..errors import DicomError
+from ..errors import DicomError, DicomWarning
 from ..model.scan import overrun_text_element
 from ..reader import read
 from ..regular_file import open_regular_stat
 from ..warning_capture import captured_warnings, dicom_messages
 from .storage import is_url
 
-__all__ = ["PREFIX", "Header", "LocalFile", "RemoteFile", "BytesFile", "open_source", "read_header"]
+__all__ = ["PREFIX", "Header", "LocalFile", "RemoteFile", "BytesFile", "open_source", "read_header",
+           "take_dicom_messages"]
 
 PREFIX = 64 * 1024
 _PIXEL_DATA = 0x7FE00010
@@ -178,12 +180,38 @@ def _reached_pixels(ds: Dataset, available: int) -> bool:
     return ds[_PIXEL_DATA].offset <= available
 
 
+def take_dicom_messages(caught: list[warnings.WarningMessage], start: int) -> list[str]:
+    """The texts of the DicomWarnings caught since ``start`` in a capture that the caller
+    holds over many files (one partition read in one thread: entering a capture per file
+    cost 8% of indexing it), taken out of ``caught``; any other warning stays there, to be
+    issued again once that capture ends (``warning_capture.dicom_messages``)."""
+    texts, others = [], []
+    for w in caught[start:]:
+        if issubclass(w.category, DicomWarning):
+            texts.append(str(w.message))
+        else:
+            others.append(w)
+    caught[start:] = others
+    return texts
+
+
+def _parse(buf: bytes, tags: tuple[Any, ...]) -> tuple[Dataset | None, DicomError | None]:
+    """(the dataset, None), or (None, the DicomError the bytes gave)."""
+    try:
+        return read(buf, tags=tags), None
+    except DicomError as exc:
+        return None, exc
+
+
 def read_header(src: LocalFile | RemoteFile | BytesFile, tags: Iterable[Any],
-                first: int = PREFIX) -> tuple[Header | None, int, DicomError | None]:
+                first: int = PREFIX, caught: list[warnings.WarningMessage] | None = None
+                ) -> tuple[Header | None, int, DicomError | None]:
     """Read the header of ``src`` by prefixes: ``first`` bytes, then doubling.
 
     Returns ``(header, bytes_read, error)``: the header, or the DicomError the whole
     file gave (an error in a prefix may only be the prefix's end: the next range is read).
+    The reader's warnings are captured per parse, or, with ``caught``, taken from the
+    capture the caller holds (:func:`take_dicom_messages`).
     """
     tags = tuple(tags)
     buf = b""
@@ -195,14 +223,14 @@ def read_header(src: LocalFile | RemoteFile | BytesFile, tags: Iterable[Any],
         chunk = src.read(len(buf), asked)
         buf = buf + chunk if buf else chunk  # (the first prefix, the usual case: no copy)
         complete = len(chunk) < asked or (src.size is not None and len(buf) >= src.size)
-        ds: Dataset | None = None
-        error: DicomError | None = None
-        with captured_warnings() as caught:
-            try:
-                ds = read(buf, tags=tags)
-            except DicomError as exc:
-                error = exc
-        messages = dicom_messages(caught)
+        if caught is None:
+            with captured_warnings() as mine:
+                ds, error = _parse(buf, tags)
+            messages = dicom_messages(mine)
+        else:
+            start = len(caught)
+            ds, error = _parse(buf, tags)
+            messages = take_dicom_messages(caught, start)
         if ds is None and complete:
             return None, len(buf), error
         reached = ds is not None and _reached_pixels(ds, len(buf))

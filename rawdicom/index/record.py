@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from typing import Any, Iterable
 
 from .. import dictionary
@@ -22,10 +23,10 @@ from ..model.record import FIELDS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_reco
 from ..model.header_values import finite_floats
 from ..model.stacks import _HARD, HARD_KEY_INPUTS, _format, normal
 from ..warning_capture import captured_warnings, dicom_messages
-from .header import open_source, read_header
+from .header import open_source, read_header, take_dicom_messages
 from .schema import FRAME_COLUMNS, PHI, convert, extra_keywords, instance_columns
 
-__all__ = ["record", "status_of", "error_row"]
+__all__ = ["record", "file_row", "status_of", "error_row"]
 
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
 # The default columns taken from the instance record: (name, kind).
@@ -193,7 +194,17 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     of the file (fsspec info: size, ETag), saving a request; ``storage_options`` go to
     fsspec for a URL (credentials, ``endpoint_url``, ...).
     """
-    extra = extra_keywords(tags)
+    return file_row(source, extra_keywords(tags), info, storage_options)
+
+
+def file_row(source: Any, extra: tuple[str, ...], info: dict[str, Any] | None = None,
+             storage_options: dict[str, Any] | None = None,
+             caught: list[warnings.WarningMessage] | None = None) -> dict[str, Any]:
+    """:func:`record` with the ``tags=`` keywords already checked (``extra_keywords``).
+    ``caught``: a capture of warnings that the caller holds over many files (a partition
+    read in one thread), from which this file's are taken
+    (:func:`rawdicom.index.header.take_dicom_messages`); without it each step of the read
+    captures its own."""
     names, kinds = _layout(extra)
     row: dict[str, Any] = dict.fromkeys(names)
     row["frames"] = None
@@ -206,7 +217,8 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
         return _failed(row, exc)
     try:
         row["size"], row["mtime"], row["etag"] = src.size, src.mtime, src.etag
-        header, row["header_bytes"], error = read_header(src, RECORD_TAGS + extra)
+        header, row["header_bytes"], error = read_header(src, RECORD_TAGS + extra,
+                                                         caught=caught)
     except OSError as exc:
         return _failed(row, exc)
     finally:
@@ -214,16 +226,14 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
     if header is None:
         return _failed(row, error)
     ds = header.dataset
-    with captured_warnings() as caught:  # (values decoded here may warn too)
-        rec = instance_record(ds, row["path"])
-        extras = {}
-        for keyword in extra:
-            key = snake_case(keyword)
-            try:
-                extras[key] = rec[key] if key in rec else ds.get(keyword)
-            except DicomError as exc:
-                problems.append(f"{keyword}: {exc}")
-    row["warnings"] = header.warnings + dicom_messages(caught)
+    if caught is None:
+        with captured_warnings() as mine:  # (values decoded here may warn too)
+            rec, extras = _values(ds, row["path"], extra, problems)
+        row["warnings"] = header.warnings + dicom_messages(mine)
+    else:
+        start = len(caught)
+        rec, extras = _values(ds, row["path"], extra, problems)
+        row["warnings"] = header.warnings + take_dicom_messages(caught, start)
     problems.extend(rec["problems"])
     for key, kind in _KEEP:
         value = rec[key]
@@ -256,6 +266,20 @@ def record(source: Any, *, tags: Iterable[str] | None = None,
         return _failed(row, MalformedElementError(
             "no SOP Class, SOP Instance, Study or Series Instance UID: not an instance"))
     return row
+
+
+def _values(ds: Any, path: str | None, extra: tuple[str, ...], problems: list[str]
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The instance record of ``ds`` and the values of the ``extra`` keywords."""
+    rec = instance_record(ds, path)
+    extras = {}
+    for keyword in extra:
+        key = snake_case(keyword)
+        try:
+            extras[key] = rec[key] if key in rec else ds.get(keyword)
+        except DicomError as exc:
+            problems.append(f"{keyword}: {exc}")
+    return rec, extras
 
 
 def _is_dicomdir(ds: Any) -> bool:

@@ -28,19 +28,41 @@ def _sql_type(kind: str) -> str:
     return _TYPES.get(kind, "TEXT")  # lists: JSON text
 
 
-def _encode(kind: str, value: Any) -> Any:
-    if value is not None and kind.startswith("list_"):
-        return json.dumps(value)  # (ASCII: a lone surrogate is written \udcxx)
-    return value
+def _number_list(value: list[Any]) -> str:
+    """A list of a number column (all float, or all int, after schema.convert) as JSON,
+    as json.dumps writes it (float.__repr__ / int.__repr__ per item), without its
+    per-call overhead; a list with a null item through json.dumps."""
+    if None in value:
+        return json.dumps(value)
+    return "[" + ", ".join(map(repr, value)) + "]"
 
 
 def _rows_values(columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]
                  ) -> list[list[Any]]:
     """The values of ``rows`` as stored, in the order of ``columns`` (the first is the
-    path: stored lossless, see path_text)."""
-    out = [[_encode(k, r.get(n)) for n, k in columns] for r in rows]
-    for values in out:
+    path: stored lossless, see path_text; lists as JSON text, ASCII: a lone surrogate is
+    written \\udcxx). A text list is encoded once per distinct value in a batch (a series
+    repeats its Image Type, character set, sequence names)."""
+    names = [n for n, _ in columns]
+    numbers = [i for i, (_, kind) in enumerate(columns) if kind in ("list_float", "list_int")]
+    texts = [i for i, (_, kind) in enumerate(columns) if kind == "list_text"]
+    known: dict[tuple[str, ...], str] = {}
+    out = []
+    for row in rows:
+        values = list(map(row.get, names))
+        for i in numbers:
+            if values[i] is not None:
+                values[i] = _number_list(values[i])
+        for i in texts:
+            value = values[i]
+            if value is not None:
+                key = tuple(value)
+                text = known.get(key)
+                if text is None:
+                    text = known[key] = json.dumps(value)
+                values[i] = text
         values[0] = stored_path(values[0])
+        out.append(values)
     return out
 
 

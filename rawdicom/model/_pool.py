@@ -39,8 +39,9 @@ __all__ = ["map_chunks"]
 _POLL = 0.5  # seconds between checks that the workers are alive, while waiting for them
 # What this process does alone after the reading (building the Collection, a caller's
 # stacks; unpacking what the workers sent), as a share of the reading: the share of the
-# chunks it leaves to each worker (a scan with stacks, bench_scan.py: about 0.1).
-_SERIAL_SHARE = 0.08
+# chunks it leaves to each worker (bench_scan.py, a scan with stacks: 0.1 to 0.2; a scan
+# alone: a few hundredths).
+_SERIAL_SHARE = 0.1
 
 
 def _context() -> Any:

@@ -357,6 +357,17 @@ def _positions(images: Sequence[Instance], depth: dict[int, float], tolerance: f
     return groups
 
 
+def _count_positions(images: Sequence[Instance], depth: dict[int, float], tolerance: float
+                     ) -> int:
+    """``len(_positions(images, depth, tolerance))``, without ordering the images (no
+    identity keys: it runs once per stack of a 4-D series)."""
+    count, last = 0, math.nan
+    for d in sorted(depth[id(i)] for i in images):
+        if not count or not abs(d - last) <= tolerance:
+            count, last = count + 1, d
+    return count
+
+
 TRACE = "isotropic/trace: b > 0 without a gradient direction"
 
 
@@ -397,7 +408,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
                 if name not in VOLUME_KEYS or len({dict(s.key).get(name) for s in stacks}) == 1)
     reason = stacks[0].reason  # given by split_stacks once the series' stacks are known
     if len(stacks) > 1 and all(len(s) == positions for s in stacks) and \
-            all(len(_positions(s.instances, depth, tolerance)) == positions for s in stacks):
+            all(_count_positions(s.instances, depth, tolerance) == positions for s in stacks):
         volumes = [s.instances for s in stacks]  # each stack one volume, its key the label
     elif all(c == k for c in counts):
         for group in by_position:
@@ -415,7 +426,7 @@ def _four_d(stacks: list[Stack], tolerance: float) -> list[Stack]:
         return out
     # Unequal counts: keep the stacks that are complete volumes, report the rest.
     complete = [s for s in stacks if len(s) == positions
-                and len(_positions(s.instances, depth, tolerance)) == positions]
+                and _count_positions(s.instances, depth, tolerance) == positions]
     incomplete = [s for s in stacks if s not in complete]
     message = (f"{len(images)} images at {positions} positions (not a multiple)"
                + (f"; left out: {len(incomplete)} incomplete volume(s) of "

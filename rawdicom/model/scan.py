@@ -337,7 +337,7 @@ def _checked(path: str, ds: Any, record: dict[str, Any], notes: list[str]) -> Ou
             where = "Pixel Data" if "(7FE0,0010)" in note else "header"
             raise TruncatedError(f"the file ends inside its {where} ({note})")
     if not (ds.transfer_syntax and ds.transfer_syntax.deflated):  # offsets: inflated
-        _check_pixel_data(path, record)
+        _check_pixel_data(path, record, ds.source_size)
     if not any(record[key] for key in IDENTIFIER_FIELDS):
         if ds.preamble is None and not ds.file_meta:
             return ("skipped", None)
@@ -360,11 +360,13 @@ def _is_dicomdir(meta: Any) -> bool:
     return meta.get(_MEDIA_STORAGE_SOP_CLASS) == MEDIA_STORAGE_DIRECTORY
 
 
-def _check_pixel_data(path: str, record: dict[str, Any]) -> None:
-    """Native Pixel Data must lie in the file (one stat: the read saw only the header)."""
+def _check_pixel_data(path: str, record: dict[str, Any], size: int | None) -> None:
+    """Native Pixel Data must lie in the file of ``size`` bytes (as the header-only read
+    found it; else one stat: the read saw only the header)."""
     offset, length = record["pixel_data_offset"], record["pixel_data_length"]
     if offset is not None and length != _UNDEFINED_LENGTH:
-        error = pixel_data_truncation(offset, length, os.stat(path).st_size)
+        error = pixel_data_truncation(offset, length,
+                                      os.stat(path).st_size if size is None else size)
         if error is not None:
             raise error
 

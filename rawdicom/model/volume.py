@@ -22,6 +22,7 @@ value and an ``unreadable`` diagnostic (and a warning) names the file and the er
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -170,12 +171,17 @@ def _rgb24(array: "np.ndarray") -> "np.ndarray":
 def stored_dtype(inst: "Instance") -> "np.dtype":
     """The little-endian numpy type of an image's stored values (Bits Allocated, Pixel
     Representation); PixelDataError for what no grayscale volume holds."""
-    np = numpy()
     bits, signed = inst.get("bits_allocated"), inst.get("pixel_representation", 0)
     if bits not in (8, 16, 32) or signed not in (0, 1):
         raise PixelDataError(f"{inst.get('path')}: Bits Allocated {bits}, Pixel Representation "
                              f"{signed}: not a grayscale volume rawdicom builds")
-    return np.dtype(f"<{'ui'[signed]}{bits // 8}")
+    return _little_endian(bits, signed)
+
+
+@functools.lru_cache(maxsize=None)
+def _little_endian(bits: int, signed: int) -> "np.dtype":
+    """The type of (Bits Allocated, Pixel Representation): made once, asked per slice."""
+    return numpy().dtype(f"<{'ui'[signed]}{bits // 8}")
 
 
 def _stored_range(bits: Any, dtype: "np.dtype", path: Any) -> tuple[int, int]:
@@ -357,6 +363,7 @@ def _decoded(ds: Any, inst: "Instance") -> "np.ndarray":
 
 
 Failure = tuple[str, list[int], Exception]
+_NATIVE_READ = object()  # a task whose frames are read straight from the file (no dataset)
 
 
 def _map(fn: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
@@ -395,7 +402,7 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
     for path, jobs in by_file.items():
         native = all(is_native_frame(inst) for _, inst in jobs)
         if native or len(jobs) == 1 or workers == 1:
-            tasks.append((path, jobs, None))
+            tasks.append((path, jobs, _NATIVE_READ if native else None))
             continue
         try:
             ds = rawdicom.read(path)
@@ -409,10 +416,10 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
     def run(task: tuple[str, list[tuple[int, "Instance"]], Any]) -> Failure | None:
         path, jobs, ds = task
         try:
-            if ds is not None:
-                _decode(ds, jobs, writer)
-            elif all(is_native_frame(inst) for _, inst in jobs):
+            if ds is _NATIVE_READ:
                 _readis_native_frame(path, jobs, writer)
+            elif ds is not None:
+                _decode(ds, jobs, writer)
             else:
                 _decode(rawdicom.read(path), jobs, writer)
         except (DicomError, OSError) as exc:
