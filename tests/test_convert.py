@@ -442,21 +442,50 @@ def test_command_on_a_folder_without_dicom(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("low, scaled", [(-2000, False), (-32000, True)])
+@pytest.mark.parametrize("stored, low, dtype, scaled", [
+    (np.int16, -2000, "int16", False), (np.int16, -32000, "int16", True),
+    (np.uint16, 0, "int16", False), (np.int16, 1100, "uint8", False)])
 def test_ct_read_as_stored_then_rescaled_in_place_equals_the_modality_values(
-        tmp_path: Path, low: int, scaled: bool) -> None:
-    # one shared slope/intercept: the stored int16 values are read straight and rescaled in
-    # place where -1024 keeps them in int16; where it would not (stored -32000), they stay
-    # stored with scl_inter -1024: either way the values are the modality values
+        tmp_path: Path, stored: Any, low: int, dtype: str, scaled: bool) -> None:
+    # one shared slope/intercept: the stored 16-bit values are read straight and rescaled
+    # in place (modulo 2**16: stored uint16 becomes int16) into the narrowest type that
+    # holds them; where none of 16 bits does (stored -32000 - 1024), they stay stored with
+    # scl_inter -1024: either way the values are the modality values
     def pixels(k: int) -> dict[str, Any]:
-        values = (np.arange(64, dtype=np.int16).reshape(8, 8) * 37 + k).astype(np.int16)
+        values = np.arange(64).reshape(8, 8) * (37 if dtype != "uint8" else 1) + k + 1100
         values[0, 0] = low
-        return {"pixels": values}
+        return {"pixels": values.astype(stored)}
     write_series(tmp_path / "ct", axial_positions(4, spacing=2.0), series_number=1,
-                 slope=1.0, intercept=-1024.0, per_slice=pixels)
+                 slope=1.0, intercept=-1024.0, per_slice=pixels,
+                 extra={"PixelRepresentation": 0 if stored == np.uint16 else 1})
     convert(tmp_path / "ct", tmp_path / "out", format="nii", engine="serial")
     [row] = read_rows(str(tmp_path / "out"))
     info = [o for o in row["outputs"] if o["kind"] == "nifti"][0]
-    assert info["dtype"] == "int16"
+    assert info["dtype"] == dtype
     assert ("scl_inter" in info) is scaled and info.get("scl_inter", -1024) == -1024
     assert check_points(tmp_path / "out" / info["path"], tmp_path / "ct") == 4 * 64
+
+
+def test_peak_memory_of_a_ct_read_is_its_output(tmp_path: Path) -> None:
+    # the stored int16 values are read into the output and rescaled there: no int32 volume,
+    # no narrowing copy (numpy reports its allocations to tracemalloc; no timing)
+    import tracemalloc
+    from rawdicom.convert.series import Options, _stored_rescaled
+    from rawdicom.model.instance import Instance
+    from rawdicom.model.stacks import split_stacks
+    size = 128
+    write_series(tmp_path / "ct", axial_positions(8, spacing=2.0), series_number=1,
+                 rows=size, columns=size, slope=1.0, intercept=-1024.0,
+                 per_slice=lambda k: {"pixels": np.full((size, size), 1000 + 500 * k, np.int16)})
+    collection = rawdicom.scan(tmp_path / "ct", workers=1)
+    [stack] = split_stacks([Instance(i.record) for i in collection.series[0].instances])
+    stack.geometry
+    tracemalloc.start()
+    try:
+        volume, array, slope, intercept, _ = _stored_rescaled(stack, Options(read_threads=2))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert array.dtype == np.int16 and slope is None and np.shares_memory(array, volume.array)
+    assert peak <= array.nbytes + size * size * 2 + 64 * 1024, peak
+    assert sorted(np.unique(array).tolist()) == [500 * k - 24 for k in range(8)]

@@ -216,3 +216,19 @@ def test_acquisition_fields_equal_dcm2niix_refs(name, converted):
         assert largest <= (listed[1] if listed else 1e-3), (ref.name, largest)
         checked += 1
     assert checked
+
+
+def test_a_damaged_optional_header_value_leaves_the_field_out_not_the_stack():
+    from rawdicom.errors import ValueDecodeError
+
+    class Damaged:  # a header whose every value fails to decode
+        def get(self, keyword: str) -> Any:
+            raise ValueDecodeError(f"{keyword}: not a number", offset=100, tag=0x00180091)
+
+        def __contains__(self, tag: Any) -> bool:
+            return False
+    first = _image(in_plane_phase_encoding_direction="COL", mr_acquisition_type="3D")
+    assert phase_encoding(first, Damaged())[0] == {"PhaseEncodingAxis": "j"}
+    times = ["120000.0", "120000.5"]
+    stack, geometry = _stack([times], [0, 1])
+    assert slice_timing(stack, geometry, Damaged()) == ([0.0, 0.5], "")

@@ -224,3 +224,45 @@ def test_sqlite_values_are_json_dumps_of_the_rows(files: list[Path]) -> None:
     instances, frames = stored_batch(rows, extra)
     assert instances == plain(instance_columns(extra), rows)
     assert frames == plain(FRAME_COLUMNS, [f for r in rows for f in (r["frames"] or ())])
+
+
+def test_the_pool_alone_gives_the_partitions_of_the_caller(files: list[Path]) -> None:
+    """The processes engine's pool, fed every partition (no caller taking any): each one
+    crosses a worker process and comes back as the caller would have made it."""
+    import collections
+    import queue
+    import threading
+
+    from rawdicom.index.engines import _feed_pool, index_partition
+    from rawdicom.index.listing import list_source
+    entries = list_source([str(p) for p in files[:150]])
+    tasks = [(i // 30, entries[i:i + 30]) for i in range(0, len(entries), 30)]
+    args = ((), None, None, 1)
+    finished: queue.Queue = queue.Queue()
+    _feed_pool(2, collections.deque(tasks), threading.Lock(), args, finished)
+    results = []
+    while (item := finished.get()) is not None:
+        assert not isinstance(item, BaseException), item
+        results.append(item.result())
+    assert sorted(r[0] for r in results) == [p for p, _ in tasks]
+    for partition, batch, statuses, header_bytes in results:
+        mine = index_partition(partition, tasks[partition][1], *args)
+        assert (batch, statuses, header_bytes) == mine[1:]
+
+
+def test_small_local_jobs_start_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """engine="processes" with workers left unset: below POOL_MIN_FILES local files the
+    caller indexes alone (a worker's start-up would cost more than it saves)."""
+    import rawdicom.index.engines as engines
+    write_collection(tmp_path / "in")
+    started = []
+
+    def feed(*args):  # type: ignore[no-untyped-def]
+        started.append(1)
+        args[-1].put(None)  # (no pool: the caller takes every partition)
+
+    monkeypatch.setattr(engines, "_feed_pool", feed)
+    summary = build(tmp_path / "in", str(tmp_path / "i.sqlite"), partition_size=2)
+    assert summary.indexed > 4 and not started
+    build(tmp_path / "in", str(tmp_path / "j.sqlite"), partition_size=2, workers=2)
+    assert started == [1]  # workers=2 asked: the pool is started

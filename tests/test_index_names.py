@@ -57,7 +57,7 @@ def test_index_build_keeps_non_utf8_names(folder: tuple[Path, list[str]], tmp_pa
         pytest.importorskip("pyarrow")
     root, paths = folder
     target = str(tmp_path / out)
-    summary = index.build(str(root), target, engine=engine, partition_size=2)
+    summary = index.build(str(root), target, engine=engine, workers=2, partition_size=2)
     assert summary.statuses == {"ok": len(NAMES)}
     rows = index.read_rows(target)
     assert [r["path"] for r in rows] == paths  # the same str, in the listing's order
@@ -68,7 +68,7 @@ def test_index_build_keeps_non_utf8_names(folder: tuple[Path, list[str]], tmp_pa
     frames = index.read_rows(target, table="frames")
     assert all(f["path"] in paths for f in frames)
     if out.endswith(".sqlite"):  # incremental: nothing read again, nothing marked removed
-        again = index.build(str(root), target, engine=engine, partition_size=2)
+        again = index.build(str(root), target, engine=engine, workers=2, partition_size=2)
         assert (again.unchanged, again.removed, again.indexed) == (len(NAMES), 0, 0)
     else:
         pytest.importorskip("duckdb")

@@ -604,3 +604,25 @@ def test_csa_element_of_another_vr_is_read_as_bytes():
     out = vendor_fields(rawdicom.read(part10(body)), ["ORIGINAL", "PRIMARY", "MOSAIC"], problems)
     assert out["mosaic_images"] is None
     assert problems and problems[0].startswith("CSA image header")
+
+
+def test_peak_memory_of_a_4d_read_is_the_output_and_a_slice(tmp_path):
+    # numpy reports its allocations to tracemalloc: the 4-D read makes no volume per time
+    # point, no intermediate array (a deterministic count, no timing)
+    import tracemalloc
+    size = 128
+    write_4d(tmp_path, slices=4, volumes=6, rows=size, columns=size,
+             pixels=lambda t, k: np.full((size, size), t * 10 + k, np.int16))
+    [stack] = stacks_of(tmp_path)
+    stack.geometry  # the grid, computed before the count starts
+    tracemalloc.start()
+    try:
+        volume = stack.volume(threads=2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    slice_bytes = size * size * volume.array.itemsize
+    assert volume.array.nbytes == 6 * 4 * slice_bytes
+    assert peak <= volume.array.nbytes + slice_bytes + 64 * 1024, peak
+    for t in range(6):
+        assert set(np.unique(volume.array[t]).tolist()) == {t * 10 + k for k in range(4)}

@@ -115,3 +115,22 @@ def test_pack_round_trip_keeps_every_value_and_key_order() -> None:
         [list(r) for k, r in outcomes if k == "record"]
     failed = outcomes + [("failed", (rawdicom.TruncatedError, "cut", 12, 0x7FE00010))]
     assert _pool._pack(failed) is failed  # (a class: sent pickled, as it is)
+
+
+def test_extra_tags_cross_the_process_boundary_as_they_are(tmp_path: Path, monkeypatch) -> None:
+    """scan(tags=...): records with keys of their own (a sequence as a list of dicts, a
+    private tag) come back from a worker with the same keys, order and values."""
+    monkeypatch.setattr(scan_module, "_FILES_PER_WORKER", 1)
+    monkeypatch.setattr(scan_module, "_MAX_CHUNK", 2)
+    root = tmp_path / "in"
+    item = rawdicom.Dataset()
+    item.set("CodeValue", "X1")
+    write_series(root, n=7, extra={"InstitutionName": "Somewhere",
+                                   "ProcedureCodeSequence": [item],
+                                   0x00091001: ("LO", "private")})
+    tags = ["InstitutionName", "ProcedureCodeSequence", "0009,1001"]
+    serial = rawdicom.scan(root, workers=1, tags=tags)
+    parallel = rawdicom.scan(root, workers=2, tags=tags)
+    assert repr(parallel.to_records()) == repr(serial.to_records())
+    assert [list(r) for r in parallel.to_records()] == [list(r) for r in serial.to_records()]
+    assert serial.to_records()[0]["institution_name"] == "Somewhere"

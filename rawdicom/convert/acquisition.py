@@ -57,9 +57,21 @@ def _private(item: Any, group: int, creator: str, element: int) -> Any:
     return None
 
 
+def _value(ds: Any, keyword: str) -> Any:
+    """``ds.get(keyword)``, None where the dataset is absent or the value does not decode:
+    a damaged optional field leaves a sidecar field out, never fails the stack."""
+    from ..errors import DicomError
+    if ds is None:
+        return None
+    try:
+        return ds.get(keyword)
+    except (DicomError, ValueError, TypeError):
+        return None
+
+
 def _first_item(ds: Any, keyword: str) -> Any:
     try:
-        items = ds.get(keyword)
+        items = _value(ds, keyword)
         return items[0] if items else None
     except Exception:  # noqa: BLE001 - an undecodable sequence gives nothing
         return None
@@ -71,8 +83,8 @@ def _in_plane_direction(first: Any, header: Any) -> str | None:
         for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
             group = _first_item(header, groups)
             fov = _first_item(group, "MRFOVGeometrySequence") if group is not None else None
-            if fov is not None and fov.get("InPlanePhaseEncodingDirection"):
-                value = fov.get("InPlanePhaseEncodingDirection")
+            if fov is not None and _value(fov, "InPlanePhaseEncodingDirection"):
+                value = _value(fov, "InPlanePhaseEncodingDirection")
                 break
     return str(value).strip().upper() if value is not None else None
 
@@ -109,8 +121,8 @@ def phase_encoding(first: Any, header: Any) -> tuple[dict[str, str], str | None]
     if axis is None:
         return {}, None
     acquisition = str(first.get("mr_acquisition_type") or
-                      (header.get("MRAcquisitionType") if header is not None else "") or "")
-    train = header.get("EchoTrainLength") if header is not None else None
+                      _value(header, "MRAcquisitionType") or "")
+    train = _value(header, "EchoTrainLength")
     if acquisition.strip().upper() == "3D" and not (isinstance(train, int) and train > 1):
         return {"PhaseEncodingAxis": axis}, None  # dcm2niix: no direction for 3-D non-EPI
     positive = _polarity(header, getattr(first, "frame", None))
@@ -152,13 +164,12 @@ def _relative(times: Sequence[float | None], tr: float | None) -> tuple[list[flo
     return out, ""
 
 
-def _image_times(images: Sequence[Any], slots: Sequence[int], count: int
-                 ) -> list[float | None]:
+def _image_times(images: Sequence[Any], slots: Sequence[int], count: int,
+                 headers: dict[str, Any]) -> list[float | None]:
     """Classic files: Acquisition Time; frames of enhanced files: the per-frame SDI item's
     TimeAfterStart (0021,xx04; seconds, what dcm2niix reads), else Frame Acquisition
     DateTime (a few ms apart from it on XA60)."""
     out: list[float | None] = [None] * count
-    headers: dict[str, Any] = {}
     for inst, slot in zip(images, slots):
         frame = getattr(inst, "frame", None)
         if out[slot] is not None:
@@ -187,14 +198,16 @@ def _time_after_start(headers: dict[str, Any], path: str, frame: int) -> float |
     return value if math.isfinite(value) else None
 
 
-def _mosaic_times(images: Sequence[Any], slots: Sequence[int], count: int
-                  ) -> list[float | None]:
-    from ..reader import read
+def _mosaic_times(images: Sequence[Any], slots: Sequence[int], count: int,
+                  headers: dict[str, Any]) -> list[float | None]:
     from ..vendor.siemens import csa_header
+    from .sidecar import read_header
     out: list[float | None] = [None] * count
+    path = str(images[0].get("path"))
     try:
-        header = read(str(images[0].get("path")), stop_before_pixels=True)
-        times = csa_header(header).mosaic_ref_acq_times  # type: ignore[union-attr]
+        if path not in headers:
+            headers[path] = read_header(path)
+        times = csa_header(headers[path]).mosaic_ref_acq_times  # type: ignore[union-attr]
     except Exception:  # noqa: BLE001 - no readable CSA times: no slice timing
         return out
     if not times:
@@ -226,18 +239,19 @@ def slice_timing(stack: Any, geometry: Any, header: Any) -> tuple[list[float] | 
     tr = float(tr) / 1000.0 if isinstance(tr, (int, float)) and tr > 0 else None
     mosaics = isinstance(volumes[0][0], mosaic.MosaicSlice)
     times_of = _mosaic_times if mosaics else _image_times
+    headers = {str(first.get("path")): header}  # each file's header read once
     try:
-        own, why = _relative(times_of(volumes[0], slots, count), tr)
+        own, why = _relative(times_of(volumes[0], slots, count, headers), tr)
     except _NoTimes as exc:
         return None, f"SliceTiming left out: {exc}"
     if len(volumes) < 2 or len(volumes[1]) != len(volumes[0]):
-        software = str(header.get("SoftwareVersions") if header is not None else "") or ""
+        software = str(_value(header, "SoftwareVersions") or "")
         if own is not None and not mosaics and "XA" in software.upper():
             return None, ("SliceTiming left out: one volume of Siemens XA, whose first "
                           "volume may report single-band times for a multiband run")
         return own, "" if own is not None else f"SliceTiming left out: {why}"
     try:
-        second, why2 = _relative(times_of(volumes[1], slots, count), tr)
+        second, why2 = _relative(times_of(volumes[1], slots, count, headers), tr)
     except _NoTimes as exc:
         second, why2 = None, str(exc)
     if own is not None and second is not None and \

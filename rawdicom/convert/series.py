@@ -204,18 +204,31 @@ def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, 
     if volume.filled_slices or (slope, intercept) == (1.0, 0.0) or array.size == 0:
         return volume, array, None, None, fill  # filled slices: float32, scaled by fill
     lo, hi = int(array.min()), int(array.max())
-    ends = sorted((lo * int(slope), hi * int(slope)))
-    info = np.iinfo(array.dtype)
-    if info.min <= ends[0] + int(intercept) and ends[1] + int(intercept) <= info.max and \
-            info.min <= ends[0] and ends[1] <= info.max:
-        if slope != 1.0:
-            np.multiply(array, array.dtype.type(int(slope)), out=array)
-        np.add(array, array.dtype.type(int(intercept)), out=array)
-        return volume, array, None, None, fill
+    low, high = sorted((lo * int(slope) + int(intercept), hi * int(slope) + int(intercept)))
+    for dtype in (np.int8, np.uint8, np.int16, np.uint16):  # narrowest's order
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            # modulo 2**16, exact where the result fits: stored uint16 0..4095 with
+            # intercept -1024 becomes int16 -1024..3071 in the same bytes
+            if slope != 1.0:
+                np.multiply(array, _modular(slope, array.dtype), out=array)
+            np.add(array, _modular(intercept, array.dtype), out=array)
+            signed = array.view(np.int16 if info.min < 0 else np.uint16)
+            out = signed if np.dtype(dtype).itemsize == 2 else signed.astype(dtype)
+            return volume, out, None, None, fill
     if float(np.float32(slope)) == slope and float(np.float32(intercept)) == intercept:
         return volume, array, slope, intercept, fill
     return volume, np.multiply(array, int(slope), dtype=np.int32) + np.int32(int(intercept)), \
         None, None, fill  # an integer rescale float32 cannot hold: int32 values
+
+
+def _modular(value: float, dtype: Any) -> Any:
+    """An integer as a scalar of ``dtype``, modulo 2**bits (-1024 for uint16: 64512)."""
+    bits = 8 * dtype.itemsize
+    v = int(value) % (1 << bits)
+    if dtype.kind == "i" and v >= 1 << (bits - 1):
+        v -= 1 << bits
+    return dtype.type(v)
 
 
 def _filled(volume: Any, mode: tuple[str, float | None, float | None]) -> Any:

@@ -39,6 +39,11 @@ ENGINES = ("serial", "processes", "dask")
 #: Files read at once per worker when they are URLs: with 20-50 ms per request, about what
 #: keeps one core busy parsing (0.5 ms a header).
 REMOTE_THREADS = 32
+#: Local files below which ``engine="processes"`` with ``workers`` left to it indexes in
+#: the calling process alone: starting a worker (a fork, pyarrow's import, cold caches:
+#: about 0.15-0.25 s of CPU) costs what indexing 1,000 such files does, and the second
+#: core would only take a share of the rest.
+POOL_MIN_FILES = 2000
 
 
 class Summary:
@@ -339,6 +344,9 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
     source's and ``out``'s URLs, on every worker. ``threads``: files read at once by each
     worker (default: ``REMOTE_THREADS`` when the files are URLs, where each request waits
     tens of milliseconds; 1 for local files, whose reads wait on nothing but the CPU).
+    ``engine="processes"``: this process and ``workers - 1`` started (default: one per
+    core; with ``workers`` left unset, fewer than ``POOL_MIN_FILES`` local files are indexed
+    in this process alone).
     """
     if engine not in _RUNNERS:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
@@ -377,8 +385,9 @@ def build(source: Any, out: str, *, engine: str = "processes", client: Any = Non
     statuses: Counter = Counter()
     header_bytes = 0
     bar = Progress(sum(len(e) for _, e in tasks), progress)
-    if engine == "processes" and len(tasks) <= 1:
-        engine = "serial"  # one partition: starting a pool would cost more than it saves
+    if engine == "processes" and (len(tasks) <= 1 or (
+            workers is None and threads == 1 and sum(len(e) for _, e in tasks) < POOL_MIN_FILES)):
+        engine = "serial"  # starting a pool would cost more than it saves
     try:
         for _, batch, counts, nbytes in _RUNNERS[engine](tasks, extra, parquet_out,
                                                           storage_options, workers=workers,

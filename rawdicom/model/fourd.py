@@ -67,16 +67,20 @@ def _number(value: Any) -> float:
     return math.inf
 
 
+def _either(inst: Instance, name: str, other: str) -> Any:
+    """``inst.get(name, inst.get(other))``, the second looked up only where needed."""
+    value = inst.get(name)
+    return inst.get(other) if value is None else value
+
+
 def acquisition_order(inst: Instance) -> tuple[Any, ...]:
     """The sort key of an image's volume: Acquisition Number, Temporal Position, Trigger
     Time, Acquisition Time, Dimension Index Values, then the identity (Instance Number,
     UID, frame...)."""
-    return (_number(inst.get("acquisition_number", inst.get("frame_acquisition_number"))),
-            _number(inst.get("temporal_position_identifier",
-                             inst.get("temporal_position_index"))),
-            _number(inst.get("trigger_time",
-                             inst.get("nominal_cardiac_trigger_delay_time"))),
-            _number(inst.get("acquisition_time", inst.get("frame_acquisition_date_time"))),
+    return (_number(_either(inst, "acquisition_number", "frame_acquisition_number")),
+            _number(_either(inst, "temporal_position_identifier", "temporal_position_index")),
+            _number(_either(inst, "trigger_time", "nominal_cardiac_trigger_delay_time")),
+            _number(_either(inst, "acquisition_time", "frame_acquisition_date_time")),
             # enhanced frames: Dimension Index Values, whose order is the Dimension Index
             # Sequence's (PS3.3 C.7.6.17): the dimensions in the order the file declares
             tuple(_number(v) for v in inst.get("dimension_index_values") or ()),

@@ -91,8 +91,9 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
 
     source: a folder (walked recursively, see the module docstring), one file, or an
         iterable of paths (each a file; given folders are walked).
-    workers: processes to read in, this one included; None: ``os.cpu_count()``; 1: this
-        process only. Few files (under 64 per worker) are read with fewer workers.
+    workers: processes to read in, this one included; None: the cores this process may
+        run on (``os.sched_getaffinity``, else ``os.cpu_count()``); 1: this process only.
+        Few files (under 64 per worker) are read with fewer workers.
     progress: called as ``progress(done, total)`` (files) after each chunk of files.
     tags: extra attributes (keywords or tags) to read into every record, under their
         snake_case keyword (``"0009,1001"``-style private tags under ``"tag_00091001"``).
@@ -210,7 +211,7 @@ def read_records(paths: list[str], *, workers: int | None = None,
                  ) -> list[Outcome]:
     """The outcome of reading each path, in the order of ``paths``."""
     total = len(paths)
-    workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    workers = _cores() if workers is None else max(1, int(workers))
     workers = min(workers, max(1, total // _FILES_PER_WORKER))
     size = max(1, min(_MAX_CHUNK, -(-total // (workers * _CHUNKS_PER_WORKER))))
     chunks = [paths[i:i + size] for i in range(0, total, size)]
@@ -227,6 +228,15 @@ def read_records(paths: list[str], *, workers: int | None = None,
         return results
     from ._pool import map_chunks  # multiprocessing only when processes are used
     return map_chunks(chunks, tags, workers, progress, total)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than
+    the machine has: a worker more than the cores only adds the transfer)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # (macOS, Windows, WebAssembly)
+        return os.cpu_count() or 1
 
 
 def read_chunk(paths: list[str], tags: tuple[Any, ...] = ()) -> list[Outcome]:
