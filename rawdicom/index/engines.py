@@ -1,13 +1,14 @@
 """``build(source, out)``: list the files, map :func:`record` over partitions of them on an
 engine, write the rows to SQLite or Parquet.
 
-Engines: ``serial`` (this process), ``processes`` (a local process pool, all cores by
-default) and ``dask`` (``dask.distributed``: the given client, the current one, or a
-LocalCluster). Work goes out in partitions of ``partition_size`` files, numbered by their
-place in the sorted listing. For a Parquet output each task writes its own partition file
-(atomically, named by its id), so a task that Dask retries after losing a worker rewrites
-the same file: no row lost, none twice. For SQLite the rows come back to this process,
-which writes each partition in one transaction.
+Engines: ``serial`` (this process), ``processes`` (this process and a local process pool:
+all cores by default) and ``dask`` (``dask.distributed``: the given client, the current
+one, or a LocalCluster). Work goes out in partitions of ``partition_size`` files, numbered
+by their place in the sorted listing. For a Parquet output each task writes its own
+partition file (atomically, named by its id), so a task that Dask retries after losing a
+worker rewrites the same file: no row lost, none twice. For SQLite the rows come back to
+this process as lists of stored values (no dict per file), written one partition per
+transaction.
 """
 
 from __future__ import annotations

@@ -70,8 +70,11 @@ _TEXT_LIMITS = {"AE": 16, "AS": 4, "CS": 16, "DA": 8, "DS": 16, "DT": 26, "IS": 
                 "LT": 10240, "PN": 324, "SH": 16, "ST": 1024, "TM": 14, "UI": 64}
 # Bytes no text value holds (control characters but TAB, LF, FF, CR and ESC).
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
-# Below this many files per worker, starting processes costs more than it saves.
-_FILES_PER_WORKER = 64
+# Below this many files per worker, starting processes costs more than it saves: a fork
+# and the pages both processes then copy (copy-on-write) cost tens of milliseconds, what
+# reading a few hundred headers takes (200 files: one process 30 ms of CPU; two, 25-40 ms
+# in the busier one).
+_FILES_PER_WORKER = 128
 # Chunks per worker: enough to balance uneven files and to report progress, few enough
 # that each message between processes carries many records (the processes meet at the
 # last chunk: one of them may wait up to a chunk's time there, a few milliseconds).
@@ -93,7 +96,7 @@ def scan(source: PathSource, *, workers: int | None = None, progress: Progress |
         iterable of paths (each a file; given folders are walked).
     workers: processes to read in, this one included; None: the cores this process may
         run on (``os.sched_getaffinity``, else ``os.cpu_count()``); 1: this process only.
-        Few files (under 64 per worker) are read with fewer workers.
+        Few files (under 128 per worker) are read with fewer workers.
     progress: called as ``progress(done, total)`` (files) after each chunk of files.
     tags: extra attributes (keywords or tags) to read into every record, under their
         snake_case keyword (``"0009,1001"``-style private tags under ``"tag_00091001"``).
