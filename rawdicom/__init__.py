@@ -36,9 +36,9 @@ _LAZY = {
     "pixel_array_isolated": "rawdicom.pixels.isolated",
     "modality_lut": "rawdicom.pixels.modality",
     "hounsfield": "rawdicom.pixels.modality",
-    "window": "rawdicom.pixels.voi",
-    "window_preset": "rawdicom.pixels.voi",
-    "CT_PRESETS": "rawdicom.pixels.voi",
+    "window": "rawdicom.pixels.windowing",  # works without numpy too
+    "window_preset": "rawdicom.pixels.windowing",
+    "CT_PRESETS": "rawdicom.pixels.windowing",
     "apply_voi": "rawdicom.pixels.voi",
     "to_uint8": "rawdicom.pixels.voi",
     "histogram": "rawdicom.pixels.histogram",

@@ -4,16 +4,18 @@ The repository is served on 127.0.0.1 by http.server in a thread (the wheel, bui
 a temporary folder under /_build/); tests/wasm/browser_check.mjs drives Debian's chromium with
 playwright-core (pinned in tests/wasm/package.json; no browser download) as a person would:
 opens a CT file with the file picker, drags on the image, clicks an element of the explain
-listing and hovers a byte, opens a three-series study with the folder picker and scrolls its
-largest stack with the arrow keys and the wheel, then opens files that are not good DICOM.
+listing and hovers a byte, opens a 512x512 CT, opens a three-series study with the folder
+picker and scrolls its largest stack with the arrow keys and the wheel, opens a folder of
+irregular series, then opens files that are not good DICOM.
 
 What the page shows is checked against CPython on the same files: every canvas pixel against
-``rawdicom.window`` of ``rawdicom.hounsfield`` for the window the page says it shows (the
-page windows in JavaScript: Pyodide's npm package has no numpy); the tree, the stacks and
-their order against ``examples/browser/viewer.py`` run in CPython without numpy (as in
-Pyodide); the listing and the highlighted bytes against ``rawdicom.explain``. The page must
-fetch nothing from anywhere but this server. The screenshots go to docs/ (shown in the
-README); the time to the first image is printed (``-s``), never asserted.
+``rawdicom.window`` of ``rawdicom.hounsfield`` (numpy) for the window the page says it shows
+(the page's pixels are ``rawdicom.window`` run in Pyodide, without numpy); the tree, with its
+geometry diagnostics, against ``rawdicom tree`` and ``examples/browser/viewer.py`` run in
+CPython without numpy (as in Pyodide); the listing and the highlighted bytes against
+``rawdicom.explain``. The page must fetch nothing from anywhere but this server. The
+screenshots go to docs/ (shown in the README); the times to the first image and to a dragged
+window are printed (``-s``), never asserted.
 
 Skipped with the reason when node, tests/wasm/node_modules or chromium is missing, unless the
 environment variable CI is set: then it fails.
@@ -103,6 +105,16 @@ def viewer_without_numpy(call: str) -> dict:
     return json.loads(proc.stdout)
 
 
+def rawdicom_tree(folder: Path) -> str:
+    """What ``rawdicom tree NAME`` prints, run beside the folder (so it names it as the page
+    does)."""
+    proc = subprocess.run([sys.executable, "-m", "rawdicom", "tree", folder.name],
+                          capture_output=True, text=True, timeout=300, cwd=folder.parent,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.rstrip("\n")
+
+
 def windowed(path: Path, window: dict, frame: int = 0) -> np.ndarray:
     """What rawdicom gives for the page's window: hounsfield, then window (MONOCHROME1: the
     output range reversed)."""
@@ -164,6 +176,32 @@ def sigmoid(tmp_path: Path) -> Path:
     return path
 
 
+def big_ct(tmp_path: Path) -> Path:
+    """A 512x512 CT slice (12-bit values in 16-bit words, window 40/400): a disc of soft
+    tissue and bone in air, with noise, as benchmarks/bench_window.py makes it."""
+    from series_builders import ct_slice
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[-256:256, -256:256]
+    r = np.hypot(x, y)
+    hu = np.where(r < 200, 40, -1000) + np.where((r > 170) & (r < 190), 1000, 0)
+    stored = np.clip(hu + 1024 + rng.normal(0, 20, hu.shape), 0, 4095).astype(np.int16)
+    path = tmp_path / "ct512.dcm"
+    rawdicom.write(ct_slice(rows=512, columns=512, pixels=stored, extra={
+        "WindowCenter": 40.0, "WindowWidth": 400.0}), path)
+    return path
+
+
+def irregular_folder(tmp_path: Path) -> Path:
+    """Two series whose geometry the tree reports: a missing slice, and a gantry tilt."""
+    from series_builders import write_series
+    folder = tmp_path / "irregular"
+    write_series(folder / "gap", [(0.0, 0.0, z) for z in (0, 2, 4, 8, 10)], series_number=7,
+                 rows=16, columns=16)
+    write_series(folder / "tilt", [(0.0, 0.3 * k, 2.0 * k) for k in range(6)], series_number=8,
+                 rows=16, columns=16, extra={"GantryDetectorTilt": 8.5})
+    return folder
+
+
 def hostile_files(tmp_path: Path) -> list[Path]:
     notes = tmp_path / "notes.txt"
     notes.write_text("not a DICOM file\n")
@@ -204,8 +242,10 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
             pydicom_file("MR_small_bigendian.dcm"), pydicom_file("CT_small.dcm"),
             pydicom_file("rtdose.dcm"), sigmoid(tmp_path)]
     probes = [[64, 64], [10, 64], [0, 0], [40, 50]]
+    big, irregular = big_ct(tmp_path), irregular_folder(tmp_path)
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"ct": str(EXAMPLE), "study": str(STUDY), "probes": probes,
+                                "big": str(big), "irregular": str(irregular),
                                 "more": list(map(str, more)), "bad": list(map(str, bad)),
                                 "drop": "/rawdicom/examples/ct_phantom.dcm"}))
     shots = tmp_path / "shots"
@@ -247,12 +287,24 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     print(f"\nbrowser page: Pyodide and rawdicom ready in {page['ready_s']:.1f} s; a "
           f"{ds.Rows}x{ds.Columns} CT shown {ct['firstImageMs']:.0f} ms after it was picked")
 
+    # -- a 512x512 CT (Pyodide warm): its pixels, and the time to its first image
+    shown = page["big"]
+    assert shown["state"] == "done", shown["status"]
+    assert (shown["canvas"]["height"], shown["canvas"]["width"]) == (512, 512)
+    assert shown["window"] == {"center": 40, "width": 400, "function": "LINEAR",
+                               "name": "the file's window"}
+    assert_pixels(shown, big)
+    print(f"browser page: a 512x512 CT shown {shown['firstImageMs']:.0f} ms after it was "
+          f"picked (read, HU, rawdicom.window in Pyodide, drawn)")
+
     # -- dragged: a new window, and the pixels follow it
     dragged = page["dragged"]
     assert dragged["window"]["name"] == "dragged"
     assert dragged["window"]["width"] > 80 and dragged["window"]["center"] < 40
     assert_pixels(dragged, EXAMPLE)
     assert not np.array_equal(canvas(dragged), canvas(ct))
+    print(f"browser page: the dragged window drawn {dragged['settleMs']:.0f} ms after the "
+          "mouse was released")
 
     # -- the explain listing and the bytes of the element clicked
     explanation = explain(EXAMPLE.read_bytes())
@@ -293,7 +345,8 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     expected = viewer_without_numpy(f"open_folder({str(STUDY)!r}, 'study')")
     assert study["tree"] == "\n".join(expected["tree"])
     assert study["tree"].startswith("study: 65 instances\nPatient PHANTOM-001 'Phantom^Jörg'")
-    assert "rawdicom tree FOLDER" in study["treeNote"]  # where the geometry checks are
+    assert study["tree"] == rawdicom_tree(STUDY)
+    assert "! single_slice: one slice" in study["tree"]  # the scout: geometry checked
     assert study["stacks"] == ["Series 1 CT Scout lateral · 1 image",
                                "Series 2 CT Head 3.0 tilted · 40 images",
                                "Series 3 CT Head 5.0 soft · 24 images"]
@@ -335,6 +388,15 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
     assert rapid["index"] == 17 and rapid["image"]["path"].endswith(rel(stack[17]["path"]))
     assert rapid["explainNote"].startswith(rel(stack[17]["path"]) + ": ")
     assert_pixels(rapid, STUDY / rel(stack[17]["path"]))
+
+    # -- a folder of irregular series: the geometry diagnostics as rawdicom tree prints them
+    shown = page["irregular"]
+    assert shown["state"] == "done", shown["status"]
+    assert shown["tree"] == rawdicom_tree(irregular)
+    assert "        ! missing_slices: 1 slice(s) missing between (0.000, 0.000, 4.000) and " \
+           "(0.000, 0.000, 8.000)" in shown["tree"]
+    assert "        ! gantry_tilt: positions advance 8.531 degrees off the slice normal" \
+           in shown["tree"]
 
     # -- MONOCHROME1 the other way round; colour as colour; JPEG Baseline decoded by the
     # browser; JPEG 2000 named in one line

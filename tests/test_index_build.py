@@ -266,11 +266,12 @@ def test_interrupted_parquet_build_keeps_its_partitions(tmp_path: Path,
 def test_reading_a_parquet_index_does_not_abort_the_interpreter_at_exit(tmp_path):
     """read_rows of a Parquet index, then exit: pyarrow's threaded read of a file object
     aborted the process at exit about one run in two ('terminate called without an active
-    exception', status -6). Six runs in a row must all end with status 0."""
+    exception', status -6); with use_threads=False still one run in thirty, until the
+    partition is read from memory. Ten runs in a row must all end with status 0."""
     write_series(tmp_path / "in", n=6, series_number=1, seed=3)
     build(str(tmp_path / "in"), str(tmp_path / "p"), engine="serial", partition_size=2)
     code = f"from rawdicom import index; index.read_rows({str(tmp_path / 'p')!r})"
-    for _ in range(6):
+    for _ in range(10):
         done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr

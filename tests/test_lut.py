@@ -20,6 +20,7 @@ from rawdicom.pixels.histogram import format_histogram, histogram
 from rawdicom.pixels.modality import hounsfield, modality_lut
 from rawdicom.pixels.tables import via_table
 from rawdicom.pixels.voi import CT_PRESETS, apply_voi, to_uint8, window, window_preset
+from rawdicom.pixels.windowing import FUNCTIONS
 
 F64 = np.float64
 
@@ -104,7 +105,7 @@ INT_TYPES = st.sampled_from([np.int8, np.uint8, np.int16, np.uint16, np.int32, n
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.data(), dtype=INT_TYPES, function=st.sampled_from(voi._FUNCTIONS),
+@given(data=st.data(), dtype=INT_TYPES, function=st.sampled_from(FUNCTIONS),
        center=st.floats(-70000, 70000, allow_nan=False),
        width=st.floats(1, 140000, allow_nan=False),
        out=st.sampled_from([((0, 255), np.uint8), ((255, 0), np.uint8), ((0, 4095), np.uint16),

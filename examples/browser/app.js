@@ -1,6 +1,7 @@
 // The page: open DICOM files or a folder, see the tree, view and window the images, scroll a
 // stack, and watch a file's bytes explain themselves.  rawdicom runs in Pyodide in a Web
-// Worker (worker.js, viewer.py); this file only draws.  Nothing leaves the page: files are
+// Worker (worker.js, viewer.py): it reads, builds the tree with its geometry checks, and
+// windows the grey images (rawdicom.window); this file only draws what it returns.  Nothing leaves the page: files are
 // read where they are, text is inserted as text (textContent).
 //
 // ?wheel=URL of the rawdicom wheel (default: rawdicom-0.1.0-py3-none-any.whl beside this page,
@@ -59,7 +60,7 @@ function startWorker() {
     if (!call) return;
     pending.delete(data.id);
     clearTimeout(call.timer);
-    if (data.ok) call.resolve({ result: data.result, bytes: data.bytes });
+    if (data.ok) call.resolve({ result: data.result, buffers: data.buffers });
     else call.reject(new Error(data.error));
   };
   worker.onerror = (event) => console.error("worker:", event.message);
@@ -162,7 +163,6 @@ const openFiles = busy(async (files) => {
 
 // -- the tree ---------------------------------------------------------------------------
 function showTree(tree) {
-  $("#tree-note").hidden = !(tree.tree ?? []).some((line) => line.includes("need numpy"));
   $("#tree").textContent = (tree.tree ?? []).concat(
     (tree.failed ?? []).map((line) => `! ${line}`)).join("\n");
   const list = $("#series");
@@ -193,7 +193,8 @@ function clearImage() {
   $("#summary").hidden = true;
 }
 
-async function showStack(stack, index) {
+// A stack's image; ``chosen``: the window to show it in (else its own).
+async function showStack(stack, index, chosen = null) {
   if (!stack) return;
   for (const s of view.series.flatMap((series) => series.stacks)) {
     s.button?.classList.toggle("current", s === stack);
@@ -202,17 +203,18 @@ async function showStack(stack, index) {
     stack.images[index]?.path;
   view.stack = stack;
   view.index = index;
-  await showImage(stack.images[index], !sameFile);
+  await showImage(stack.images[index], !sameFile, chosen);
 }
 
-async function showImage(image, explainToo = true) {
+async function showImage(image, explainToo = true, chosen = null) {
   const name = image.path.split("/").pop();
   const request = view.request = (view.request ?? 0) + 1;  // a newer request supersedes it
   setState("reading", `Reading ${name}…`);
   let meta;
-  let bytes;
+  let buffers;
   try {
-    ({ result: meta, bytes } = await call("image", { path: image.path, frame: image.frame }));
+    ({ result: meta, buffers } = await call("image", { path: image.path, frame: image.frame,
+      window: chosen }));
   } catch (err) {
     if (request === view.request) setState("error", `${name}: ${err.message}`);
     return;
@@ -230,17 +232,21 @@ async function showImage(image, explainToo = true) {
     showSummary(meta.summary);
     if (meta.no_image) {
       drawNothing(meta.no_image);
+    } else if (meta.encoding === "native" && meta.samples === 1) {
+      // rawdicom.window's bytes, then the stored and the modality values (for the probe)
+      const [pixels, stored, values] = buffers;
+      const [storedType, valueType] = meta.value_types.map((code) => TYPED_ARRAYS[code]);
+      view.image.values = new storedType(stored.buffer);
+      view.image.modalityValues = new valueType(values.buffer);
+      view.image.ownWindow = meta.own_window;
+      view.window = meta.window;
+      drawGrey(pixels);
     } else if (meta.encoding === "native") {
-      view.image.values = storedValues(bytes, meta);
-      if (meta.samples === 1) view.image.modalityValues = modalityValues(view.image.values, meta);
-      const own = meta.center !== undefined && meta.width !== undefined;
-      view.window = meta.samples === 3 ? null : own
-        ? { center: meta.center, width: meta.width, function: meta.function ?? "LINEAR",
-          name: meta.window_explanation || "the file's window" }
-        : rangeWindow(view.image.modalityValues);
-      draw();
+      view.image.values = buffers[0];
+      view.window = null;
+      drawColour(buffers[0]);
     } else {
-      await drawEncoded(bytes, meta.encoding);
+      await drawEncoded(buffers[0], meta.encoding);
     }
     if (view.t0 !== null && !meta.no_image) {  // the time from the files picked to the image
       view.firstImageMs = performance.now() - view.t0;
@@ -254,6 +260,10 @@ async function showImage(image, explainToo = true) {
   if (explainToo && request === view.request) await explainFile(image.path, request);
 }
 
+// Python's array typecodes (viewer.py sends its arrays' bytes) as typed arrays.
+const TYPED_ARRAYS = { b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array,
+  i: Int32Array, I: Uint32Array, d: Float64Array };
+
 // A greyscale image drawn from its stored values: the window applies.
 const windowable = () => Boolean(view.image?.modalityValues);
 
@@ -265,109 +275,68 @@ function drawNothing(message) {
   view.window = null;
 }
 
-// Stored values of the frame, as rawdicom's pixel layer gives them: Bits Allocated words in
-// the dataset's byte order, bits above Bits Stored cleared (unsigned) or sign-extended.
-function storedValues(bytes, m) {
-  const count = m.rows * m.columns * m.samples;
-  const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const le = m.little_endian;
-  const signed = m.pixel_representation === 1;
-  const stored = Math.min(m.bits_stored || m.bits_allocated, m.bits_allocated);
-  const read = {
-    8: (i) => (signed ? data.getInt8(i) : data.getUint8(i)),
-    16: (i) => (signed ? data.getInt16(2 * i, le) : data.getUint16(2 * i, le)),
-    32: (i) => (signed ? data.getInt32(4 * i, le) : data.getUint32(4 * i, le)),
-  }[m.bits_allocated];
-  const out = new Float64Array(count);
-  const shift = 32 - stored;
-  for (let i = 0; i < count; i++) {
-    let v = read(i);
-    if (stored < m.bits_allocated) {
-      v = signed ? (v << shift) >> shift : (v & (2 ** stored - 1)) >>> 0;
-    }
-    out[i] = v;
-  }
-  return out;
-}
-
-// Modality values (HU for CT): slope * stored + intercept, in float64 as rawdicom computes
-// them (integer results exact).
-function modalityValues(values, m) {
-  const slope = m.slope ?? 1;
-  const intercept = m.intercept ?? 0;
-  if (slope === 1 && intercept === 0) return values;
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = values[i] * slope + intercept;
-  return out;
-}
-
-// Without a window in the file: the image's own min..max, as rawdicom.to_uint8.
-function rangeWindow(values) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  return hi > lo ? { center: (lo + hi) / 2, width: hi - lo, function: "LINEAR_EXACT",
-    name: "min..max" } : { center: lo, width: 1, function: "LINEAR", name: "flat image" };
-}
-
-// rawdicom.window (PS3.3 C.11.2.1.2, C.11.2.1.3): the same operations in the same order on
-// float64, rounded to nearest with ties to even (numpy's rint).
-function rint(x) {
-  const f = Math.floor(x);
-  const d = x - f;
-  return d > 0.5 ? f + 1 : d < 0.5 ? f : (f % 2 === 0 ? f : f + 1);
-}
-
-function windowFunction({ center, width, function: name }, yMin, yMax) {
-  const yRange = yMax - yMin;
-  if (name === "SIGMOID") {
-    return (v) => rint(yRange / (1 + Math.exp(-4 * (v - center) / width)) + yMin);
-  }
-  const [c, w] = name === "LINEAR" ? [center - 0.5, width - 1] : [center, width];
-  const lower = c - w / 2;
-  const upper = c + w / 2;
-  return (v) => {
-    if (v <= lower) return yMin;
-    if (v > upper) return yMax;
-    let x = v;
-    if (w) { x -= c; x /= w; x += 0.5; x *= yRange; x += yMin; }
-    return rint(x);
-  };
-}
-
-function draw() {
-  const img = view.image;
+// The canvas, sized to the image (the message line hidden).
+function canvasFor(img) {
   const canvas = $("#image");
   canvas.width = img.columns;
   canvas.height = img.rows;
   $("#message").hidden = true;
   const ctx = canvas.getContext("2d");
-  const pixels = ctx.createImageData(img.columns, img.rows);
+  return [ctx, ctx.createImageData(img.columns, img.rows)];
+}
+
+// A grey image: one byte a pixel, rawdicom.window's output (MONOCHROME1 already inverted).
+function drawGrey(bytes) {
+  const [ctx, pixels] = canvasFor(view.image);
   const out = pixels.data;
-  const n = img.rows * img.columns;
-  if (img.samples === 3) {  // RGB, 8 bits: planar (R plane, G plane, B plane) or interleaved
-    const v = img.values;
-    for (let i = 0; i < n; i++) {
-      for (let s = 0; s < 3; s++) out[4 * i + s] = img.planar ? v[s * n + i] : v[3 * i + s];
-      out[4 * i + 3] = 255;
-    }
-  } else {
-    // MONOCHROME1: the minimum is white, rawdicom.window(..., out_range=(255, 0)).
-    const [yMin, yMax] = img.photometric === "MONOCHROME1" ? [255, 0] : [0, 255];
-    const fn = windowFunction(view.window, yMin, yMax);
-    const cache = new Map();  // a table of the function over the values met
-    const m = img.modalityValues;
-    for (let i = 0; i < n; i++) {
-      const v = m[i];
-      let y = cache.get(v);
-      if (y === undefined) { y = fn(v); cache.set(v, y); }
-      out[4 * i] = out[4 * i + 1] = out[4 * i + 2] = y;
-      out[4 * i + 3] = 255;
-    }
+  for (let i = 0; i < bytes.length; i++) {
+    out[4 * i] = out[4 * i + 1] = out[4 * i + 2] = bytes[i];
+    out[4 * i + 3] = 255;
   }
   ctx.putImageData(pixels, 0, 0);
   showOverlay();
 }
+
+// RGB, 8 bits: planar (R plane, G plane, B plane) or interleaved.
+function drawColour(v) {
+  const img = view.image;
+  const [ctx, pixels] = canvasFor(img);
+  const out = pixels.data;
+  const n = img.rows * img.columns;
+  for (let i = 0; i < n; i++) {
+    for (let s = 0; s < 3; s++) out[4 * i + s] = img.planar ? v[s * n + i] : v[3 * i + s];
+    out[4 * i + 3] = 255;
+  }
+  ctx.putImageData(pixels, 0, 0);
+  showOverlay();
+}
+
+// Another window for the grey image shown: rawdicom.window computes it in the worker. One
+// request at a time; a window asked for meanwhile (a drag moves faster than Python) waits,
+// and only the last one waiting is computed.
+let windowRunning = false;
+let windowWaiting = null;
+const setWindow = busy(async (w) => {
+  if (!windowable()) return;
+  windowWaiting = w;
+  if (windowRunning) return;  // the request running takes it up when it is done
+  windowRunning = true;
+  try {
+    while (windowWaiting) {
+      const next = windowWaiting;
+      windowWaiting = null;
+      const img = view.image;
+      const { buffers } = await call("window", { path: img.path, frame: img.frame,
+        center: next.center, width: next.width, function: next.function });
+      if (view.image !== img || !buffers.length) return;  // another image meanwhile
+      view.window = next;
+      drawGrey(buffers[0]);
+    }
+  } finally {
+    windowRunning = false;
+    windowWaiting = null;
+  }
+});
 
 // JPEG Baseline: the browser's own decoder.
 async function drawEncoded(bytes, type) {
@@ -461,9 +430,8 @@ function moveDrag(event) {
   const step = Math.max(drag.width, 10) / 256;
   const width = Math.max(1, Math.round(drag.width + (event.clientX - drag.x) * step));
   const center = Math.round(drag.center + (event.clientY - drag.y) * step);
-  view.window = { center, width, function: drag.function === "SIGMOID" ? "SIGMOID" : "LINEAR",
-    name: "dragged", chosen: true };
-  draw();
+  setWindow({ center, width, function: drag.function === "SIGMOID" ? "SIGMOID" : "LINEAR",
+    name: "dragged", chosen: true });
 }
 
 // Scrolling: the stack's images in slice order (the order rawdicom's stacks give).
@@ -472,12 +440,8 @@ const step = busy(async (delta) => {
   if (!stack) return;
   const index = Math.min(stack.images.length - 1, Math.max(0, view.index + delta));
   if (index === view.index) return;
-  const keep = view.window;
-  await showStack(stack, index);
-  if (keep?.chosen && windowable()) {
-    view.window = keep;  // a window the user chose stays while scrolling
-    draw();
-  }
+  const keep = view.window;  // a window the user chose stays while scrolling
+  await showStack(stack, index, keep?.chosen ? keep : null);
 });
 
 // -- the summary and the bytes explained ---------------------------------------------------
@@ -583,8 +547,8 @@ async function spaceSlice(space, start, end) {
     const file = view.files.find((f) => `/data/${f.name}` === view.image?.path)?.file;
     if (file) return new Uint8Array(await file.slice(start, end).arrayBuffer());
   }
-  const { bytes } = await call("bytes", { space, start, end });
-  return bytes;
+  const { buffers } = await call("bytes", { space, start, end });
+  return buffers[0];
 }
 
 function partAt(offset, space) {
@@ -683,20 +647,11 @@ async function start() {
     const button = el("button", { type: "button", textContent: name });
     button.dataset.preset = name;
     button.addEventListener("click", () => {
-      if (!windowable()) return;
-      view.window = { center, width, function: "LINEAR", name, chosen: true };
-      draw();
+      setWindow({ center, width, function: "LINEAR", name, chosen: true });
     });
     $("#presets").append(button);
   }
-  $("#own").addEventListener("click", () => {
-    const img = view.image;
-    if (!windowable()) return;
-    view.window = img.center !== undefined ? { center: img.center, width: img.width,
-      function: img.function ?? "LINEAR", name: img.window_explanation || "the file's window" }
-      : rangeWindow(img.modalityValues);
-    draw();
-  });
+  $("#own").addEventListener("click", () => setWindow(view.image?.ownWindow ?? {}));
   $("#hex").addEventListener("mouseover", hoverHex);
 }
 

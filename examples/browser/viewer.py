@@ -1,17 +1,18 @@
-"""What the browser page shows of DICOM files: their tree, an image's stored values and
-display parameters, a file's summary and its bytes explained.
+"""What the browser page shows of DICOM files: their tree, an image windowed, a file's summary
+and its bytes explained.
 
 Runs inside Pyodide, in the page's Web Worker (``worker.js`` writes this file into Pyodide's
 file system and imports it); the files the user opened are mounted read-only under a folder
 (WORKERFS: read when Python asks, never copied whole).  Every function returns plain JSON
 text; a ``rawdicom.DicomError`` is reported as its one line, never raised.  The same module
-runs under CPython in the tests, which compare what the page shows with it.  (``image``
-and ``space_bytes`` also return bytes: the image's, and a window of a file's bytes.)
+runs under CPython in the tests, which compare what the page shows with it.  (``image``,
+``windowed`` and ``space_bytes`` also return bytes: the image's, and a window of a file's
+bytes.)
 
-Pyodide's npm package carries no numpy (and numpy publishes no WebAssembly wheel), so
-nothing here needs it: the stored values go to the page as bytes with the parameters that
-turn them into an image (``image``), and the page's windowing is checked pixel for pixel
-against ``rawdicom.window`` in the tests.
+Pyodide's npm package carries no numpy, and nothing here needs it: the tree's geometry
+checks are rawdicom's plain-Python analysis, and the grey images are windowed by
+``rawdicom.window`` itself, which works on ``array.array`` values without numpy; the page
+only puts the bytes it returns on the canvas.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from array import array
 from typing import Any
 
 import rawdicom
 from rawdicom import dictionary
 from rawdicom.cli.tree import lines as tree_lines
 from rawdicom.explain import explain
+from rawdicom.pixels.windowing import WindowMap
 
 MAX_VALUE = 96  # characters of a value shown in the summary
 MAX_ENTRIES = 20_000  # explain entries listed for one file (the rest are counted)
@@ -143,23 +146,122 @@ def _number(ds: Any, keyword: str) -> Any:
     return value if isinstance(value, (int, float)) else None
 
 
-def image(path: str, frame: int | None = None) -> tuple[str, bytes | None]:
-    """One frame of ``path``: (JSON of what turns its bytes into an image, the bytes).
+def image(path: str, frame: int | None = None, window: str | None = None
+          ) -> tuple[str, list[bytes]]:
+    """One frame of ``path``: (JSON of what the page shows of it, its bytes).
 
-    The bytes are the frame's stored values as the dataset holds them (native: the Pixel
-    Data value's slice for the frame, in the dataset's byte order; JPEG Baseline: the
-    compressed frame, for the browser to decode). An image this page cannot draw gets a
-    ``no_image`` line saying why (the transfer syntax, the photometric interpretation) and
-    no bytes; a DicomError an ``error`` line.
+    Grey images (native): the bytes are the frame windowed by ``rawdicom.window`` (the
+    ``window`` asked for, as JSON ``{center, width, function}``, else the file's own, else
+    the range of its values, as ``rawdicom.to_uint8``), then its stored values and its
+    modality values (for the value under the cursor: arrays of the typecodes in
+    ``value_types``, in the machine's byte order). Colour images: the frame's
+    bytes as stored. JPEG Baseline: the compressed frame, for the browser to decode. An
+    image this page cannot draw gets a ``no_image`` line saying why (the transfer syntax,
+    the photometric interpretation) and no bytes; a DicomError an ``error`` line.
     """
     name = os.path.basename(path)
     try:
         ds = rawdicom.read(path)
         meta, data = _image(ds, frame)
     except rawdicom.DicomError as exc:
-        return json.dumps({"error": f"{name}: {_error(exc)}"}), None
+        return json.dumps({"error": f"{name}: {_error(exc)}"}), []
     meta["summary"] = summary(ds, os.path.getsize(path))
-    return json.dumps(meta), data
+    if data is None or meta["encoding"] != "native" or meta["samples"] != 1:
+        _SHOWN.clear()
+        return json.dumps(meta), [] if data is None else [data]
+    stored = _stored_values(data, meta)
+    values = _modality_values(stored, meta)
+    meta["own_window"] = own = _own_window(meta, values)
+    chosen = json.loads(window) if window else own
+    out_range = (255, 0) if meta["photometric"] == "MONOCHROME1" else (0, 255)
+    _SHOWN.clear()
+    _SHOWN.update(key=(path, frame or 0), values=values, out_range=out_range)
+    meta["window"] = chosen
+    meta["value_types"] = [stored.typecode, values.typecode]  # of the two arrays that follow
+    return json.dumps(meta), [_window(values, chosen, out_range), stored.tobytes(),
+                              values.tobytes()]
+
+
+_SHOWN: dict[str, Any] = {}  # the grey image shown last: its modality values, for windowed
+
+
+def windowed(path: str, frame: int | None, center: float, width: float, function: str
+             ) -> bytes | None:
+    """The grey image shown last (``path``, ``frame``) in another window, as ``image`` gives
+    it; None when another image was shown since."""
+    if _SHOWN.get("key") != (path, frame or 0):
+        return None
+    return _window(_SHOWN["values"], {"center": center, "width": width, "function": function},
+                   _SHOWN["out_range"])
+
+
+def _window(values: Any, window: dict[str, Any], out_range: tuple[int, int]) -> bytes:
+    return rawdicom.window(values, window["center"], window["width"], window["function"],
+                           out_range=out_range).tobytes()
+
+
+# Array typecodes of stored values: (Bits Allocated, Pixel Representation) -> code.
+_CODES = {(8, 0): "B", (8, 1): "b", (16, 0): "H", (16, 1): "h", (32, 0): "I", (32, 1): "i"}
+
+
+def _stored_values(data: bytes, meta: dict[str, Any]) -> array:
+    """The frame's stored values, as rawdicom's pixel layer gives them: Bits Allocated words
+    in the dataset's byte order, the bits above Bits Stored cleared (unsigned) or the sign
+    extended from Bits Stored (signed)."""
+    allocated, signed = meta["bits_allocated"], meta["pixel_representation"] == 1
+    values = array(_CODES[allocated, int(signed)])
+    assert values.itemsize * 8 == allocated
+    values.frombytes(data)
+    if not meta["little_endian"] and allocated > 8:
+        values.byteswap()
+    stored = min(meta["bits_stored"] or allocated, allocated)
+    if stored < allocated and values:
+        lo, hi = (-(1 << (stored - 1)), (1 << (stored - 1)) - 1) if signed else (0, (1 << stored) - 1)
+        if not lo <= min(values) <= max(values) <= hi:  # bits above Bits Stored are set
+            mask, sign = (1 << stored) - 1, 1 << (stored - 1)
+            values = array(values.typecode,
+                           [((v & mask) ^ sign) - sign if signed else v & mask for v in values])
+    return values
+
+
+def _modality_values(stored: array, meta: dict[str, Any]) -> array:
+    """Modality values (HU for CT) as ``rawdicom.modality_lut`` computes them from Rescale
+    Slope and Intercept: exact integers when both are integral (32-bit when they fit),
+    else float64 ``stored * slope + intercept``; the stored values themselves without a
+    rescale."""
+    slope, intercept = meta.get("slope", 1.0), meta.get("intercept", 0.0)
+    if slope == 1.0 and intercept == 0.0 or not stored:
+        return stored
+    if slope.is_integer() and intercept.is_integer():
+        s, b = int(slope), int(intercept)
+        bits = 8 * stored.itemsize  # the ends of the stored type (no pass over the values)
+        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if stored.typecode.islower() \
+            else (0, (1 << bits) - 1)
+        ends = (lo * s + b, hi * s + b)
+        if -(1 << 31) <= min(ends) and max(ends) < 1 << 31:
+            return array("i", [v * s + b for v in stored])
+    # int * float is float(int) * float: numpy's astype(float64) * slope, then + intercept
+    return array("d", [v * slope + intercept for v in stored])
+
+
+def _own_window(meta: dict[str, Any], values: array) -> dict[str, Any]:
+    """The file's window, else (none, or one the standard does not allow) the range of the
+    values, as ``rawdicom.to_uint8`` shows an image without a window."""
+    if "center" in meta and "width" in meta:
+        own = {"center": meta["center"], "width": meta["width"],
+               "function": meta.get("function", "LINEAR"),
+               "name": meta["window_explanation"] or "the file's window"}
+        try:
+            WindowMap(own["center"], own["width"], own["function"])
+            return own
+        except ValueError as exc:
+            meta["note"] = f"the file's window is not shown: {exc}"
+    lo, hi = (float(min(values)), float(max(values))) if values else (0.0, 0.0)
+    if hi > lo:
+        return {"center": (lo + hi) / 2, "width": hi - lo, "function": "LINEAR_EXACT",
+                "name": "min..max"}
+    # one value: every pixel the lowest output, as to_uint8 gives it
+    return {"center": lo + 0.5, "width": 1.0, "function": "LINEAR_EXACT", "name": "flat image"}
 
 
 def _image(ds: Any, frame: int | None) -> tuple[dict[str, Any], bytes | None]:

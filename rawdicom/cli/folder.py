@@ -71,10 +71,8 @@ def _mm(values: Any, digits: int = 2) -> str:
 
 
 def stack_summary(stack: Any) -> tuple[str, list[Any]]:
-    """One line about a stack (images, size, plane, spacing) and its diagnostics.
-
-    Without numpy the geometry cannot be computed: the line says so, with no diagnostics.
-    """
+    """One line about a stack (images, size, plane, spacing) and its diagnostics (from its
+    plain-Python grid: numpy is not needed)."""
     first = stack.instances[0]
     if first.get("rows") is None and first.get("columns") is None:
         # a structured report, a presentation state, a key object: no pixels, no grid
@@ -87,9 +85,7 @@ def stack_summary(stack: Any) -> tuple[str, list[Any]]:
     if volumes and len(volumes) > 1:
         text += f" ({len(volumes)} volumes of {len(volumes[0])} slices)"
     try:
-        geometry = stack.geometry
-    except ImportError:
-        return text + " (geometry checks need numpy: pip install 'rawdicom[volume]')", []
+        geometry = stack.grid
     except ValueError as exc:  # GeometryError: no positions, ...
         return f"{text}: {exc}", list(getattr(exc, "diagnostics", ()))
     slices = len(volumes[0]) if volumes and len(volumes) > 1 else len(stack)

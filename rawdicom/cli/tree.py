@@ -92,11 +92,10 @@ def as_json(path: str, collection: Any) -> dict[str, Any]:
         text, diagnostics = stack_summary(stack)
         out: dict[str, Any] = {"images": len(stack), "reason": stack.reason, "summary": text}
         try:
-            g = stack.geometry
-            out.update(shape=list(g.shape), spacing=[float(v) for v in g.spacing],
-                       origin=[float(v) for v in g.origin], regular=bool(g.regular),
-                       affine=[[float(v) for v in row] for row in g.affine])
-        except (ImportError, ValueError):
+            g = stack.grid
+            out.update(shape=list(g.shape), spacing=list(g.spacing), origin=list(g.origin),
+                       regular=g.regular, affine=[list(row) for row in g.affine])
+        except ValueError:
             pass
         out["diagnostics"] = [{"kind": d.kind, "slices": list(d.slices), "measured": d.measured,
                                "tolerance": d.tolerance, "message": d.message}

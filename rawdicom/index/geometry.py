@@ -68,6 +68,6 @@ def check_series(rows: Iterable[dict[str, Any]], frames: Iterable[dict[str, Any]
 
     ``tolerances`` are those of ``rawdicom.model.stacks.split_stacks``
     (``orientation_tolerance``, ``position_tolerance``, ``spacing_tolerance``).
-    Needs numpy (``rawdicom[volume]``), as the model's geometry does.
+    Needs no numpy: the model's geometry checks are plain Python (``Stack.grid``).
     """
     return SeriesCheck(split_stacks(instances_from_rows(rows, frames), **tolerances))

@@ -150,10 +150,12 @@ def read_parquet(out: str, table: str = "instances",
     for name in folder.names(folder.join(table)):
         if name.endswith(".parquet"):
             with folder.open(folder.join(table, name)) as f:
-                # use_threads=False: pyarrow 26's threaded read of a Python file object
-                # left a thread that aborted the interpreter at exit ('terminate called
-                # without an active exception', about one run in two); a partition is small.
-                rows += pa.parquet.read_table(f, use_threads=False).to_pylist()
+                data = f.read()
+            # From memory, not from the Python file object: pyarrow 26 reading a Python file
+            # object (threaded or not) left a thread that aborted the interpreter at exit
+            # ('terminate called without an active exception': one run in two threaded, one
+            # in thirty with use_threads=False). A partition is small.
+            rows += pa.parquet.read_table(pa.BufferReader(data), use_threads=False).to_pylist()
     for row in rows:
         row["path"] = path_from_store(row["path"])
     key = (lambda r: r["path"] or "") if table == "instances" else \

@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import DicomError
 from . import diffusion, mosaic
-from .geometry import POSITION_TOLERANCE, Diagnostic, Geometry, GeometryError, numpy, \
-    stack_geometry
+from .geometry import POSITION_TOLERANCE, Diagnostic, GeometryError, Grid, numpy, stack_grid
 from .header_values import position, rescale
 from .instance import Instance
 from .stacks import Stack, add_regroup, image_identity, normal
@@ -48,7 +47,7 @@ __all__ = ["MRStack", "Volume4D", "regroup", "VOLUME_KEYS", "acquisition_order"]
 #: Splitting keys that vary between the volumes of one 4-D stack.
 VOLUME_KEYS = frozenset(("temporal_position", "diffusion_b_value",
                          "diffusion_gradient_orientation", "acquisition_number", "trigger_time"))
-#: The header values a stack's geometry is computed from (``geometry.stack_geometry``).
+#: The header values a stack's geometry is computed from (``geometry.stack_grid``).
 _GRID_VALUES = ("image_position_patient", "image_orientation_patient", "pixel_spacing", "rows",
                 "columns", "gantry_detector_tilt", "vendor_image_position_patient")
 _LABELS = (("acquisition_number", ("acquisition_number", "frame_acquisition_number")),
@@ -154,11 +153,12 @@ class MRStack(Stack):
         return f"<MRStack of {len(self.volumes)} volume(s) x {slices} slice(s): {self.reason}>"
 
     @cached_property
-    def geometry(self) -> Geometry:
+    def grid(self) -> Grid:
+        """The first volume's grid (the grid every volume shares)."""
         if not self.volumes:
             raise GeometryError("no complete volume", self.extra_diagnostics)
-        return stack_geometry(self.volumes[0], position_tolerance=self.position_tolerance,
-                              orientation_tolerance=self.orientation_tolerance)
+        return stack_grid(self.volumes[0], position_tolerance=self.position_tolerance,
+                          orientation_tolerance=self.orientation_tolerance)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:

@@ -28,12 +28,17 @@ silently:
 * ``in_plane_drift``: positions off any straight line (no regular grid);
 * ``non_orthonormal_cosines``, ``single_slice``, ``two_slices``, ``missing_pixel_spacing``.
 
-numpy is imported when a geometry is computed (``pip install rawdicom[volume]``).
+The analysis that finds all this is plain Python (:func:`stack_grid` gives a :class:`Grid`:
+3-vectors and lists of floats are tiny), so ``rawdicom tree`` and ``Stack.diagnostics`` work
+where numpy is not installed (WebAssembly); numpy is imported only when a :class:`Geometry`
+(its affine, direction and positions as arrays) is asked for (``pip install rawdicom[volume]``).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -45,8 +50,8 @@ if TYPE_CHECKING:
 
     from .instance import Instance
 
-__all__ = ["Diagnostic", "Geometry", "GeometryError", "stack_geometry", "numpy", "BLOCKING",
-           "ORIENTATION_TOLERANCE", "POSITION_TOLERANCE"]
+__all__ = ["Diagnostic", "Geometry", "GeometryError", "Grid", "stack_geometry", "stack_grid",
+           "numpy", "BLOCKING", "ORIENTATION_TOLERANCE", "POSITION_TOLERANCE"]
 
 #: Largest difference of any direction cosine for two images to share an orientation
 #: (1e-3: 0.06 degrees, 0.25 mm at the edge of a 250 mm field of view).
@@ -156,6 +161,90 @@ class Geometry:
         """The kinds of diagnostic present (``"gantry_tilt" in geometry.kinds()``)."""
         return {d.kind for d in self.diagnostics}
 
+    @classmethod
+    def of(cls, grid: "Grid") -> "Geometry":
+        """The grid's numbers as numpy arrays (the only step that needs numpy)."""
+        np = numpy()
+        return cls(grid.shape, grid.spacing, grid.origin, np.array(grid.direction),
+                   np.array(grid.affine), grid.slice_index, np.array(grid.positions),
+                   np.array(grid.depths), grid.diagnostics, grid.regular, grid.tilted)
+
+
+Vector = tuple[float, float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """What the headers say of a stack's grid, in plain Python numbers: a
+    :class:`Geometry` without numpy (the same fields; ``direction`` and ``affine`` as
+    row-major nested tuples, ``positions`` as one 3-tuple per image).
+
+    ``slice_step``: LPS millimetres from one grid slice to the next (the affine's first
+    column: along the normal, or along the positions when tilted).
+    """
+
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    origin: Vector
+    normal: Vector
+    column_cosines: Vector
+    row_cosines: Vector
+    slice_step: Vector
+    slice_index: tuple[int, ...]
+    positions: tuple[Vector, ...]
+    depths: tuple[float, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    regular: bool
+    tilted: bool
+
+    @property
+    def direction(self) -> tuple[Vector, Vector, Vector]:
+        """3x3, row by row; its columns: the unit vectors of the slice, row and column axes."""
+        n, c, r = self.normal, self.column_cosines, self.row_cosines
+        return ((n[0], c[0], r[0]), (n[1], c[1], r[1]), (n[2], c[2], r[2]))
+
+    @property
+    def affine(self) -> tuple[tuple[float, float, float, float], ...]:
+        """4x4, row by row: (slice, row, column, 1) -> LPS millimetres."""
+        columns = (self.slice_step, _scale(self.spacing[1], self.column_cosines),
+                   _scale(self.spacing[2], self.row_cosines), self.origin)
+        return (*(tuple(col[i] for col in columns) for i in range(3)), (0.0, 0.0, 0.0, 1.0))
+
+    @property
+    def missing_slices(self) -> tuple[int, ...]:
+        """Grid slices no image fills."""
+        present = set(self.slice_index)
+        return tuple(k for k in range(self.shape[0]) if k not in present)
+
+    def kinds(self) -> set[str]:
+        """The kinds of diagnostic present."""
+        return {d.kind for d in self.diagnostics}
+
+
+# 3-vectors: numpy's elementwise operations, one float at a time, in the same order.
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _norm(a: Sequence[float]) -> float:
+    return math.sqrt(_dot(a, a))
+
+
+def _cross(a: Sequence[float], b: Sequence[float]) -> Vector:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _minus(a: Sequence[float], b: Sequence[float]) -> Vector:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+def _scale(k: float, a: Sequence[float]) -> Vector:
+    return (k * a[0], k * a[1], k * a[2])
+
+
+def _divided(a: Sequence[float], k: float) -> Vector:
+    return (a[0] / k, a[1] / k, a[2] / k)
+
 
 def _missing_geometry(instances: Sequence["Instance"]) -> None:
     lacking = [k for k, inst in enumerate(instances)
@@ -172,24 +261,23 @@ def _missing_geometry(instances: Sequence["Instance"]) -> None:
 
 
 def _cosines(instances: Sequence["Instance"], tolerance: float, diags: list[Diagnostic]
-             ) -> tuple[Any, Any, Any]:
+             ) -> tuple[Vector, Vector, Vector]:
     """Unit row and column cosines and the normal; a non-orthonormal pair is reported."""
-    np = numpy()
-    iop = np.array(orientation(instances[0].get("image_orientation_patient")))
+    iop = [float(v) for v in orientation(instances[0].get("image_orientation_patient"))]
     r, c = iop[:3], iop[3:]
-    error = max(abs(np.linalg.norm(r) - 1), abs(np.linalg.norm(c) - 1), abs(float(r @ c)))
-    if not np.linalg.norm(r) or not np.linalg.norm(c) or np.linalg.norm(np.cross(r, c)) < 1e-6:
-        message = f"Image Orientation (Patient) {iop.tolist()} has no plane"
+    r_norm, c_norm = _norm(r), _norm(c)
+    error = max(abs(r_norm - 1), abs(c_norm - 1), abs(_dot(r, c)))
+    if not r_norm or not c_norm or _norm(_cross(r, c)) < 1e-6:
+        message = f"Image Orientation (Patient) {iop} has no plane"
         raise GeometryError(message, [Diagnostic("missing_geometry", (0,), None, None, message)])
     if error > tolerance:
         diags.append(Diagnostic(
             "non_orthonormal_cosines", tuple(range(len(instances))), float(error), tolerance,
-            f"Image Orientation (Patient) {iop.tolist()} is not two orthogonal unit vectors "
+            f"Image Orientation (Patient) {iop} is not two orthogonal unit vectors "
             f"(largest error {error:.3g}); each is normalised, the angle between them kept"))
-    r = r / np.linalg.norm(r)
-    c = c / np.linalg.norm(c)
-    n = np.cross(r, c)
-    return r, c, n / np.linalg.norm(n)
+    r_unit, c_unit = _divided(r, r_norm), _divided(c, c_norm)
+    n = _cross(r_unit, c_unit)
+    return r_unit, c_unit, _divided(n, _norm(n))
 
 
 def _pixel_spacing(instances: Sequence["Instance"], diags: list[Diagnostic]) -> tuple[float, float]:
@@ -213,20 +301,34 @@ def _single_spacing(inst: "Instance") -> tuple[float, str]:
 def stack_geometry(instances: Sequence["Instance"], *,
                    position_tolerance: float = POSITION_TOLERANCE,
                    orientation_tolerance: float = ORIENTATION_TOLERANCE) -> Geometry:
-    """The geometry of images ordered along their normal (a Stack's instances).
+    """The geometry of images ordered along their normal (a Stack's instances):
+    :func:`stack_grid` as numpy arrays.
 
     Raises GeometryError when an image has no position or orientation.
     """
-    np = numpy()
+    numpy()  # before the analysis: without numpy, the ImportError naming the extra
+    return Geometry.of(stack_grid(instances, position_tolerance=position_tolerance,
+                                  orientation_tolerance=orientation_tolerance))
+
+
+def stack_grid(instances: Sequence["Instance"], *,
+               position_tolerance: float = POSITION_TOLERANCE,
+               orientation_tolerance: float = ORIENTATION_TOLERANCE) -> Grid:
+    """The grid of images ordered along their normal, and what is irregular about it, in
+    plain Python (no numpy).
+
+    Raises GeometryError when an image has no position or orientation.
+    """
     _missing_geometry(instances)
     tol = position_tolerance
     diags: list[Diagnostic] = []
     r, c, n = _cosines(instances, orientation_tolerance, diags)
     row_spacing, column_spacing = _pixel_spacing(instances, diags)
-    positions = np.array([position(inst.get("image_position_patient")) for inst in instances])
+    positions = [tuple(float(v) for v in position(inst.get("image_position_patient")))
+                 for inst in instances]
     _vendor_positions(instances, positions, (r, c, n), (row_spacing, column_spacing), tol, diags)
-    depths = positions @ n
-    if np.any(np.diff(depths) < -tol):
+    depths = [_dot(p, n) for p in positions]
+    if any(b - a < -tol for a, b in zip(depths, depths[1:])):
         raise ValueError("the images are not ordered along their normal: use split_stacks")
 
     # one entry per distinct position; duplicates join the first image at their position
@@ -242,129 +344,125 @@ def stack_geometry(instances: Sequence["Instance"], *,
     for g, members in groups.items():
         first = firsts[g]
         if len(members) > 1:
-            apart = float(np.max(np.linalg.norm(positions[members] - positions[first], axis=1)))
+            apart = max(_norm(_minus(positions[k], positions[first])) for k in members)
             where = ", ".join(f"{v:.3f}" for v in positions[first])
             note = "" if apart <= tol else f"; their positions differ by {apart:.3f} mm in-plane"
             diags.append(Diagnostic(
                 "duplicate_position", tuple(members), apart, tol,
                 f"{len(members)} images at one position ({where}){note}; {NOT_COMPARED}; the "
                 "first is used"))
-    unique = positions[firsts]
-    d = depths[firsts]
+    unique = [positions[k] for k in firsts]
+    d = [depths[k] for k in firsts]
 
-    grid, step, regular = _grid(d, firsts, instances, tol, diags)
+    grid, step, regular = _slice_grid(d, firsts, instances, tol, diags)
     # in-plane offset of each distinct position from the first: a line (tilt) or drift
-    offsets = (unique - unique[0]) - np.outer(d - d[0], n)
+    offsets = [_minus(_minus(u, unique[0]), _scale(dk - d[0], n)) for u, dk in zip(unique, d)]
     extent = d[-1] - d[0]
-    shear = offsets[-1] / extent if extent > 0 else np.zeros(3)
-    drift = np.linalg.norm(offsets - np.outer(d - d[0], shear), axis=1)
-    tilted = bool(np.linalg.norm(offsets[-1]) > tol)
-    if np.max(drift) > tol:
-        bad = tuple(firsts[g] for g in np.nonzero(drift > tol)[0])
+    shear = _divided(offsets[-1], extent) if extent > 0 else (0.0, 0.0, 0.0)
+    drift = [_norm(_minus(o, _scale(dk - d[0], shear))) for o, dk in zip(offsets, d)]
+    tilted = _norm(offsets[-1]) > tol
+    if max(drift) > tol:
+        bad = tuple(firsts[g] for g, off in enumerate(drift) if off > tol)
         diags.append(Diagnostic(
-            "in_plane_drift", bad, float(np.max(drift)), tol,
-            f"{len(bad)} slice(s) lie up to {np.max(drift):.3f} mm off the line through the "
+            "in_plane_drift", bad, max(drift), tol,
+            f"{len(bad)} slice(s) lie up to {max(drift):.3f} mm off the line through the "
             "first and last positions, in-plane: no regular grid"))
         regular = False
     if tilted:
-        angle = math.degrees(math.atan2(float(np.linalg.norm(shear)), 1.0))
+        angle = math.degrees(math.atan2(_norm(shear), 1.0))
         limit = math.degrees(math.atan2(tol, extent))
         header = instances[0].get("gantry_detector_tilt")
         said = f"; Gantry/Detector Tilt says {header} degrees" if header is not None else ""
         diags.append(Diagnostic(
             "gantry_tilt", tuple(firsts), angle, limit,
             f"positions advance {angle:.3f} degrees off the slice normal "
-            f"({np.linalg.norm(offsets[-1]):.3f} mm in-plane over {extent:.3f} mm){said}; "
+            f"({_norm(offsets[-1]):.3f} mm in-plane over {extent:.3f} mm){said}; "
             "the affine is sheared so that every "
             "slice is where its header puts it; volume(resample=True) gives an orthogonal grid"))
-    slice_step = step * (n + shear) if tilted else step * n
-    affine = np.eye(4)
-    affine[:3, 0] = slice_step
-    affine[:3, 1] = row_spacing * c
-    affine[:3, 2] = column_spacing * r
-    affine[:3, 3] = positions[0]
-    direction = np.stack([n, c, r], axis=1)
+    slice_step = _scale(step, (n[0] + shear[0], n[1] + shear[1], n[2] + shear[2])) if tilted \
+        else _scale(step, n)
     rows = scalar_int(instances[0].get("rows")) or 0
     columns = scalar_int(instances[0].get("columns")) or 0
-    slice_index = tuple(int(grid[group_of[k]]) for k in range(len(instances)))
-    return Geometry((int(grid[-1]) + 1, rows, columns), (float(step), float(row_spacing),
-                    float(column_spacing)), tuple(float(v) for v in positions[0]),
-                    direction, affine, slice_index, positions, depths, tuple(diags),
-                    regular and not (BLOCKING & {x.kind for x in diags}), tilted)
+    slice_index = tuple(grid[group_of[k]] for k in range(len(instances)))
+    return Grid((grid[-1] + 1, rows, columns), (float(step), float(row_spacing),
+                float(column_spacing)), positions[0], n, c, r, slice_step, slice_index,
+                tuple(positions), tuple(depths), tuple(diags),
+                regular and not (BLOCKING & {x.kind for x in diags}), tilted)
 
 
-def _vendor_positions(instances: Sequence["Instance"], positions: Any, axes: tuple[Any, Any, Any],
-                      spacing: tuple[float, float], tol: float, diags: list[Diagnostic]) -> None:
+def _vendor_positions(instances: Sequence["Instance"], positions: Sequence[Vector],
+                      axes: tuple[Vector, Vector, Vector], spacing: tuple[float, float],
+                      tol: float, diags: list[Diagnostic]) -> None:
     """A ``vendor_position_mismatch`` diagnostic where a vendor's own per-frame position
     (Philips' private legacy sequence: ``vendor_image_position_patient``) is more than
     ``tol`` from the standard one. The standard's stays the position: this only says so."""
-    np = numpy()
     found = [(k, finite_floats(inst.get("vendor_image_position_patient"), 3))
              for k, inst in enumerate(instances)]
     found = [(k, v) for k, v in found if v is not None]
     if not found:
         return
-    offsets = np.array([v for _, v in found]) - positions[[k for k, _ in found]]
-    apart = np.linalg.norm(offsets, axis=1)
-    if float(apart.max()) <= tol:
+    offsets = [_minus(v, positions[k]) for k, v in found]
+    apart = [_norm(o) for o in offsets]
+    largest = max(apart)
+    if largest <= tol:
         return
-    worst = int(np.argmax(apart))
+    worst = offsets[apart.index(largest)]
     r, c, n = axes
     row_spacing, column_spacing = spacing
-    along = (float(offsets[worst] @ r) / column_spacing, float(offsets[worst] @ c) / row_spacing,
-             float(offsets[worst] @ n))
+    along = (_dot(worst, r) / column_spacing, _dot(worst, c) / row_spacing, _dot(worst, n))
     diags.append(Diagnostic(
         "vendor_position_mismatch", tuple(k for (k, _), d in zip(found, apart) if d > tol),
-        float(apart.max()), tol,
-        f"the vendor's private per-frame Image Position (Patient) is up to {apart.max():.3f} mm "
+        largest, tol,
+        f"the vendor's private per-frame Image Position (Patient) is up to {largest:.3f} mm "
         f"from the standard Plane Position Sequence's ({along[0]:+.2f} columns, "
         f"{along[1]:+.2f} rows, {along[2]:+.3f} mm along the normal); the standard's is used"))
 
 
-def _grid(d: Any, firsts: list[int], instances: Sequence["Instance"], tol: float,
-          diags: list[Diagnostic]) -> tuple[Any, float, bool]:
+def _slice_grid(d: list[float], firsts: list[int], instances: Sequence["Instance"], tol: float,
+                diags: list[Diagnostic]) -> tuple[list[int], float, bool]:
     """Grid index of each distinct depth, the slice step, and whether the grid is regular."""
-    np = numpy()
     m = len(d)
     if m == 1:
         step, source = _single_spacing(instances[0])
         diags.append(Diagnostic("single_slice", (0,), None, None,
                                 f"one slice: its spacing ({step:g} mm) is taken from {source}"))
-        return np.zeros(1, dtype=np.int64), step, True
-    gaps = np.diff(d)
+        return [0], step, True
+    gaps = [b - a for a, b in zip(d, d[1:])]
     if m == 2:
-        diags.append(Diagnostic("two_slices", tuple(firsts), float(gaps[0]), None,
+        diags.append(Diagnostic("two_slices", tuple(firsts), gaps[0], None,
                                 f"two slices {gaps[0]:.4f} mm apart: the spacing cannot be "
                                 "checked against a third"))
-        return np.arange(2), float(gaps[0]), True
-    nominal = float(np.median(gaps))
-    for candidate in (nominal, float(gaps.min())):
+        return [0, 1], gaps[0], True
+    nominal = statistics.median(gaps)
+    for candidate in (nominal, min(gaps)):
         # the usual gap, else the smallest (many slices missing); a grid with more
         # missing slices than present ones is not believed (that is no step, but noise)
-        multiples = np.maximum(np.rint(gaps / candidate), 1).astype(np.int64)
-        grid = np.concatenate([[0], np.cumsum(multiples)])
-        step = float((d[-1] - d[0]) / grid[-1])
-        residual = np.abs(d - (d[0] + grid * step))
-        if np.max(residual) <= tol and grid[-1] + 1 - m <= m:
+        multiples = [max(round(g / candidate), 1) for g in gaps]
+        grid = [0, *itertools.accumulate(multiples)]
+        step = (d[-1] - d[0]) / grid[-1]
+        residual = max(abs(dk - (d[0] + k * step)) for dk, k in zip(d, grid))
+        if residual <= tol and grid[-1] + 1 - m <= m:
             break
     else:
-        grid = np.arange(m)
-        step = float((d[-1] - d[0]) / (m - 1))
-        off = np.abs(gaps - nominal) > tol
-        bad = tuple(sorted({firsts[i] for g in np.nonzero(off)[0] for i in (g, g + 1)}))
+        grid = list(range(m))
+        step = (d[-1] - d[0]) / (m - 1)
+        off = [abs(g - nominal) > tol for g in gaps]
+        bad = tuple(sorted({firsts[i] for g, o in enumerate(off) if o for i in (g, g + 1)}))
         diags.append(Diagnostic(
-            "non_uniform_spacing", bad, float(np.max(np.abs(gaps - nominal))), tol,
-            f"slice gaps from {gaps.min():.4f} to {gaps.max():.4f} mm (median {nominal:.4f}) "
+            "non_uniform_spacing", bad, max(abs(g - nominal) for g in gaps), tol,
+            f"slice gaps from {min(gaps):.4f} to {max(gaps):.4f} mm (median {nominal:.4f}) "
             "are no multiples of one step: no regular grid; volume(resample=True) "
             "interpolates onto one"))
         return grid, step, False
-    for g in np.nonzero(multiples > 1)[0]:
+    for g, multiple in enumerate(multiples):
+        if multiple <= 1:
+            continue
         a, b = firsts[g], firsts[g + 1]
-        count = int(multiples[g] - 1)
         pa = ", ".join(f"{v:.3f}" for v in instances[a].get("image_position_patient"))
         pb = ", ".join(f"{v:.3f}" for v in instances[b].get("image_position_patient"))
         diags.append(Diagnostic(
-            "missing_slices", (a, b), float(gaps[g]), tol,
-            f"{count} slice(s) missing between ({pa}) and ({pb}): a gap of {gaps[g]:.4f} mm "
-            f"is {multiples[g]} steps of {step:.4f} mm; the volume keeps their place, filled"))
+            "missing_slices", (a, b), gaps[g], tol,
+            f"{multiple - 1} slice(s) missing between ({pa}) and ({pb}): a gap of "
+            f"{gaps[g]:.4f} mm is {multiple} steps of {step:.4f} mm; the volume keeps their "
+            "place, filled"))
     return grid, step, True

@@ -33,7 +33,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .geometry import (ORIENTATION_TOLERANCE, POSITION_TOLERANCE, Diagnostic, Geometry,
-                       GeometryError, stack_geometry)
+                       GeometryError, Grid, numpy, stack_grid)
 from .header_values import GEOMETRY_VALUES, as_tuple, finite_floats, orientation, position
 from .instance import Instance
 from .volume import Volume, stack_volume
@@ -260,7 +260,8 @@ class Stack:
     ``instances``: the images (files, or frames of enhanced files) in slice order.
     ``key``: ``((name, value), ...)``, every splitting key and this stack's value of it.
     ``reason``: which keys and values set this stack apart from the series' other stacks.
-    ``geometry`` and ``diagnostics`` come from the headers alone; ``volume()`` reads pixels.
+    ``grid`` (plain Python), ``geometry`` (the same as numpy arrays) and ``diagnostics``
+    come from the headers alone; ``volume()`` reads pixels.
     """
 
     def __init__(self, instances: Sequence[Instance], key: tuple[tuple[str, Any], ...] = (),
@@ -285,16 +286,24 @@ class Stack:
         return f"<Stack of {len(self.instances)} image(s): {self.reason}>"
 
     @cached_property
+    def grid(self) -> Grid:
+        """The grid the images lie on, in plain Python numbers (no numpy needed); raises
+        GeometryError when they have no position."""
+        return stack_grid(self.instances, position_tolerance=self.position_tolerance,
+                          orientation_tolerance=self.orientation_tolerance)
+
+    @cached_property
     def geometry(self) -> Geometry:
-        """The grid the images lie on (raises GeometryError when they have no position)."""
-        return stack_geometry(self.instances, position_tolerance=self.position_tolerance,
-                              orientation_tolerance=self.orientation_tolerance)
+        """The grid with numpy arrays (affine, direction, positions); raises GeometryError
+        when the images have no position, ImportError without numpy."""
+        numpy()
+        return Geometry.of(self.grid)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
         """What is irregular about the grid: a list of Diagnostic (empty for a clean stack)."""
         try:
-            return list(self.geometry.diagnostics)
+            return list(self.grid.diagnostics)
         except GeometryError as exc:
             return list(exc.diagnostics)
 
@@ -302,7 +311,7 @@ class Stack:
     def regular(self) -> bool:
         """Whether the images form one regular grid (missing slices and tilt allowed)."""
         try:
-            return self.geometry.regular
+            return self.grid.regular
         except GeometryError:
             return False
 

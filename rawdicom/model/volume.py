@@ -310,7 +310,7 @@ def _modular(value: float, dtype: "np.dtype") -> Any:
     return dtype.type(v)
 
 
-def _readis_native_frame(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
+def _read_native_frames(path: str, jobs: list[tuple[int, "Instance"]], writer: _Writer) -> None:
     """Native little endian frames: straight from the file into the volume where possible."""
     np = numpy()
     with open(path, "rb", buffering=0) as f:
@@ -417,7 +417,7 @@ def _fill_slots(slots: Sequence[tuple[int, "Instance"]], out: "np.ndarray", houn
         path, jobs, ds = task
         try:
             if ds is _NATIVE_READ:
-                _readis_native_frame(path, jobs, writer)
+                _read_native_frames(path, jobs, writer)
             elif ds is not None:
                 _decode(ds, jobs, writer)
             else:

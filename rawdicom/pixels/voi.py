@@ -15,15 +15,15 @@ Two VOI entry points, because callers want two different things:
 * :func:`to_uint8` runs the whole pipeline from stored values to an 8-bit image
   ready to save as PNG or to show.
 
-Windows on integer images go through a table of the formula's values
-(:mod:`.tables`).
+The window itself (``window``, its formula, the CT presets) is :mod:`.windowing`, which
+works without numpy too; this module applies it to a file's VOI.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from .functional_groups import frame_source, numeric_value, per_frame, sequence_
 from .image_pixel import stored_range
 from .modality import modality_lut, modality_params
 from .tables import Lut, parse_lut, via_table
+from .windowing import CT_PRESETS, WindowMap, window, window_preset
 
 __all__ = ["window", "window_preset", "CT_PRESETS", "apply_voi", "to_uint8"]
 
@@ -48,9 +49,6 @@ _LUT_DATA = 0x00283006
 _VOI_LUT_SEQUENCE = 0x00283010
 _FRAME_VOI_LUT_SEQUENCE = 0x00289132
 
-_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
-
-
 def _window_function(center: float, width: float, function: str, y_min: float, y_max: float,
                      dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
     """The PS3.3 C.11.2.1.2/C.11.2.1.3 window as an elementwise function; checks its arguments.
@@ -58,96 +56,7 @@ def _window_function(center: float, width: float, function: str, y_min: float, y
     Raises ValueError: the caller turns it into a PixelDataError when the
     numbers came from a file.
     """
-    name = function.strip().upper()
-    if name not in _FUNCTIONS:
-        raise ValueError(f"VOI LUT Function {function!r}: one of {', '.join(_FUNCTIONS)} expected")
-    if not (math.isfinite(center) and math.isfinite(width)):
-        raise ValueError(f"window center {center} and width {width} must be finite")
-    if name == "LINEAR" and width < 1:
-        raise ValueError(f"window width {width} < 1: LINEAR needs a width of at least 1")
-    if name != "LINEAR" and width <= 0:
-        raise ValueError(f"window width {width} <= 0: {name} needs a positive width")
-    y_range = y_max - y_min
-    integral = dtype.kind in "iu"
-    if integral:
-        info = np.iinfo(dtype)
-        if not info.min <= min(y_min, y_max) <= max(y_min, y_max) <= info.max:
-            raise ValueError(f"output range {y_min}..{y_max} does not fit in {dtype}")
-
-    if name == "SIGMOID":  # C.11.2.1.3.1
-        def fn(v: np.ndarray) -> np.ndarray:
-            with np.errstate(over="ignore"):  # exp -> inf far below the center: y_min, as it should
-                y = y_range / (1 + np.exp(-4 * (v.astype(np.float64) - center) / width)) + y_min
-            return np.rint(y).astype(dtype) if integral else y.astype(dtype, copy=False)
-        return fn
-
-    # C.11.2.1.2.1 (LINEAR: c - 0.5, w - 1) and C.11.2.1.3.2 (LINEAR_EXACT: c, w)
-    c, w = (center - 0.5, width - 1.0) if name == "LINEAR" else (center, width)
-    lower, upper = c - w / 2, c + w / 2
-
-    def fn(v: np.ndarray) -> np.ndarray:
-        x = v.astype(np.float64)
-        below, above = x <= lower, x > upper
-        if w:  # w == 0 (LINEAR, width 1): no value lies between the two bounds
-            x -= c
-            x /= w
-            x += 0.5
-            x *= y_range
-            x += y_min
-        x[below] = y_min
-        x[above] = y_max
-        return np.rint(x).astype(dtype) if integral else x.astype(dtype, copy=False)
-    return fn
-
-
-def window(arr: np.ndarray, center: float, width: float, function: str = "LINEAR", *,
-           out_range: tuple[float, float] = (0, 255), dtype: Any = None) -> np.ndarray:
-    """Map ``arr`` through a window: uint8 0..255 by default, PS3.3 C.11.2.1.2.
-
-    ``function`` is LINEAR (the default: C.11.2.1.2.1, width >= 1, values
-    ``<= c - 0.5 - (w-1)/2`` give the lowest output, ``> c - 0.5 + (w-1)/2``
-    the highest, linear between), LINEAR_EXACT (C.11.2.1.3.2, the same with
-    ``c`` and ``w`` unadjusted, width > 0) or SIGMOID (C.11.2.1.3.1, width > 0).
-    ``out_range`` is (y_min, y_max); ``(255, 0)`` gives the inverted image a
-    MONOCHROME1 display wants.  Integer output types are rounded to nearest
-    (ties to even); ``dtype=np.float64`` gives the unrounded values.
-
-    Integer input goes through a table of the formula's values (see the
-    module docstring): same result, several times faster than per-pixel math.
-    """
-    arr = np.asarray(arr)
-    out_type = np.dtype(np.uint8 if dtype is None else dtype)
-    fn = _window_function(float(center), float(width), function, float(out_range[0]),
-                          float(out_range[1]), out_type)
-    return via_table(arr, fn)
-
-
-#: Published CT windows, name -> (center, width) in HU.  From Radiopaedia,
-#: "Windowing (CT)" (https://radiopaedia.org/articles/windowing-ct): head
-#: brain W:80 L:40, subdural W:130-300 L:50-100 (the middle of both ranges
-#: here), stroke W:8 L:32 or W:40 L:40 (the latter here, the wider and more
-#: common one; the narrow one is the subject of Radiopaedia case 19148),
-#: chest lungs W:1500 L:-600 and mediastinum W:350 L:50, abdomen soft tissues
-#: W:400 L:50, liver W:150 L:30, spine bone W:1800 L:400.
-CT_PRESETS: dict[str, tuple[float, float]] = {
-    "brain": (40, 80),
-    "subdural": (75, 215),
-    "stroke": (40, 40),
-    "bone": (400, 1800),
-    "lung": (-600, 1500),
-    "mediastinum": (50, 350),
-    "abdomen": (50, 400),
-    "liver": (30, 150),
-}
-
-
-def window_preset(arr: np.ndarray, name: str, **kwargs: Any) -> np.ndarray:
-    """``window(arr, *CT_PRESETS[name])``; ``arr`` in HU (see :func:`hounsfield`)."""
-    try:
-        center, width = CT_PRESETS[name.lower()]
-    except KeyError:
-        raise KeyError(f"no CT preset {name!r}; known: {', '.join(CT_PRESETS)}") from None
-    return window(arr, center, width, **kwargs)
+    return WindowMap(center, width, function, y_min, y_max).array_function(np, dtype)
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,20 @@
 //
 //   node tests/wasm/browser_check.mjs URL SHOTS_DIR PLAN.json
 //
-// PLAN: {ct, study, probes: [[column, row]...], more: [file...], bad: [file...], drop: URL}.
+// PLAN: {ct, big, study, irregular, probes: [[column, row]...], more: [file...], bad:
+// [file...], drop: URL}.
 // 1. opens `ct` with the file picker: the first image (its time), the window, the canvas
 //    (RGB, base64), the value under the cursor at a few pixels;
-// 2. drags on the image: the new window and canvas;
+// 2. drags on the image: the new window and canvas (and the time from the mouse released to
+//    the last window drawn);
 // 3. clicks the Patient's Name row of the explain listing and hovers a byte of it: the
 //    selection, the highlighted bytes with their roles, the hover line; a screenshot
-//    SHOTS_DIR/browser-explain.png; then the Pixel Data row (a long value);
+//    SHOTS_DIR/browser-explain.png; then the Pixel Data row (a long value); then opens
+//    `big` (a 512x512 CT: the time to its first image, Pyodide warm);
 // 4. opens `study` with the folder picker: the tree, the stacks, then five presses of the
 //    down arrow, a click on Patient's Name (in the inflated bytes of a deflated file), a
 //    screenshot SHOTS_DIR/browser-ct.png (timings hidden), two turns of the wheel and ten
-//    quick presses: the image shown after each;
+//    quick presses: the image shown after each; then opens the folder `irregular` (its tree);
 // 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
 //    `ct` again (the page goes on);
 // 6. drops the file at URL `drop` (fetched by the page) on the page.
@@ -75,7 +78,6 @@ const pageState = () => {
       ? "" : text("#message"),
     orientation: ["top", "bottom", "left", "right"].map((s) => text(`#o-${s}`)),
     tree: text("#tree"),
-    treeNote: document.querySelector("#tree-note").hidden ? "" : text("#tree-note"),
     stacks: [...document.querySelectorAll("#series button")].map((b) => b.textContent),
     headings: [...document.querySelectorAll("#entries tbody tr.group")].map((tr) => tr.textContent),
     summary: Object.fromEntries([...document.querySelectorAll("#summary dt")].map(
@@ -137,8 +139,11 @@ try {
     await page.mouse.down();
     await page.mouse.move(x + 40, y + 20, { steps: 4 });
     await page.mouse.move(x + 80, y - 30, { steps: 4 });
+    const t3 = performance.now();
     await page.mouse.up();
-    result.dragged = { drag: [80, -30], ...(await page.evaluate(pageState)) };
+    await settled(page);
+    result.dragged = { drag: [80, -30], settleMs: performance.now() - t3,
+      ...(await page.evaluate(pageState)) };
 
     // 3. the explain view: click Patient's Name, hover its first value byte
     const row = page.locator("#entries tbody tr", { hasText: "PatientName" }).first();
@@ -156,6 +161,7 @@ try {
     await page.locator("#entries tbody tr", { hasText: "PixelData" }).first().click();
     await settled(page);
     result.pixelData = await page.evaluate(pageState);
+    if (plan.big) result.big = await pick(page, "#file", plan.big);
 
     // 4. the study folder, then scrolling its largest stack
     result.study = await pick(page, "#folder", plan.study);
@@ -191,6 +197,7 @@ try {
     for (let i = 0; i < 10; i++) await page.keyboard.press("ArrowDown");
     await settled(page);
     result.rapid = await page.evaluate(pageState);
+    if (plan.irregular) result.irregular = await pick(page, "#folder", plan.irregular);
 
     // 5. other files, and files that are not good DICOM
     result.more = [];
