@@ -334,3 +334,17 @@ def test_a_sheet_of_a_series_whose_window_is_infinite(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "sheet.png").stat().st_size > 0
+
+
+# -- 4-D regrouping -------------------------------------------------------------------------
+def test_a_huge_integer_acquisition_number_does_not_break_the_4d_regrouping(tmp_path):
+    """A 400-digit IS in Acquisition Number (decoded as an int) once raised OverflowError
+    (int too large to convert to float) out of stacks(), volume() and convert, and exit 3
+    from `rawdicom info DIR` (pipeline fuzzer, seed 301 case 1733): it orders as a value
+    that is not a number, last."""
+    positions = sb.axial_positions(3)
+    paths = sb.write_series(tmp_path, positions + positions)
+    edit(paths[0], AcquisitionNumber=("IS", b"9" * 400))
+    [series] = scan(tmp_path).series
+    stacks = series.stacks()
+    assert sum(len(s.instances) for s in stacks) == 6

@@ -57,8 +57,13 @@ _LABELS = (("acquisition_number", ("acquisition_number", "frame_acquisition_numb
 
 
 def _number(value: Any) -> float:
+    """A header value as an order key: a number, or inf (last) for what is not one; an
+    integer beyond the float range (a 400-digit IS) is inf too, never an OverflowError."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
     if isinstance(value, str):
         try:
             return float(value.replace(":", ""))
