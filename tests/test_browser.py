@@ -202,6 +202,14 @@ def irregular_folder(tmp_path: Path) -> Path:
     return folder
 
 
+def many_slices(tmp_path: Path) -> tuple[Path, list[Path]]:
+    """A folder of 300 slices (128x128, shuffled names): listed and scrolled to its end."""
+    from series_builders import axial_positions, write_series
+    folder = tmp_path / "many"
+    return folder, write_series(folder, axial_positions(300), series_number=9, rows=128,
+                                columns=128)
+
+
 def hostile_files(tmp_path: Path) -> list[Path]:
     notes = tmp_path / "notes.txt"
     notes.write_text("not a DICOM file\n")
@@ -243,9 +251,11 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
             pydicom_file("rtdose.dcm"), sigmoid(tmp_path)]
     probes = [[64, 64], [10, 64], [0, 0], [40, 50]]
     big, irregular = big_ct(tmp_path), irregular_folder(tmp_path)
+    many, many_paths = many_slices(tmp_path)
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"ct": str(EXAMPLE), "study": str(STUDY), "probes": probes,
                                 "big": str(big), "irregular": str(irregular),
+                                "many": str(many),
                                 "more": list(map(str, more)), "bad": list(map(str, bad)),
                                 "drop": "/rawdicom/examples/ct_phantom.dcm"}))
     shots = tmp_path / "shots"
@@ -397,6 +407,20 @@ def test_browser_page_views_windows_scrolls_and_explains(server, tmp_path):
            "(0.000, 0.000, 8.000)" in shown["tree"]
     assert "        ! gantry_tilt: positions advance 8.531 degrees off the slice normal" \
            in shown["tree"]
+
+    # -- a folder of 300 slices: listed as one stack, then scrolled one press a slice to the
+    # last, which is the last along the normal
+    listed, end = page["many"], page["manyEnd"]
+    assert listed["state"] == "done", listed["status"]
+    assert listed["tree"] == rawdicom_tree(many)
+    assert listed["stackLength"] == 300 and listed["index"] == 0
+    assert listed["image"]["path"] == "/data/many/" + many_paths[0].name
+    assert end["index"] == 299 and end["slice"].startswith("Image 300 / 300 · position")
+    assert end["image"]["path"] == "/data/many/" + many_paths[-1].name
+    assert_pixels(end, many_paths[-1])
+    print(f"browser page: a folder of 300 slices listed and its first image shown in "
+          f"{listed['wall_s']:.1f} s; 299 presses of the down arrow to its last slice in "
+          f"{end['ms'] / 1000:.1f} s")
 
     # -- MONOCHROME1 the other way round; colour as colour; JPEG Baseline decoded by the
     # browser; JPEG 2000 named in one line

@@ -3,7 +3,7 @@
 //
 //   node tests/wasm/browser_check.mjs URL SHOTS_DIR PLAN.json
 //
-// PLAN: {ct, big, study, irregular, probes: [[column, row]...], more: [file...], bad:
+// PLAN: {ct, big, study, irregular, many, probes: [[column, row]...], more: [file...], bad:
 // [file...], drop: URL}.
 // 1. opens `ct` with the file picker: the first image (its time), the window, the canvas
 //    (RGB, base64), the value under the cursor at a few pixels;
@@ -16,7 +16,8 @@
 // 4. opens `study` with the folder picker: the tree, the stacks, then five presses of the
 //    down arrow, a click on Patient's Name (in the inflated bytes of a deflated file), a
 //    screenshot SHOTS_DIR/browser-ct.png (timings hidden), two turns of the wheel and ten
-//    quick presses: the image shown after each; then opens the folder `irregular` (its tree);
+//    quick presses: the image shown after each; then opens the folder `irregular` (its tree)
+//    and the folder `many` (300 slices: listed, then scrolled to its last slice);
 // 5. opens each of `more` (what the page shows) and each of `bad` (the status line), then
 //    `ct` again (the page goes on);
 // 6. drops the file at URL `drop` (fetched by the page) on the page.
@@ -198,6 +199,16 @@ try {
     await settled(page);
     result.rapid = await page.evaluate(pageState);
     if (plan.irregular) result.irregular = await pick(page, "#folder", plan.irregular);
+    // A folder of many slices (`many`): listed, then scrolled from the first to the last
+    // slice with one press of the down arrow per slice.
+    if (plan.many) {
+      result.many = await pick(page, "#folder", plan.many);
+      await page.mouse.click(5, 5);
+      const t3 = performance.now();
+      for (let i = 1; i < result.many.stackLength; i++) await page.keyboard.press("ArrowDown");
+      await settled(page);
+      result.manyEnd = { ms: performance.now() - t3, ...(await page.evaluate(pageState)) };
+    }
 
     // 5. other files, and files that are not good DICOM
     result.more = [];
