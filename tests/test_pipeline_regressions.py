@@ -348,3 +348,20 @@ def test_a_huge_integer_acquisition_number_does_not_break_the_4d_regrouping(tmp_
     [series] = scan(tmp_path).series
     stacks = series.stacks()
     assert sum(len(s.instances) for s in stacks) == 6
+
+
+@pytest.mark.parametrize("slope,intercept", [(1, 1e30), (1e12, -1024), (-3e9, 0)])
+def test_convert_of_a_ct_whose_integer_rescale_leaves_32_bits(tmp_path, slope, intercept):
+    """A shared integer Rescale Intercept of 1e30 (or a slope of 1e12) once raised
+    OverflowError out of convert's stored-then-rescaled CT read (np.int32 of a huge int;
+    pipeline fuzzer, seed 402 case 1075): such a stack takes the general path, whose
+    volume equals what convert writes."""
+    pytest.importorskip("numpy")
+    paths = sb.write_series(tmp_path / "in", n=3, rows=8, columns=8)
+    for path in paths:
+        edit(path, RescaleSlope=slope, RescaleIntercept=intercept)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = rawdicom.convert(tmp_path / "in", tmp_path / "out")
+    [row] = report.rows
+    assert row["status"] == "converted", row

@@ -181,6 +181,9 @@ def narrowest(array: Any) -> Any:
     return array
 
 
+_INT32 = range(-(1 << 31), 1 << 31)  # the values of the int32 fallback below
+
+
 def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, Any] | None:
     """Where every image shares one integer Rescale Slope and Intercept (a CT series:
     1 and -1024) and is stored in 16 bits: the stored values read straight into a volume
@@ -198,6 +201,10 @@ def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, 
     if len(pairs) != 1 or stored.kind not in "iu" or stored.itemsize != 2:
         return None
     slope, intercept = next(iter(pairs))
+    limits = np.iinfo(stored)
+    ends = (limits.min * int(slope) + int(intercept), limits.max * int(slope) + int(intercept))
+    if min(ends) not in _INT32 or max(ends) not in _INT32:
+        return None  # rescaled values 32 bits may not hold (a header's 1e30): the general path
     volume = stack.volume(hounsfield=False, threads=options.read_threads)
     array = volume.array
     fill = ("stored", slope, intercept)
