@@ -365,3 +365,23 @@ def test_convert_of_a_ct_whose_integer_rescale_leaves_32_bits(tmp_path, slope, i
         report = rawdicom.convert(tmp_path / "in", tmp_path / "out")
     [row] = report.rows
     assert row["status"] == "converted", row
+
+
+@pytest.mark.parametrize("keyword,vr,value,shown", [
+    ("ImageOrientationPatient", "DS", b"DERIVED\\SECONDARY ",
+     "row direction (DERIVED, SECONDARY)"),
+    ("ImagePositionPatient", "IS", b"9" * 400 + b"\\1\\2", "position (999999"),
+    ("ImageOrientationPatient", "IS", b"9" * 400 + b"\\0\\0\\0\\1\\0", "Geometry  -;"),
+])
+def test_info_of_geometry_values_that_are_no_floats(tmp_path, keyword, vr, value, shown):
+    """`rawdicom info FILE` once exited 3 (ValueError: could not convert string to float)
+    on an Image Orientation whose DS values do not parse (pipeline fuzzer, seed 401 case
+    1508), and would on a 400-digit IS (OverflowError): such values are shown as text."""
+    import subprocess
+    [path] = sb.write_series(tmp_path / "in", n=1)
+    edit(path, **{keyword: (vr, value)})
+    done = subprocess.run([sys.executable, "-m", "rawdicom", "info", str(path)],
+                          capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert shown in done.stdout, done.stdout

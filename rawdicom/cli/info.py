@@ -52,7 +52,16 @@ def _text(value: Any) -> str:
 def _numbers(values: Any, digits: int = 2) -> str:
     if not isinstance(values, list):
         return _text(values)
-    return "(" + ", ".join(f"{float(v):.{digits}f}" for v in values if v is not None) + ")"
+    return "(" + ", ".join(_number(v, digits) for v in values if v is not None) + ")"
+
+
+def _number(value: Any, digits: int) -> str:
+    """A value with ``digits`` decimals, or as its text where it is no float: a DS that did
+    not parse stays the reader's text (with its warning), a 400-digit IS its digits."""
+    try:
+        return f"{float(value):.{digits}f}"
+    except (TypeError, ValueError, OverflowError):
+        return _text(value)
 
 
 def _one(path: str) -> int:

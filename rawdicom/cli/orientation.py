@@ -21,7 +21,7 @@ def plane_of(orientation: Any) -> str | None:
     try:
         r = [float(v) for v in orientation[:3]]
         c = [float(v) for v in orientation[3:]]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # text, or a 400-digit IS
         return None
     n = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
     size = math.sqrt(sum(v * v for v in n))
