@@ -194,7 +194,7 @@ def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, 
     images differ in their rescale or are not 16-bit (decided before any pixel is read)."""
     import numpy as np
     from ..model.header_values import rescale
-    from ..model.volume import output_dtype
+    from ..model.volume import modular_scalar, output_dtype
     images = distinct_images(stack.instances)
     pairs = {rescale(i, True) for i in images}
     stored = output_dtype(images, False)
@@ -218,8 +218,8 @@ def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, 
             # modulo 2**16, exact where the result fits: stored uint16 0..4095 with
             # intercept -1024 becomes int16 -1024..3071 in the same bytes
             if slope != 1.0:
-                np.multiply(array, _modular(slope, array.dtype), out=array)
-            np.add(array, _modular(intercept, array.dtype), out=array)
+                np.multiply(array, modular_scalar(slope, array.dtype), out=array)
+            np.add(array, modular_scalar(intercept, array.dtype), out=array)
             signed = array.view(np.int16 if info.min < 0 else np.uint16)
             out = signed if np.dtype(dtype).itemsize == 2 else signed.astype(dtype)
             return volume, out, None, None, fill
@@ -227,15 +227,6 @@ def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, 
         return volume, array, slope, intercept, fill
     return volume, np.multiply(array, int(slope), dtype=np.int32) + np.int32(int(intercept)), \
         None, None, fill  # an integer rescale float32 cannot hold: int32 values
-
-
-def _modular(value: float, dtype: Any) -> Any:
-    """An integer as a scalar of ``dtype``, modulo 2**bits (-1024 for uint16: 64512)."""
-    bits = 8 * dtype.itemsize
-    v = int(value) % (1 << bits)
-    if dtype.kind == "i" and v >= 1 << (bits - 1):
-        v -= 1 << bits
-    return dtype.type(v)
 
 
 def _filled(volume: Any, mode: tuple[str, float | None, float | None]) -> Any:

@@ -296,12 +296,12 @@ class _Writer:
         """Integer rescale in the output type: exact, as the final values fit it."""
         np = numpy()
         if slope != 1.0:
-            np.multiply(target, _modular(slope, target.dtype), out=target)
+            np.multiply(target, modular_scalar(slope, target.dtype), out=target)
         if intercept != 0.0:
-            np.add(target, _modular(intercept, target.dtype), out=target)
+            np.add(target, modular_scalar(intercept, target.dtype), out=target)
 
 
-def _modular(value: float, dtype: "np.dtype") -> Any:
+def modular_scalar(value: float, dtype: "np.dtype") -> Any:
     """An integer as a scalar of ``dtype``, modulo 2**bits (a negative slope for uint16)."""
     bits = 8 * dtype.itemsize
     v = int(value) % (1 << bits)
