@@ -518,3 +518,40 @@ def test_peak_memory_of_a_ct_read_is_its_output(tmp_path: Path) -> None:
     assert array.dtype == np.int16 and slope is None and np.shares_memory(array, volume.array)
     assert peak <= array.nbytes + size * size * 2 + 64 * 1024, peak
     assert sorted(np.unique(array).tolist()) == [500 * k - 24 for k in range(8)]
+
+
+def test_stack_id_is_the_identity_it_was(tmp_path: Path) -> None:
+    """stack_id (the key a rerun skips done stacks by) gives the hash its first, plain
+    definition gives, for mosaic slices, enhanced frames and classic images: a faster
+    look-up must not make a rerun convert everything again."""
+    from rawdicom.convert.series import stack_id
+    from rawdicom.model.layout import short_hash
+    write_mosaics(tmp_path / "mosaic", count=9, volumes=2, series_number=5)
+    enhanced_ct(tmp_path / "enhanced" / "enh.dcm", axial_positions(3, spacing=1.5))
+    write_4d(tmp_path / "bold", volumes=2, slices=3, series_number=3)
+
+    def reference(series_uid: Any, stack: Any) -> str:
+        images = sorted((str(i.get("sop_instance_uid")), -1 if i.frame is None else i.frame,
+                         getattr(i, "mosaic_tile", -1) if hasattr(i, "mosaic_tile") else -1)
+                        for i in stack.instances)
+        return short_hash([series_uid, images], 20)
+    stacks = [s for series in rawdicom.scan(tmp_path, workers=1).series for s in series.stacks()]
+    assert len(stacks) == 3
+    for stack in stacks:
+        uid = stack.instances[0].get("series_instance_uid")
+        assert stack_id(uid, stack) == reference(uid, stack)
+
+
+def test_mosaic_tiles_rescaled_as_stored(tmp_path: Path) -> None:
+    """A 4-D mosaic series read with its Rescale Slope/Intercept: every tile (gathered in
+    one copy per file) holds the stored tile's values times slope plus intercept."""
+    write_mosaics(tmp_path, count=9, volumes=3, series_number=5)
+    [series] = rawdicom.scan(tmp_path, workers=1).series
+    for inst in series.instances:
+        inst.record.update(rescale_slope=0.5, rescale_intercept=-3.0)
+    [stack] = series.stacks()
+    stored = stack.volume(hounsfield=False).array
+    scaled = stack.volume(hounsfield=True).array
+    assert stored.shape == (3, 9, 8, 8) and scaled.dtype == np.float32
+    assert len(np.unique(stored)) > 9  # the tiles differ: a misplaced tile would show
+    assert np.array_equal(scaled, (stored.astype(np.float64) * 0.5 - 3.0).astype(np.float32))

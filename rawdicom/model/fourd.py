@@ -303,18 +303,20 @@ class MRStack(Stack):
         order = [0] * geometry.shape[0]
         for k, slot in reversed(list(enumerate(geometry.slice_index))):  # image k -> slot
             order[slot] = self.volumes[0][k].mosaic_tile  # the first image of a slot wins
-        grid, places = None, []
+        grid, ys, xs = None, None, None
         for t, inst in enumerate(files):
             if inst.get("mosaic_grid") != grid:
                 grid = inst.get("mosaic_grid")
-                places = [divmod(tile, grid) for tile in order]
-            tiles = mosaic.read_tiles(inst)  # a view of the frame: each tile copied once
+                ys, xs = (np.array(v, dtype=np.intp) for v in zip(*(divmod(tile, grid)
+                                                                     for tile in order)))
+            tiles = mosaic.read_tiles(inst)  # a view of the frame
+            # every slot's tile in one gather, (slots, rows, columns), not one copy per slot
+            picked = tiles[ys, :, xs]
             slope, intercept = rescale(inst, hounsfield)
-            for slot, (y, x) in enumerate(places):
-                if slope != 1.0 or intercept != 0.0:
-                    out[t, slot] = tiles[y, :, x].astype(np.float64) * slope + intercept
-                else:
-                    out[t, slot] = tiles[y, :, x]
+            if slope != 1.0 or intercept != 0.0:
+                out[t] = picked.astype(np.float64) * slope + intercept
+            else:
+                out[t] = picked
         first = Volume(out[0], geometry.affine.copy(), geometry.spacing, geometry.origin,
                        geometry.direction.copy(),
                        list(geometry.diagnostics) + self.extra_diagnostics,
