@@ -16,10 +16,16 @@ folder emptied first; rawdicom's modules compiled to bytecode once beforehand, a
 installed package has them (:func:`installed_env`):
 
 * ``rawdicom convert SRC OUT`` (worker processes: all cores), ``--format nii.gz --level 6``
-  or ``--format nii``;
-* ``dcm2niix -z y -6`` (pigz, level 6) or ``-z n``; ``-b y`` (a sidecar, as rawdicom writes).
+  or ``--format nii``; its deflate is zlib-ng's when the ``zlib-ng`` package is installed
+  (the ``nifti`` extra), the standard library's zlib otherwise (printed);
+* ``dcm2niix -z y -6`` or ``-z n``; ``-b y`` (a sidecar, as rawdicom writes). For ``-z y``
+  dcm2niix runs ``pigz -6`` (stock zlib's deflate, in threads) when pigz is on the PATH, as
+  on this project's machines (``.ci/run`` installs Debian's pigz), its own built-in zlib
+  otherwise (printed).
 
-Afterwards the NIfTI files are compared: same count, same values at the same physical points.
+Afterwards the NIfTI files are compared: same count, same values at the same physical points;
+with gzip the total size of each tool's ``.nii.gz`` files is printed, as the two deflates at
+the same level do not make the same bytes.
 """
 
 from __future__ import annotations
@@ -142,6 +148,11 @@ def compare(ours: Path, theirs: Path) -> str:
     return f"{len(mine)} NIfTI each, same values at the same points"
 
 
+def nifti_bytes(folder: Path) -> int:
+    """Total size of the ``.nii.gz`` files under ``folder``."""
+    return sum(p.stat().st_size for p in folder.rglob("*.nii.gz"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--volumes", type=int, default=200)
@@ -153,8 +164,11 @@ def main() -> None:
     args = parser.parse_args()
     t0 = time.perf_counter()
     folders = generate(args.dir, args.volumes, args.ct_slices)
+    from rawdicom.convert.pgzip import ENGINES
+    pigz = shutil.which("pigz")
     print(f"folders ready in {time.perf_counter() - t0:.1f} s; {os.cpu_count()} cores; "
-          f"dcm2niix: {shutil.which('dcm2niix')}")
+          f"dcm2niix: {shutil.which('dcm2niix')}; gzip: rawdicom {ENGINES[0].__name__}, "
+          f"dcm2niix {'pigz ' + pigz if pigz else 'its built-in zlib (no pigz)'}")
     dcm2niix = shutil.which("dcm2niix") or "dcm2niix"
     env = installed_env(args.dir)
     subprocess.run([sys.executable, "-m", "rawdicom", "convert", "--help"], check=True,
@@ -177,6 +191,10 @@ def main() -> None:
             a, a_cpu = timed(ours_cmd, ours, args.repeat, env)
             b, b_cpu = timed(theirs_cmd, theirs, args.repeat)
             verdict = compare(ours, theirs)
+            if mode == "gz":
+                size_a, size_b = nifti_bytes(ours), nifti_bytes(theirs)
+                verdict += (f"; .nii.gz bytes {size_a:,} vs {size_b:,}, "
+                            f"{100 * (size_a / size_b - 1):+.1f}%")
             print(f"  {mode:4s} rawdicom convert {a:7.2f} s {files / a:6.0f} files/s "
                   f"(cpu {a_cpu:6.2f} s)   dcm2niix {b:7.2f} s {files / b:6.0f} files/s "
                   f"(cpu {b_cpu:6.2f} s)   files/s ratio {b / a:5.2f}x  ({verdict})")
