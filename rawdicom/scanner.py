@@ -17,6 +17,8 @@ import struct
 import warnings
 import weakref
 from functools import lru_cache, partial
+from itertools import compress, count as counter, islice
+from operator import ne
 from typing import Callable
 
 from . import dictionary
@@ -155,6 +157,10 @@ class Scanner:
                  max_tag: int | None = None, wanted: frozenset[int] | None = None,
                  complete: bool = True) -> None:
         self.buf = buf
+        # The bytes object buf views whole, else None: runs of elements are then matched
+        # against the last file's layout (_Layout) by comparing bytes.
+        base = getattr(buf, "obj", None)
+        self.data = base if type(base) is bytes and len(buf) == len(base) == buf.nbytes else None
         # False when buf is only the first part of the source (a header-only read):
         # meeting its end then means "read the whole source", not "the data is cut".
         self.complete = complete
@@ -233,8 +239,14 @@ class Scanner:
         unordered = False
         while pos < end:
             if explicit:
-                pos, last_tag, count = self._plain_run(records, buf, pos, end, header, u32,
-                                                       last_tag, stop_tag, count, budget, kept)
+                last_start = min(end - 8, pos + (budget - count) * 8 - 8)
+                if self.data is None:
+                    pos, last_tag, count = _plain_run(records, buf, pos, end, header, u32, last_tag,
+                                                      stop_tag, count, last_start, kept)
+                else:
+                    pos, last_tag, count = _layout_run(self.data, records, buf, pos, end, header,
+                                                       u32, last_tag, stop_tag, count, last_start,
+                                                       kept)
                 if pos >= end:
                     continue  # the loop ends, through its else clause
             if end - pos < 8:
@@ -357,51 +369,6 @@ class Scanner:
             # present, not the tags asked for, which may be thousands: vendor private blocks;
             # the fast path kept only those asked for and the context ones already)
             ds.__dict__["_elements"] = {t: r for t, r in records.items() if t in wanted}
-
-    @staticmethod
-    def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header, u32,
-                   last_tag: int, stop_tag: int, count: int, budget: int,
-                   kept: frozenset[int] | None) -> tuple[int, int, int]:
-        """The fast path of parse_dataset: a run of plain explicit VR elements.
-
-        Most elements of a header are such: in order, fitting the data, never a
-        sequence; a VR with a 2-byte length, or one with a 4-byte length but SQ and
-        UN (OB, OW, UT...: their header whole in the data, an even length but for OB,
-        as parse_dataset would store them without a word).  The run stops at the
-        first element that is not, which parse_dataset then handles in full.
-        Returns (pos, last_tag, count).  The element budget needs no test per
-        element: every element takes at least 8 bytes, so the run may only start
-        elements before ``last_start``.  With ``kept`` (tags=) only the elements in it
-        are stored.
-        """
-        short_vrs = _SHORT_VRS
-        long_vrs = _PLAIN_LONG_VRS
-        last_start = min(end - 8, pos + (budget - count) * 8 - 8)
-        while pos <= last_start:
-            g, e, vrb, length = header(buf, pos)
-            tag = g << 16 | e
-            after = pos + 8 + length
-            if not last_tag < tag < stop_tag or vrb not in short_vrs or after > end or length & 1:
-                # not a plain short element: perhaps a plain long one (the rarer case)
-                vr = long_vrs.get(vrb)
-                if vr is None or not last_tag < tag < stop_tag or end - pos < 12:
-                    break
-                length = u32(buf, pos + 8)[0]
-                after = pos + 12 + length  # (an undefined length runs past the end)
-                if after > end or (length & 1 and vr != "OB"):
-                    break
-                last_tag = tag
-                if kept is None or tag in kept:
-                    records[tag] = (vr, length, pos + 12)
-                pos = after
-                count += 1
-                continue
-            last_tag = tag
-            if kept is None or tag in kept:
-                records[tag] = (short_vrs[vrb], length, pos + 8)
-            pos = after
-            count += 1
-        return pos, last_tag, count
 
     def _element(self, ds: Dataset, tag: int, vr: str, length: int, vpos: int, end: int,
                  enc: Encoding, depth: int, from_un: bool) -> tuple[Element, int, bool]:
@@ -716,3 +683,153 @@ class Scanner:
             self.warn("sequence has no Sequence Delimitation Item before the end of the data",
                       pos, tag)
         return items, pos, pos - start
+
+
+def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header, u32,
+               last_tag: int, stop_tag: int, count: int, last_start: int,
+               kept: frozenset[int] | None) -> tuple[int, int, int]:
+    """The fast path of parse_dataset: a run of plain explicit VR elements.
+
+    Most elements of a header are such: in order, fitting the data, never a
+    sequence; a VR with a 2-byte length, or one with a 4-byte length but SQ and
+    UN (OB, OW, UT...: their header whole in the data, an even length but for OB,
+    as parse_dataset would store them without a word).  The run stops at the
+    first element that is not, which parse_dataset then handles in full.
+    Returns (pos, last_tag, count).  The element budget needs no test per
+    element: every element takes at least 8 bytes, so the run may only start
+    elements up to ``last_start`` (parse_dataset's bound).  With ``kept`` (tags=) only the elements in it
+    are stored.
+    """
+    short_vrs = _SHORT_VRS
+    long_vrs = _PLAIN_LONG_VRS
+    while pos <= last_start:
+        g, e, vrb, length = header(buf, pos)
+        tag = g << 16 | e
+        after = pos + 8 + length
+        if not last_tag < tag < stop_tag or vrb not in short_vrs or after > end or length & 1:
+            # not a plain short element: perhaps a plain long one (the rarer case)
+            vr = long_vrs.get(vrb)
+            if vr is None or not last_tag < tag < stop_tag or end - pos < 12:
+                break
+            length = u32(buf, pos + 8)[0]
+            after = pos + 12 + length  # (an undefined length runs past the end)
+            if after > end or (length & 1 and vr != "OB"):
+                break
+            last_tag = tag
+            if kept is None or tag in kept:
+                records[tag] = (vr, length, pos + 12)
+            pos = after
+            count += 1
+            continue
+        last_tag = tag
+        if kept is None or tag in kept:
+            records[tag] = (short_vrs[vrb], length, pos + 8)
+        pos = after
+        count += 1
+    return pos, last_tag, count
+
+
+# -- layouts: runs matched against the last file's -------------------------------------------
+# The files of a folder repeat a few header layouts: the same elements in the same order,
+# most values of the same length. A run of plain elements (_plain_run) is remembered per
+# (encoding, tag before it, stop tag, tags kept) as its elements' header bytes, places and
+# records; the next run from the same start compares its header bytes at those places
+# (shifted by where it starts) in C, takes the elements whose headers are equal as the walk
+# would (equal header bytes: the same tag, VR and length, so the same decision), and walks
+# only an element whose header differs (a value of another length: the places after it
+# shift by the difference). tests/test_scanner_layout.py checks it against the walk.
+_LAYOUTS: dict[tuple, "_Layout"] = {}
+_MAX_LAYOUTS = 64
+_MIN_LAYOUT = 8  # elements: a shorter run is walked, not remembered
+
+
+class _Layout:
+    """A run of plain elements as one file had it: per element, its header's place and
+    bytes, its tag, its record (vr, length, value offset), and whether it was kept."""
+
+    __slots__ = ("n", "starts", "stops", "slices", "heads", "tags", "vrs", "lengths",
+                 "offsets", "entries", "afters", "flags")
+
+    def __init__(self, data: bytes, start: int, stop: int, header, u32,
+                 kept: frozenset[int] | None) -> None:
+        starts, stops, tags, vrs, lengths = [], [], [], [], []
+        pos = start
+        while pos < stop:  # (each element was taken by _plain_run: its header is whole)
+            g, e, vrb, length = header(data, pos)
+            vr = _SHORT_VRS.get(vrb)
+            size = 8
+            if vr is None:
+                vr, length, size = _PLAIN_LONG_VRS[vrb], u32(data, pos + 8)[0], 12
+            starts.append(pos)
+            stops.append(pos + size)
+            tags.append(g << 16 | e)
+            vrs.append(vr)
+            lengths.append(length)
+            pos += size + length
+        self.n = len(starts)
+        self.starts, self.stops = tuple(starts), tuple(stops)
+        self.slices = tuple(map(slice, starts, stops))
+        self.heads = tuple(map(data.__getitem__, self.slices))
+        self.tags, self.vrs, self.lengths, self.offsets = \
+            tuple(tags), tuple(vrs), tuple(lengths), self.stops
+        self.entries = tuple(zip(vrs, lengths, stops))
+        self.afters = tuple(map(int.__add__, stops, lengths))
+        self.flags = tuple(True for _ in tags) if kept is None else \
+            tuple(tag in kept for tag in tags)
+
+
+def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int, header, u32,
+                last_tag: int, stop_tag: int, count: int, last_start: int,
+                kept: frozenset[int] | None) -> tuple[int, int, int]:
+    """_plain_run over ``data`` (the bytes ``buf`` views), taking from the layout of the last
+    run from the same start the elements whose header bytes are the same (see _Layout);
+    the same records, position, last tag and count as _plain_run gives."""
+    key = (header, last_tag, stop_tag, kept)
+    layout = _LAYOUTS.get(key)
+    start, first = pos, count
+    matched = 0
+    if layout is not None:
+        n, starts, stops, heads, tags = (layout.n, layout.starts, layout.stops, layout.heads,
+                                         layout.tags)
+        afters, flags = layout.afters, layout.flags
+        j = 0
+        delta = pos - starts[0]
+        while True:
+            # the first element from j whose header differs (compared in C, lazily)
+            if delta:
+                found = map(data.__getitem__, map(slice, map(delta.__add__, islice(starts, j, None)),
+                                                  map(delta.__add__, islice(stops, j, None))))
+            else:
+                found = map(data.__getitem__, islice(layout.slices, j, None))
+            k = next(compress(counter(j), map(ne, found, islice(heads, j, None))), n)
+            if k > j:
+                i = k - 1
+                if afters[i] + delta > end or starts[i] + delta > last_start:
+                    break  # (the data or the element budget ends within: walked)
+                if delta:
+                    taken = zip(tags[j:k], zip(layout.vrs[j:k], layout.lengths[j:k],
+                                               map(delta.__add__, layout.offsets[j:k])))
+                else:
+                    taken = zip(tags[j:k], layout.entries[j:k])
+                records.update(compress(taken, flags[j:k]))
+                matched += k - j
+                last_tag, count, pos = tags[i], count + k - j, afters[i] + delta
+            if k == n or pos > last_start:
+                break
+            # element k differs from the layout's: one step of the walk
+            after, step_tag, stepped = _plain_run(records, buf, pos, end, header, u32, last_tag,
+                                                  stop_tag, count, pos, kept)
+            if stepped == count:  # no plain element: the run ends here
+                return pos, last_tag, count
+            pos, last_tag, count = after, step_tag, stepped
+            j = k + 1
+            if j == n or step_tag != tags[k]:
+                break
+            delta = pos - starts[j]
+    pos, last_tag, count = _plain_run(records, buf, pos, end, header, u32, last_tag, stop_tag,
+                                      count, last_start, kept)
+    if count - first >= _MIN_LAYOUT and matched * 2 < count - first:  # (a layout of its own)
+        if len(_LAYOUTS) >= _MAX_LAYOUTS:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = _Layout(data, start, pos, header, u32, kept)
+    return pos, last_tag, count
