@@ -740,7 +740,7 @@ def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header, u32,
 # shift by the difference). tests/test_scanner_layout.py checks it against the walk.
 _LAYOUTS: dict[tuple, "_Layout"] = {}
 _MAX_LAYOUTS = 64
-_MIN_LAYOUT = 8  # elements: a shorter run is walked, not remembered
+_MIN_LAYOUT = 4  # elements: a shorter run is walked, not remembered
 
 
 class _Layout:
