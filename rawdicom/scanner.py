@@ -17,8 +17,8 @@ import struct
 import warnings
 import weakref
 from functools import lru_cache, partial
-from itertools import compress, count as counter, islice
-from operator import ne
+from itertools import compress, count as counter, repeat
+from operator import add, not_
 from typing import Callable
 
 from . import dictionary
@@ -747,8 +747,8 @@ class _Layout:
     """A run of plain elements as one file had it: per element, its header's place and
     bytes, its tag, its record (vr, length, value offset), and whether it was kept."""
 
-    __slots__ = ("n", "starts", "stops", "slices", "heads", "tags", "vrs", "lengths",
-                 "offsets", "entries", "afters", "flags")
+    __slots__ = ("n", "starts", "heads", "tags", "vrs", "lengths", "offsets", "entries", "afters",
+                 "flags")
 
     def __init__(self, data: bytes, start: int, stop: int, header, u32,
                  kept: frozenset[int] | None) -> None:
@@ -767,11 +767,10 @@ class _Layout:
             lengths.append(length)
             pos += size + length
         self.n = len(starts)
-        self.starts, self.stops = tuple(starts), tuple(stops)
-        self.slices = tuple(map(slice, starts, stops))
-        self.heads = tuple(map(data.__getitem__, self.slices))
+        self.starts = tuple(starts)
+        self.heads = tuple(map(data.__getitem__, map(slice, starts, stops)))
         self.tags, self.vrs, self.lengths, self.offsets = \
-            tuple(tags), tuple(vrs), tuple(lengths), self.stops
+            tuple(tags), tuple(vrs), tuple(lengths), tuple(stops)
         self.entries = tuple(zip(vrs, lengths, stops))
         self.afters = tuple(map(int.__add__, stops, lengths))
         self.flags = tuple(True for _ in tags) if kept is None else \
@@ -789,26 +788,24 @@ def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int,
     start, first = pos, count
     matched = 0
     if layout is not None:
-        n, starts, stops, heads, tags = (layout.n, layout.starts, layout.stops, layout.heads,
-                                         layout.tags)
+        n, starts, heads, tags = layout.n, layout.starts, layout.heads, layout.tags
         afters, flags = layout.afters, layout.flags
         j = 0
         delta = pos - starts[0]
         while True:
             # the first element from j whose header differs (compared in C, lazily)
+            places = starts[j:] if j else starts
             if delta:
-                found = map(data.__getitem__, map(slice, map(delta.__add__, islice(starts, j, None)),
-                                                  map(delta.__add__, islice(stops, j, None))))
-            else:
-                found = map(data.__getitem__, islice(layout.slices, j, None))
-            k = next(compress(counter(j), map(ne, found, islice(heads, j, None))), n)
+                places = map(add, places, repeat(delta))
+            k = next(compress(counter(j), map(not_, map(data.startswith, heads[j:] if j else heads,
+                                                        places))), n)
             if k > j:
                 i = k - 1
                 if afters[i] + delta > end or starts[i] + delta > last_start:
                     break  # (the data or the element budget ends within: walked)
                 if delta:
                     taken = zip(tags[j:k], zip(layout.vrs[j:k], layout.lengths[j:k],
-                                               map(delta.__add__, layout.offsets[j:k])))
+                                               map(add, layout.offsets[j:k], repeat(delta))))
                 else:
                     taken = zip(tags[j:k], layout.entries[j:k])
                 records.update(compress(taken, flags[j:k]))
