@@ -518,3 +518,121 @@ def test_peak_memory_of_a_ct_read_is_its_output(tmp_path: Path) -> None:
     assert array.dtype == np.int16 and slope is None and np.shares_memory(array, volume.array)
     assert peak <= array.nbytes + size * size * 2 + 64 * 1024, peak
     assert sorted(np.unique(array).tolist()) == [500 * k - 24 for k in range(8)]
+
+
+def test_stack_id_is_the_identity_it_was(tmp_path: Path) -> None:
+    """stack_id (the key a rerun skips done stacks by) gives the hash its first, plain
+    definition gives, for mosaic slices, enhanced frames and classic images: a faster
+    look-up must not make a rerun convert everything again."""
+    from rawdicom.convert.series import stack_id
+    from rawdicom.model.layout import short_hash
+    write_mosaics(tmp_path / "mosaic", count=9, volumes=2, series_number=5)
+    enhanced_ct(tmp_path / "enhanced" / "enh.dcm", axial_positions(3, spacing=1.5))
+    write_4d(tmp_path / "bold", volumes=2, slices=3, series_number=3)
+
+    def reference(series_uid: Any, stack: Any) -> str:
+        images = sorted((str(i.get("sop_instance_uid")), -1 if i.frame is None else i.frame,
+                         getattr(i, "mosaic_tile", -1) if hasattr(i, "mosaic_tile") else -1)
+                        for i in stack.instances)
+        return short_hash([series_uid, images], 20)
+    stacks = [s for series in rawdicom.scan(tmp_path, workers=1).series for s in series.stacks()]
+    assert len(stacks) == 3
+    for stack in stacks:
+        uid = stack.instances[0].get("series_instance_uid")
+        assert stack_id(uid, stack) == reference(uid, stack)
+
+
+def test_mosaic_tiles_rescaled_as_stored(tmp_path: Path) -> None:
+    """A 4-D mosaic series read with its Rescale Slope/Intercept: every tile (gathered in
+    one copy per file) holds the stored tile's values times slope plus intercept."""
+    write_mosaics(tmp_path, count=9, volumes=3, series_number=5)
+    [series] = rawdicom.scan(tmp_path, workers=1).series
+    for inst in series.instances:
+        inst.record.update(rescale_slope=0.5, rescale_intercept=-3.0)
+    [stack] = series.stacks()
+    stored = stack.volume(hounsfield=False).array
+    scaled = stack.volume(hounsfield=True).array
+    assert stored.shape == (3, 9, 8, 8) and scaled.dtype == np.float32
+    assert len(np.unique(stored)) > 9  # the tiles differ: a misplaced tile would show
+    assert np.array_equal(scaled, (stored.astype(np.float64) * 0.5 - 3.0).astype(np.float32))
+
+
+def _reference_checks(inst: Any) -> tuple[Any, ...]:
+    """The per-image checks as first written (Instance.get with defaults everywhere)."""
+    from rawdicom.errors import PixelDataError
+    from rawdicom.model.fourd import _GRID_VALUES, _number
+    from rawdicom.model.stacks import image_identity
+    from rawdicom.model.volume import _COLOUR, _NATIVE_LITTLE_ENDIAN, _UNDEFINED, \
+        _little_endian
+
+    def stored(i: Any) -> Any:
+        bits, signed = i.get("bits_allocated"), i.get("pixel_representation", 0)
+        if bits not in (8, 16, 32) or signed not in (0, 1):
+            raise PixelDataError("no")
+        return _little_endian(bits, signed)
+
+    def colour(i: Any) -> bool:
+        photometric = i.get("photometric_interpretation")
+        return (isinstance(photometric, str) and photometric.strip().upper() in _COLOUR) \
+            or i.get("samples_per_pixel", 1) == 3
+
+    def native(i: Any) -> bool:
+        offset, length = i.get("pixel_data_offset"), i.get("pixel_data_length")
+        if (i.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
+                or i.get("samples_per_pixel", 1) != 1 or not isinstance(offset, int)
+                or not isinstance(length, int) or length == _UNDEFINED or colour(i)):
+            return False
+        try:
+            size = stored(i).itemsize
+        except PixelDataError:
+            return False
+        counts = (i.get("number_of_frames", 1), i.get("rows"), i.get("columns"))
+        if not all(isinstance(v, int) and v > 0 for v in counts):
+            return False
+        return length >= counts[0] * counts[1] * counts[2] * size
+
+    def either(i: Any, a: str, b: str) -> Any:
+        v = i.get(a)
+        return i.get(b) if v is None else v
+    order = (_number(either(inst, "acquisition_number", "frame_acquisition_number")),
+             _number(either(inst, "temporal_position_identifier", "temporal_position_index")),
+             _number(either(inst, "trigger_time", "nominal_cardiac_trigger_delay_time")),
+             _number(either(inst, "acquisition_time", "frame_acquisition_date_time")),
+             tuple(_number(v) for v in inst.get("dimension_index_values") or ()),
+             image_identity(inst))
+    try:
+        dtype = stored(inst)
+    except PixelDataError:
+        dtype = None
+    return (colour(inst), native(inst), dtype, order,
+            tuple(inst.get(n) for n in _GRID_VALUES))
+
+
+def test_per_image_checks_equal_their_plain_definitions(converted: Any) -> None:
+    """is_colour, is_native_frame, stored_dtype, acquisition_order and the grid values of
+    the 4-D reader read a file's own record through dict.get (volume.getter): the same
+    answers as Instance.get with its defaults, for files, enhanced frames and mosaic
+    slices, and for records whose values are None or of another kind."""
+    from rawdicom.errors import PixelDataError
+    from rawdicom.model.fourd import _grid_values, acquisition_order
+    from rawdicom.model.instance import Instance
+    from rawdicom.model.mosaic import expand
+    from rawdicom.model.volume import is_colour, is_native_frame, stored_dtype
+    instances = [i for s in rawdicom.scan(converted[0], workers=1).series for i in s.instances]
+    images = [f for i in instances for f in expand(i)]
+    assert any(type(i) is not Instance for i in images) and any(i.frame for i in images)
+    variants = [{"samples_per_pixel": None}, {"samples_per_pixel": 3},
+                {"pixel_representation": None}, {"pixel_representation": 2},
+                {"number_of_frames": None}, {"photometric_interpretation": " rgb"},
+                {"acquisition_number": None, "frame_acquisition_number": 7},
+                {"bits_allocated": 12}, {"pixel_data_length": 0xFFFFFFFF},
+                {"transfer_syntax_uid": "1.2.840.10008.1.2.2"}, {"rows": None}]
+    plain = [i for i in instances if i.frame is None][:5]
+    images += [Instance({**i.record, **v}) for i in plain for v in variants]
+    for inst in images:
+        try:
+            dtype = stored_dtype(inst)
+        except PixelDataError:
+            dtype = None
+        assert (is_colour(inst), is_native_frame(inst), dtype, acquisition_order(inst),
+                _grid_values(inst)) == _reference_checks(inst), inst

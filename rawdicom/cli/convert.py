@@ -4,6 +4,7 @@ sidecars and a manifest (rawdicom.convert: resumable, atomic, never overwrites).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -62,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         raise common.Usage(str(exc)) from None
     except RuntimeError as exc:  # another convert holds OUT
         raise common.Failure(str(exc)) from None
+    # What the run built is freed by the process's exit: frozen, it is skipped by the
+    # collections the interpreter runs on its way out, which walked every record.
+    gc.freeze()
     if report.series == 0 and not report.already and not report.failed_files:
         raise common.Failure(f"{', '.join(sources)}: no DICOM file found: nothing to convert")
     text = str(report)

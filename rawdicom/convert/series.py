@@ -67,11 +67,18 @@ class SeriesTask:
 
 
 def stack_id(series_uid: Any, stack: Any) -> str:
-    """A stack's identity across runs: its series and the images it holds."""
+    """A stack's identity across runs: its series and the images it holds, each as
+    (SOP Instance UID, frame or -1, mosaic tile or -1)."""
     images = sorted((str(i.get("sop_instance_uid")), -1 if i.frame is None else i.frame,
-                     getattr(i, "mosaic_tile", -1) if hasattr(i, "mosaic_tile") else -1)
-                    for i in stack.instances)
+                     _tile(i)) for i in stack.instances)
     return short_hash([series_uid, images], 20)
+
+
+def _tile(inst: Any) -> int:
+    """A mosaic slice's tile index, -1 for any other image (read where a MosaicSlice keeps
+    it: one dictionary look-up, not two attribute searches per image of a 4-D series)."""
+    tile = inst.get("mosaic_tile")
+    return -1 if tile is None else tile
 
 
 def distinct_images(instances: Sequence[Any]) -> list[Any]:
@@ -112,15 +119,15 @@ def _is_localizer(stack: Any) -> bool:
     return any(str(v).strip().upper() == "LOCALIZER" for v in values)
 
 
-def _refusal(stack: Any, missing: str) -> tuple[str | None, list[Any]]:
-    """Why the stack is not converted (None: it is), and its diagnostics."""
+def _refusal(stack: Any, missing: str, images: Sequence[Any]) -> tuple[str | None, list[Any]]:
+    """Why the stack is not converted (None: it is), and its diagnostics; ``images``: the
+    stack's :func:`distinct_images`."""
     from ..model.fourd import MRStack
     from ..model.geometry import GeometryError
     from ..model.volume import is_colour
     diags = list(stack.diagnostics)
     if isinstance(stack, MRStack) and not stack.volumes:
         return "missing images: " + "; ".join(str(d) for d in diags), diags
-    images = distinct_images(stack.instances)
     samples = {i.get("samples_per_pixel", 1) for i in images}
     if samples != {1} or any(is_colour(i) for i in images):  # RGB24: not written yet
         return f"colour (Samples per Pixel {sorted(samples)}): not a grayscale volume", diags
@@ -184,18 +191,21 @@ def narrowest(array: Any) -> Any:
 _INT32 = range(-(1 << 31), 1 << 31)  # the values of the int32 fallback below
 
 
-def _stored_rescaled(stack: Any, options: Options) -> tuple[Any, Any, Any, Any, Any] | None:
+def _stored_rescaled(stack: Any, options: Options, images: Sequence[Any] | None = None
+                     ) -> tuple[Any, Any, Any, Any, Any] | None:
     """Where every image shares one integer Rescale Slope and Intercept (a CT series:
     1 and -1024) and is stored in 16 bits: the stored values read straight into a volume
     of that type and rescaled there, in place, when the rescaled values fit it (as they
     nearly always do); else kept, exact, with ``scl_slope``/``scl_inter``. No int32 volume
     (the type Bits Stored alone would need), no narrowing copy: peak memory the output.
     (volume, array, slope, intercept, how its filled slices are scaled); None where the
-    images differ in their rescale or are not 16-bit (decided before any pixel is read)."""
+    images differ in their rescale or are not 16-bit (decided before any pixel is read).
+    ``images``: the stack's :func:`distinct_images`, when the caller has them."""
     import numpy as np
     from ..model.header_values import rescale
     from ..model.volume import modular_scalar, output_dtype
-    images = distinct_images(stack.instances)
+    if images is None:
+        images = distinct_images(stack.instances)
     pairs = {rescale(i, True) for i in images}
     stored = output_dtype(images, False)
     if len(pairs) != 1 or stored.kind not in "iu" or stored.itemsize != 2:
@@ -242,12 +252,13 @@ def _filled(volume: Any, mode: tuple[str, float | None, float | None]) -> Any:
 
 
 def _convert(stack: Any, task: SeriesTask, stem: str, base: dict[str, Any],
-             diags: list[Any]) -> dict[str, Any]:
-    """Write one stack's files into the staging folder; its manifest row."""
+             diags: list[Any], images: Sequence[Any]) -> dict[str, Any]:
+    """Write one stack's files into the staging folder; its manifest row. ``images``: the
+    stack's :func:`distinct_images`."""
     from ..model import diffusion
     options = task.options
-    mode = scaling(distinct_images(stack.instances))
-    direct = _stored_rescaled(stack, options) if mode[0] == "modality" else None
+    mode = scaling(images)
+    direct = _stored_rescaled(stack, options, images) if mode[0] == "modality" else None
     if direct is not None:
         volume, array, slope, intercept, mode = direct
     else:
@@ -400,13 +411,14 @@ def _convert_series(task: SeriesTask) -> list[dict[str, Any]]:
                 "folders": list(task.folders), "planned": list(task.planned),
                 "keys": list(task.keys)}
         try:
-            why, diags = _refusal(stack, task.options.missing)
+            images = distinct_images(stack.instances)  # once: three checks walk them
+            why, diags = _refusal(stack, task.options.missing, images)
             if why is not None:
                 rows.append({**base, "status": "refused", "why": why,
                              "diagnostics": _diagnostics(diags), "notes": [], "outputs": []})
                 continue
             os.makedirs(task.staging, exist_ok=True)
-            rows.append(_convert(stack, task, stem, base, diags))
+            rows.append(_convert(stack, task, stem, base, diags, images))
         except (DicomError, OSError, ValueError) as exc:
             rows.append({**base, "status": "failed", "why": f"{type(exc).__name__}: {exc}",
                          "diagnostics": [], "notes": [], "outputs": []})

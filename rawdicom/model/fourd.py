@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import DicomError
 from . import diffusion, mosaic
@@ -37,7 +37,7 @@ from .geometry import POSITION_TOLERANCE, Diagnostic, GeometryError, Grid, numpy
 from .header_values import position, rescale
 from .instance import Instance
 from .stacks import Stack, add_regroup, image_identity, normal
-from .volume import Volume, fill_time_points, is_colour, nifti_image, output_dtype
+from .volume import Volume, fill_time_points, getter, is_colour, nifti_image, output_dtype
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,6 +56,12 @@ _LABELS = (("acquisition_number", ("acquisition_number", "frame_acquisition_numb
            ("acquisition_time", ("acquisition_time", "frame_acquisition_date_time")))
 
 
+def _grid_values(inst: Instance) -> tuple[Any, ...]:
+    """The header values an image's place in the grid is computed from."""
+    get = getter(inst)
+    return tuple([get(name) for name in _GRID_VALUES])
+
+
 def _number(value: Any) -> float:
     """A header value as an order key: a number, or inf (last) for what is not one; an
     integer beyond the float range (a 400-digit IS) is inf too, never an OverflowError."""
@@ -72,23 +78,24 @@ def _number(value: Any) -> float:
     return math.inf
 
 
-def _either(inst: Instance, name: str, other: str) -> Any:
-    """``inst.get(name, inst.get(other))``, the second looked up only where needed."""
-    value = inst.get(name)
-    return inst.get(other) if value is None else value
+def _either(get: Callable[[str], Any], name: str, other: str) -> Any:
+    """``get(name)``, else ``get(other)``, the second looked up only where needed."""
+    value = get(name)
+    return get(other) if value is None else value
 
 
 def acquisition_order(inst: Instance) -> tuple[Any, ...]:
     """The sort key of an image's volume: Acquisition Number, Temporal Position, Trigger
     Time, Acquisition Time, Dimension Index Values, then the identity (Instance Number,
     UID, frame...)."""
-    return (_number(_either(inst, "acquisition_number", "frame_acquisition_number")),
-            _number(_either(inst, "temporal_position_identifier", "temporal_position_index")),
-            _number(_either(inst, "trigger_time", "nominal_cardiac_trigger_delay_time")),
-            _number(_either(inst, "acquisition_time", "frame_acquisition_date_time")),
+    get = getter(inst)
+    return (_number(_either(get, "acquisition_number", "frame_acquisition_number")),
+            _number(_either(get, "temporal_position_identifier", "temporal_position_index")),
+            _number(_either(get, "trigger_time", "nominal_cardiac_trigger_delay_time")),
+            _number(_either(get, "acquisition_time", "frame_acquisition_date_time")),
             # enhanced frames: Dimension Index Values, whose order is the Dimension Index
             # Sequence's (PS3.3 C.7.6.17): the dimensions in the order the file declares
-            tuple(_number(v) for v in inst.get("dimension_index_values") or ()),
+            tuple(_number(v) for v in get("dimension_index_values") or ()),
             image_identity(inst))
 
 
@@ -259,12 +266,11 @@ class MRStack(Stack):
                 or any(d.kind in ("unreadable", "duplicate_position")
                        for d in first.diagnostics)):
             return set()
-        wanted = [tuple(i.get(name) for name in _GRID_VALUES) for i in reference]
+        wanted = [_grid_values(i) for i in reference]
         same = set()
         for t, images in enumerate(self.volumes[1:], start=1):
             if len(images) == len(reference) and not any(is_colour(i) for i in images) and \
-                    all(tuple(i.get(name) for name in _GRID_VALUES) == w
-                        for i, w in zip(images, wanted)):
+                    all(_grid_values(i) == w for i, w in zip(images, wanted)):
                 same.add(t)
         return same
 
@@ -303,18 +309,20 @@ class MRStack(Stack):
         order = [0] * geometry.shape[0]
         for k, slot in reversed(list(enumerate(geometry.slice_index))):  # image k -> slot
             order[slot] = self.volumes[0][k].mosaic_tile  # the first image of a slot wins
-        grid, places = None, []
+        grid, ys, xs = None, None, None
         for t, inst in enumerate(files):
             if inst.get("mosaic_grid") != grid:
                 grid = inst.get("mosaic_grid")
-                places = [divmod(tile, grid) for tile in order]
-            tiles = mosaic.read_tiles(inst)  # a view of the frame: each tile copied once
+                ys, xs = (np.array(v, dtype=np.intp) for v in zip(*(divmod(tile, grid)
+                                                                     for tile in order)))
+            tiles = mosaic.read_tiles(inst)  # a view of the frame
+            # every slot's tile in one gather, (slots, rows, columns), not one copy per slot
+            picked = tiles[ys, :, xs]
             slope, intercept = rescale(inst, hounsfield)
-            for slot, (y, x) in enumerate(places):
-                if slope != 1.0 or intercept != 0.0:
-                    out[t, slot] = tiles[y, :, x].astype(np.float64) * slope + intercept
-                else:
-                    out[t, slot] = tiles[y, :, x]
+            if slope != 1.0 or intercept != 0.0:
+                out[t] = picked.astype(np.float64) * slope + intercept
+            else:
+                out[t] = picked
         first = Volume(out[0], geometry.affine.copy(), geometry.spacing, geometry.origin,
                        geometry.direction.copy(),
                        list(geometry.diagnostics) + self.extra_diagnostics,

@@ -74,8 +74,9 @@ RECORD_TAGS: tuple[Any, ...] = FIELDS + ("SharedFunctionalGroupsSequence",
                                          "PerFrameFunctionalGroupsSequence") + VENDOR_TAGS + (
                                          _PIXEL_DATA,)
 
-# What a header-only read asks for: the same without the Pixel Data, whose place then
-# comes from ``Dataset.stopped_at`` (so the read needs only the file's first kilobytes).
+# The same without the Pixel Data, for a header-only read whose Pixel Data's place comes
+# from ``Dataset.stopped_at`` (scan asks for RECORD_TAGS with stop_before_pixels instead,
+# which also walks past what lies between these and the Pixel Data in the same read).
 HEADER_TAGS: tuple[Any, ...] = RECORD_TAGS[:-1]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import gc
 import os
 import stat
@@ -48,7 +49,7 @@ from ..errors import (DicomError, DicomWarning, MalformedElementError, NotDicomE
 from ..reader import read
 from ..warning_capture import captured_warnings
 from .hierarchy import Collection
-from .record import (HEADER_TAGS, IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, plain_value,
+from .record import (IDENTIFIER_FIELDS, RECORD_TAGS, instance_record, plain_value,
                      snake_case)
 
 __all__ = ["scan", "list_files", "read_records", "read_chunk", "read_one", "outcome_error",
@@ -59,6 +60,7 @@ MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _MEDIA_STORAGE_BYTES = MEDIA_STORAGE_DIRECTORY.encode()
 _MEDIA_STORAGE_SOP_CLASS = 0x00020002
 _PIXEL_DATA = 0x7FE00010
+_FLOAT_PIXEL_DATA = 0x7FE00008  # where a read that stops before the pixels stops
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 # How the reader's warnings say that the data ended before the header did (the reader keeps
 # what it read; for a scan, such a file is truncated). Tested in tests/test_scan.py.
@@ -245,22 +247,24 @@ def _cores() -> int:
 def read_chunk(paths: list[str], tags: tuple[Any, ...] = ()) -> list[Outcome]:
     """Read one chunk of files (in a worker process or in this one): one capture of the
     warnings for the chunk, each file's own cut from it (see read_one)."""
-    wanted = HEADER_TAGS + tags
+    wanted = RECORD_TAGS + tags
+    before_pixels = _before_pixels(wanted)
     outside: list[warnings.WarningMessage] = []
     with captured_warnings() as caught:
-        outcomes = [_read_one(path, wanted, tags, caught, outside) for path in paths]
+        outcomes = [_read_one(path, wanted, tags, before_pixels, caught, outside)
+                    for path in paths]
     _issue_again(outside)
     return outcomes
 
 
-def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any, ...] = ()
+def read_one(path: str, wanted: tuple[Any, ...] = RECORD_TAGS, extra: tuple[Any, ...] = ()
              ) -> Outcome:
     """Read one file header-only into its record; never raises for a file's defects.
 
-    The read stops after the last attribute asked for, where the Pixel Data usually
-    starts (``Dataset.stopped_at`` gives its place, read from the first kilobytes only);
-    a file with other elements in between (overlays, waveforms) is read again for its
-    Pixel Data's place.
+    The read stops before the Pixel Data (``Dataset.stopped_at`` gives its place, read from
+    the first kilobytes only), walking past what lies between the last attribute asked for
+    and it (a group length of 7FE0, overlays, private groups) in the same read; only a file
+    with Float Pixel Data, or asked for attributes past the Pixel Data, is read again.
 
     The reader's warnings (lenient readings) go to the record's ``problems`` as
     ``"warning: ..."`` rather than to stderr, once per file of thousands. A file is
@@ -273,9 +277,16 @@ def read_one(path: str, wanted: tuple[Any, ...] = HEADER_TAGS, extra: tuple[Any,
     """
     outside: list[warnings.WarningMessage] = []
     with captured_warnings() as caught:  # (this file's warnings only, in any thread)
-        outcome = _read_one(path, wanted, extra, caught, outside)
+        outcome = _read_one(path, wanted, extra, _before_pixels(wanted), caught, outside)
     _issue_again(outside)
     return outcome
+
+
+@functools.lru_cache(maxsize=16)
+def _before_pixels(wanted: tuple[Any, ...]) -> bool:
+    """Whether a read of ``wanted`` may stop before the Pixel Data: none of them lies past
+    it (Pixel Data itself comes from where the read stopped)."""
+    return all(parse_tag(t) < _FLOAT_PIXEL_DATA for t in wanted if t != _PIXEL_DATA)
 
 
 def _issue_again(caught: list[warnings.WarningMessage]) -> None:
@@ -286,7 +297,7 @@ def _issue_again(caught: list[warnings.WarningMessage]) -> None:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
-def _read_one(path: str, wanted: tuple[Any, ...], extra: tuple[Any, ...],
+def _read_one(path: str, wanted: tuple[Any, ...], extra: tuple[Any, ...], before_pixels: bool,
               caught: list[warnings.WarningMessage], outside: list[warnings.WarningMessage]
               ) -> Outcome:
     """read_one inside a capture of warnings (``caught``, shared by the files of a chunk):
@@ -295,7 +306,7 @@ def _read_one(path: str, wanted: tuple[Any, ...], extra: tuple[Any, ...],
     try:
         start = len(caught)
         try:
-            ds, record = _header(path, wanted, extra)
+            ds, record = _header(path, wanted, extra, before_pixels)
         finally:
             notes = []
             for w in caught[start:]:
@@ -321,16 +332,16 @@ def _read_one(path: str, wanted: tuple[Any, ...], extra: tuple[Any, ...],
         return ("failed", exc)
 
 
-def _header(path: str, wanted: tuple[Any, ...], extra: tuple[Any, ...]
+def _header(path: str, wanted: tuple[Any, ...], extra: tuple[Any, ...], before_pixels: bool
             ) -> tuple[Any, dict[str, Any] | None]:
     """The header-only dataset of a file and its record (None for a DICOMDIR)."""
-    ds = read(path, tags=wanted)
+    ds = read(path, tags=wanted, stop_before_pixels=before_pixels)
     meta = ds.file_meta
     if meta is not None and _is_dicomdir(meta):
         return ds, None
     stopped = ds.stopped_at
-    if stopped is not None and stopped[0] < _PIXEL_DATA:
-        ds = read(path, tags=wanted + (_PIXEL_DATA,))
+    if stopped is not None and stopped[0] < _PIXEL_DATA:  # Float Pixel Data before it
+        ds = read(path, tags=wanted)
     record = instance_record(ds, path)
     if extra:
         _add_extra(record, ds, extra)

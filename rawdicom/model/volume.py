@@ -35,11 +35,11 @@ from ..errors import DicomError, DicomWarning, LimitExceededError, PixelDataErro
     TruncatedError
 from .geometry import NOT_COMPARED, Diagnostic, Geometry, GeometryError, numpy
 from .header_values import rescale
+from .instance import Instance
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .instance import Instance
 
 __all__ = ["Volume", "stack_volume", "series_volume", "stored_dtype", "output_dtype",
            "mask_high_bits", "is_native_frame", "nifti_image"]
@@ -168,10 +168,20 @@ def _rgb24(array: "np.ndarray") -> "np.ndarray":
 
 # ---------------------------------------------------------------- the output type
 
+def getter(inst: Instance) -> Callable[[str], Any]:
+    """``inst.get`` without a default (None: absent): for a file's own image (no frame or
+    tile values over its record) the record's ``dict.get`` itself, one call less per
+    look-up; the checks below run for each of the thousands of images of a 4-D series."""
+    return inst.record.get if type(inst) is Instance and inst.frame is None else inst.get
+
+
 def stored_dtype(inst: "Instance") -> "np.dtype":
     """The little-endian numpy type of an image's stored values (Bits Allocated, Pixel
     Representation); PixelDataError for what no grayscale volume holds."""
-    bits, signed = inst.get("bits_allocated"), inst.get("pixel_representation", 0)
+    get = getter(inst)
+    bits, signed = get("bits_allocated"), get("pixel_representation")
+    if signed is None:
+        signed = 0
     if bits not in (8, 16, 32) or signed not in (0, 1):
         raise PixelDataError(f"{inst.get('path')}: Bits Allocated {bits}, Pixel Representation "
                              f"{signed}: not a grayscale volume rawdicom builds")
@@ -237,23 +247,27 @@ def mask_high_bits(arr: "np.ndarray", bits_stored: int) -> None:
 
 def is_colour(inst: "Instance") -> bool:
     """Whether an image is in colour: RGB or YBR samples, or PALETTE COLOR indices."""
-    photometric = inst.get("photometric_interpretation")
+    get = getter(inst)
+    photometric = get("photometric_interpretation")
     return (isinstance(photometric, str) and photometric.strip().upper() in _COLOUR) \
-        or inst.get("samples_per_pixel", 1) == 3
+        or get("samples_per_pixel") == 3
 
 
 def is_native_frame(inst: "Instance") -> bool:
     """Whether the frame's bytes are the stored values at a known offset of the file."""
-    offset, length = inst.get("pixel_data_offset"), inst.get("pixel_data_length")
-    if (inst.get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
-            or inst.get("samples_per_pixel", 1) != 1 or not isinstance(offset, int)
+    get = getter(inst)
+    offset, length, samples = get("pixel_data_offset"), get("pixel_data_length"), \
+        get("samples_per_pixel")
+    if (get("transfer_syntax_uid") not in _NATIVE_LITTLE_ENDIAN
+            or (samples is not None and samples != 1) or not isinstance(offset, int)
             or not isinstance(length, int) or length == _UNDEFINED or is_colour(inst)):
         return False
     try:
         size = stored_dtype(inst).itemsize
     except PixelDataError:
         return False
-    counts = (inst.get("number_of_frames", 1), inst.get("rows"), inst.get("columns"))
+    frames = get("number_of_frames")
+    counts = (1 if frames is None else frames, get("rows"), get("columns"))
     if not all(isinstance(v, int) and v > 0 for v in counts):  # the decoder will say why
         return False
     return length >= counts[0] * counts[1] * counts[2] * size

@@ -226,10 +226,15 @@ def vendor_fields(ds: Any, image_type: Any, problems: list[str]) -> dict[str, An
     return out
 
 
+#: The CSA image header elements a record takes (the header's accessors read them).
+_CSA_NAMES = frozenset(("NumberOfImagesInMosaic", "SliceNormalVector", "B_value",
+                        "DiffusionGradientDirection"))
+
+
 def _csa(raw: bytes, out: dict[str, Any], found: dict[str, Any], problems: list[str]) -> None:
     """Mosaic fields from the CSA image header (only where group 0019 did not give them)."""
     try:
-        header = parse_csa(raw)
+        header = parse_csa(raw, names=_CSA_NAMES)
         count = header.number_of_images_in_mosaic
         normal = header.slice_normal_vector
         b_value = header.b_value

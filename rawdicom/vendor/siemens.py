@@ -59,6 +59,7 @@ _CSA2_MARK = b"SV10"
 _HEADER = struct.Struct("<2I")            # n_tags, unused
 _ELEMENT = struct.Struct("<64si4s3i")     # name, vm, vr, syngodt, n_items, 77/205
 _ITEM = struct.Struct("<4i")
+_NAME_BYTES = bytes(range(0x21, 0x7F))  # what an element name is made of
 _INT_VRS = frozenset(("IS", "SL", "UL", "US", "SS"))
 _FLOAT_VRS = frozenset(("DS", "FD", "FL"))
 
@@ -217,11 +218,15 @@ class _Cursor:
 
 
 def parse_csa(data: bytes | bytearray | memoryview, *, offset: int = 0,
-              tag: int | None = None) -> CsaHeader:
+              tag: int | None = None, names: frozenset[str] | None = None) -> CsaHeader:
     """Parse the bytes of a CSA header (CSA1 or CSA2) into a :class:`CsaHeader`.
 
     ``offset`` and ``tag`` only make error messages point into the file the
-    bytes come from (``csa_header`` passes the element's).
+    bytes come from (``csa_header`` passes the element's). ``names``: only these
+    elements are kept and their values read; every other element is still walked,
+    with every check on its counts and lengths (the same errors), but its values are
+    not decoded. The scan asks for the four a mosaic or diffusion record needs, of the
+    fifty to a hundred a real image header holds.
     """
     cursor = _Cursor(bytes(data), offset, tag)
     layout = "CSA2" if cursor.data[:4] == _CSA2_MARK else "CSA1"
@@ -240,7 +245,6 @@ def parse_csa(data: bytes | bytearray | memoryview, *, offset: int = 0,
         raw_name, vm, raw_vr, syngodt, n_items, _mark = cursor.unpack(
             _ELEMENT, f"the header of element {index}")
         name = _name(raw_name, cursor, at)
-        vr = raw_vr.split(b"\0", 1)[0].decode("latin-1").strip()
         if vm < 0:
             raise cursor.error(f"negative value multiplicity {vm}", name, at)
         if not 0 <= n_items <= MAX_ITEMS:
@@ -250,6 +254,10 @@ def parse_csa(data: bytes | bytearray | memoryview, *, offset: int = 0,
                                f"{cursor.remaining()} remain", name, at)
         if index == 0:
             first_n_items = n_items
+        if names is not None and name not in names:
+            _skip_items(cursor, layout, name, n_items, first_n_items)
+            continue
+        vr = raw_vr.split(b"\0", 1)[0].decode("latin-1").strip()
         values = _items(cursor, layout, name, vr, vm, n_items, first_n_items)
         elements.append(CsaElement(name, vr, vm, syngodt, values, at))
     return CsaHeader(layout, elements, tag=tag, base=offset)
@@ -261,7 +269,7 @@ def _name(raw: bytes, cursor: _Cursor, at: int) -> str:
     if end < 0:
         raise cursor.error("element name has no NUL within its 64 bytes", at=at)
     name = raw[:end]
-    if not name or not all(0x20 < b < 0x7F for b in name):
+    if not name or name.translate(None, _NAME_BYTES):  # a byte outside 0x21..0x7E left
         raise cursor.error(f"element name {name[:64]!r} is not a name", at=at)
     return name.decode("ascii")
 
@@ -293,6 +301,29 @@ def _items(cursor: _Cursor, layout: str, name: str, vr: str, vm: int, n_items: i
         else:
             values.append(_number(text.strip(), vr, name, cursor))
     return values
+
+
+def _skip_items(cursor: _Cursor, layout: str, name: str, n_items: int,
+                first_n_items: int) -> None:
+    """The items of an element not asked for: walked past with the checks of
+    :func:`_items` (where one fails, the cursor's own check raises the same error), their
+    bytes neither copied nor decoded."""
+    data, pos, end = cursor.data, cursor.pos, len(cursor.data)
+    csa2 = layout == "CSA2"
+    for number in range(n_items):
+        if _ITEM.size > end - pos:
+            cursor.pos = pos
+            cursor.unpack(_ITEM, f"item {number}", name)  # raises
+        words = _ITEM.unpack_from(data, pos)
+        pos += _ITEM.size
+        length = words[1] if csa2 else words[0] - first_n_items
+        if length < 0 and not csa2:
+            break  # CSA1: the element's items end here (see _items)
+        if length < 0 or length > end - pos:
+            cursor.pos = pos
+            cursor.take(length, f"item {number}", name)  # raises
+        pos = min(end, pos + length + (-length) % 4)
+    cursor.pos = pos
 
 
 def _number(text: str, vr: str, name: str, cursor: _Cursor) -> Value:
