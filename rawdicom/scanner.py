@@ -13,6 +13,7 @@ are parsed only when their value is first asked for.
 
 from __future__ import annotations
 
+import re
 import struct
 import warnings
 import weakref
@@ -740,7 +741,7 @@ def _plain_run(records: dict, buf: memoryview, pos: int, end: int, header, u32,
 # shift by the difference). tests/test_scanner_layout.py checks it against the walk.
 _LAYOUTS: dict[tuple, "_Layout"] = {}
 _MAX_LAYOUTS = 64
-_MIN_LAYOUT = 4  # elements: a shorter run is walked, not remembered
+_MIN_LAYOUT = 8  # elements: a shorter run is walked, not remembered
 
 
 class _Layout:
@@ -748,7 +749,7 @@ class _Layout:
     bytes, its tag, its record (vr, length, value offset), and whether it was kept."""
 
     __slots__ = ("n", "starts", "heads", "tags", "vrs", "lengths", "offsets", "entries", "afters",
-                 "flags")
+                 "flags", "volatile", "segments", "proven")
 
     def __init__(self, data: bytes, start: int, stop: int, header, u32,
                  kept: frozenset[int] | None) -> None:
@@ -775,6 +776,28 @@ class _Layout:
         self.afters = tuple(map(int.__add__, stops, lengths))
         self.flags = tuple(True for _ in tags) if kept is None else \
             tuple(tag in kept for tag in tags)
+        # Elements whose header differed in a later file (a value of another length), and
+        # the stretches between them: start -> (end, a pattern of the stretch's header bytes
+        # and value lengths), matched in one call.
+        self.volatile: set[int] = set()
+        self.segments: dict[int, tuple[int, re.Pattern[bytes]]] | None = None
+        # Whether a later file took most of its run from this layout: only then are the
+        # patterns compiled (about a millisecond: files of layouts each their own never pay it).
+        self.proven = False
+
+    def stretches(self) -> dict[int, tuple[int, re.Pattern[bytes]]]:
+        """The stretches of elements between the volatile ones (two elements at least)."""
+        if self.segments is None:
+            segments = {}
+            j = 0
+            for k in sorted(self.volatile) + [self.n]:
+                if k - j >= 2:
+                    pattern = b"".join(re.escape(h) + b".{%d}" % length for h, length in
+                                       zip(self.heads[j:k], self.lengths[j:k]))
+                    segments[j] = (k, re.compile(pattern, re.DOTALL))
+                j = k + 1
+            self.segments = segments
+        return self.segments
 
 
 def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int, header, u32,
@@ -792,13 +815,17 @@ def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int,
         afters, flags = layout.afters, layout.flags
         j = 0
         delta = pos - starts[0]
+        stretches = layout.stretches() if layout.proven else {}
         while True:
-            # the first element from j whose header differs (compared in C, lazily)
-            places = starts[j:] if j else starts
-            if delta:
-                places = map(add, places, repeat(delta))
-            k = next(compress(counter(j), map(not_, map(data.startswith, heads[j:] if j else heads,
-                                                        places))), n)
+            stretch = stretches.get(j)
+            if stretch is not None and stretch[1].match(data, pos, end) is not None:
+                k = stretch[0]  # (a stretch of headers the same, values of the same lengths)
+            else:  # the first element from j whose header differs (compared in C, lazily)
+                places = starts[j:] if j else starts
+                if delta:
+                    places = map(add, places, repeat(delta))
+                k = next(compress(counter(j), map(not_, map(data.startswith,
+                                                            heads[j:] if j else heads, places))), n)
             if k > j:
                 i = k - 1
                 if afters[i] + delta > end or starts[i] + delta > last_start:
@@ -814,6 +841,9 @@ def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int,
             if k == n or pos > last_start:
                 break
             # element k differs from the layout's: one step of the walk
+            if k not in layout.volatile:
+                layout.volatile.add(k)
+                layout.segments = None  # (for the next file)
             after, step_tag, stepped = _plain_run(records, buf, pos, end, header, u32, last_tag,
                                                   stop_tag, count, pos, kept)
             if stepped == count:  # no plain element: the run ends here
@@ -829,4 +859,6 @@ def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int,
         if len(_LAYOUTS) >= _MAX_LAYOUTS:
             _LAYOUTS.clear()
         _LAYOUTS[key] = _Layout(data, start, pos, header, u32, kept)
+    elif matched:
+        layout.proven = True  # type: ignore[union-attr]
     return pos, last_tag, count
