@@ -31,7 +31,7 @@ from typing import Any, Sequence
 from ..errors import DicomError
 from ..model.layout import short_hash
 from .naming import suffixed
-from .sidecar import read_header, sidecar
+from .sidecar import read_header, sidecar, source_files
 
 __all__ = ["Options", "SeriesTask", "convert_series", "stack_id", "scaling"]
 
@@ -406,7 +406,7 @@ def _convert_series(task: SeriesTask) -> list[dict[str, Any]]:
                 "series_description": stack.instances[0].get("series_description"),
                 "modality": stack.instances[0].get("modality"), "stack": index + 1,
                 "stacks": len(stacks), "reason": stack.reason, "images": len(stack),
-                "files": len({str(i.get("path")) for i in stack.instances}),
+                "files": len(source_files(stack)),
                 "first_file": str(stack.instances[0].get("path")),
                 "folders": list(task.folders), "planned": list(task.planned),
                 "keys": list(task.keys)}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-__all__ = ["EXTRA_TAGS", "read_header", "sidecar", "tm_seconds"]
+__all__ = ["EXTRA_TAGS", "read_header", "sidecar", "source_files", "tm_seconds"]
 
 #: Attributes the sidecar needs beyond the record's: read from the header of each stack's
 #: first file (:func:`read_header`), not by the scan from every file.
@@ -156,5 +156,12 @@ def sidecar(stack: Any, *, series_instance_uid: str | None, reason: str,
     out["SeriesInstanceUID"] = series_instance_uid
     out["RawdicomStack"] = {"reason": reason, "images": len(stack.instances),
                             "diagnostics": list(diagnostics), "notes": list(notes)}
-    out["SourceFiles"] = sorted({str(i.get("path")) for i in stack.instances})
+    out["SourceFiles"] = source_files(stack)
     return out
+
+
+def source_files(stack: Any) -> list[str]:
+    """The stack's files, sorted, each once: read once per file's record, not once per
+    image (a mosaic's slices and a multi-frame file's frames share their file's record)."""
+    records = {id(i.record): i.record for i in stack.instances}
+    return sorted({str(r.get("path")) for r in records.values()})
