@@ -93,3 +93,23 @@ def test_variants():
         if len(sources) > 600:
             break
     compare(sources)
+
+
+def test_counts_and_identifiers_of_another_type():
+    """A count that is no integer and an identifier that is no text are left out with a
+    note (the record's type checks, taken key by key only when a type differs)."""
+    import struct
+
+    from builders import element, part10, txt, uid
+
+    body = (element(0x00080016, "UI", uid("1.2.3"))
+            + element(0x00080018, "FD", struct.pack("<d", 1.5))
+            + element(0x0020000D, "UI", uid("1.2.3.4"))
+            + element(0x0020000E, "UI", uid("1.2.3.5"))
+            + element(0x00280010, "UT", txt("8"))
+            + element(0x00280011, "US", struct.pack("<H", 4)))
+    for _ in range(2):  # cold, then warm caches
+        record = instance_record(rawdicom.read(part10(body), tags=HEADER_TAGS), "p")
+        assert record["rows"] is None and record["columns"] == 4
+        assert record["sop_instance_uid"] is None and record["sop_class_uid"] == "1.2.3"
+        assert [p.split(":")[0] for p in record["problems"]] == ["rows", "sop_instance_uid"]
