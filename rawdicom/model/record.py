@@ -14,7 +14,6 @@ stripped text, a missing or empty attribute is None.
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 from typing import Any, Iterable
 
 from .. import dictionary
@@ -115,8 +114,6 @@ _COUNT_KEYS = tuple(_KEYS[k] for k in (
 _TEXT_KEYS = tuple(_KEYS[k] for k in (
     "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID",
     "FrameOfReferenceUID", "PatientID", "IssuerOfPatientID"))
-_counts, _texts = itemgetter(*_COUNT_KEYS), itemgetter(*_TEXT_KEYS)
-_COUNT_TYPES, _TEXT_TYPES = frozenset((int, type(None))), frozenset((str, type(None)))
 
 
 def _plain(value: Any, as_list: bool) -> Any:
@@ -265,19 +262,16 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
             cache[raw] = (vr, value[:] if type(value) is list else value)
     for tag, key, as_list in others:
         record[key] = plain_value(ds, tag, problems, as_list)
-    # (the checks below, key by key, only where a value is of another type: seldom)
-    if not _COUNT_TYPES.issuperset(map(type, _counts(record))):
-        for key in _COUNT_KEYS:  # a count must be an integer: Rows "8" (written as UT) is none
-            value = record[key]
-            if value is not None and type(value) is not int:
-                problems.append(f"{key}: {str(value)[:40]!r} is not an integer; left out")
-                record[key] = None
-    if not _TEXT_TYPES.issuperset(map(type, _texts(record))):
-        for key in _TEXT_KEYS:  # an identifier is text: a UID written as FD 1.5 is none
-            value = record[key]
-            if value is not None and type(value) is not str:
-                problems.append(f"{key}: {str(value)[:40]!r} is not text; left out")
-                record[key] = None
+    for key in _COUNT_KEYS:  # a count must be an integer: Rows "8" (written as UT) is none
+        value = record[key]
+        if value is not None and type(value) is not int:
+            problems.append(f"{key}: {str(value)[:40]!r} is not an integer; left out")
+            record[key] = None
+    for key in _TEXT_KEYS:  # an identifier is text: a UID written as FD 1.5 is none
+        value = record[key]
+        if value is not None and type(value) is not str:
+            problems.append(f"{key}: {str(value)[:40]!r} is not text; left out")
+            record[key] = None
     record.update(vendor_fields(ds, record["image_type"], problems))  # see vendor/fields.py
     record["transfer_syntax_uid"] = ds.transfer_syntax.uid if ds.transfer_syntax else None
     pixel = ds[_PIXEL_DATA] if _PIXEL_DATA in ds else None
