@@ -369,7 +369,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, help="keep (and reuse) the generated files here")
-    parser.add_argument("--remote", type=int, default=200)
+    parser.add_argument("--remote", type=int, default=200,
+                        help="files fetched over HTTP (0: no remote figures)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-index-"))
     folder = args.dir or tmp / "files"
@@ -381,9 +382,10 @@ def main() -> None:
             print(f"generated {args.files} files in {time.perf_counter() - start:.0f} s "
                   f"({paths[0].stat().st_size} bytes each)", flush=True)
         bench_local(paths[:args.files], tmp)
-        remote = tmp / "remote"
-        remote.mkdir()
-        bench_remote(remote, args.remote)
+        if args.remote > 0:
+            remote = tmp / "remote"
+            remote.mkdir()
+            bench_remote(remote, args.remote)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

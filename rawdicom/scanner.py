@@ -13,12 +13,13 @@ are parsed only when their value is first asked for.
 
 from __future__ import annotations
 
+import re
 import struct
 import warnings
 import weakref
 from functools import lru_cache, partial
-from itertools import compress, count as counter, islice
-from operator import ne
+from itertools import compress, count as counter, repeat
+from operator import add, not_
 from typing import Callable
 
 from . import dictionary
@@ -747,8 +748,8 @@ class _Layout:
     """A run of plain elements as one file had it: per element, its header's place and
     bytes, its tag, its record (vr, length, value offset), and whether it was kept."""
 
-    __slots__ = ("n", "starts", "stops", "slices", "heads", "tags", "vrs", "lengths",
-                 "offsets", "entries", "afters", "flags")
+    __slots__ = ("n", "starts", "heads", "tags", "vrs", "lengths", "offsets", "entries", "afters",
+                 "flags", "volatile", "segments", "proven")
 
     def __init__(self, data: bytes, start: int, stop: int, header, u32,
                  kept: frozenset[int] | None) -> None:
@@ -767,15 +768,36 @@ class _Layout:
             lengths.append(length)
             pos += size + length
         self.n = len(starts)
-        self.starts, self.stops = tuple(starts), tuple(stops)
-        self.slices = tuple(map(slice, starts, stops))
-        self.heads = tuple(map(data.__getitem__, self.slices))
+        self.starts = tuple(starts)
+        self.heads = tuple(map(data.__getitem__, map(slice, starts, stops)))
         self.tags, self.vrs, self.lengths, self.offsets = \
-            tuple(tags), tuple(vrs), tuple(lengths), self.stops
+            tuple(tags), tuple(vrs), tuple(lengths), tuple(stops)
         self.entries = tuple(zip(vrs, lengths, stops))
         self.afters = tuple(map(int.__add__, stops, lengths))
         self.flags = tuple(True for _ in tags) if kept is None else \
             tuple(tag in kept for tag in tags)
+        # Elements whose header differed in a later file (a value of another length), and
+        # the stretches between them: start -> (end, a pattern of the stretch's header bytes
+        # and value lengths), matched in one call.
+        self.volatile: set[int] = set()
+        self.segments: dict[int, tuple[int, re.Pattern[bytes]]] | None = None
+        # Whether a later file took most of its run from this layout: only then are the
+        # patterns compiled (about a millisecond: files of layouts each their own never pay it).
+        self.proven = False
+
+    def stretches(self) -> dict[int, tuple[int, re.Pattern[bytes]]]:
+        """The stretches of elements between the volatile ones (two elements at least)."""
+        if self.segments is None:
+            segments = {}
+            j = 0
+            for k in sorted(self.volatile) + [self.n]:
+                if k - j >= 2:
+                    pattern = b"".join(re.escape(h) + b".{%d}" % length for h, length in
+                                       zip(self.heads[j:k], self.lengths[j:k]))
+                    segments[j] = (k, re.compile(pattern, re.DOTALL))
+                j = k + 1
+            self.segments = segments
+        return self.segments
 
 
 def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int, header, u32,
@@ -789,26 +811,28 @@ def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int,
     start, first = pos, count
     matched = 0
     if layout is not None:
-        n, starts, stops, heads, tags = (layout.n, layout.starts, layout.stops, layout.heads,
-                                         layout.tags)
+        n, starts, heads, tags = layout.n, layout.starts, layout.heads, layout.tags
         afters, flags = layout.afters, layout.flags
         j = 0
         delta = pos - starts[0]
+        stretches = layout.stretches() if layout.proven else {}
         while True:
-            # the first element from j whose header differs (compared in C, lazily)
-            if delta:
-                found = map(data.__getitem__, map(slice, map(delta.__add__, islice(starts, j, None)),
-                                                  map(delta.__add__, islice(stops, j, None))))
-            else:
-                found = map(data.__getitem__, islice(layout.slices, j, None))
-            k = next(compress(counter(j), map(ne, found, islice(heads, j, None))), n)
+            stretch = stretches.get(j)
+            if stretch is not None and stretch[1].match(data, pos, end) is not None:
+                k = stretch[0]  # (a stretch of headers the same, values of the same lengths)
+            else:  # the first element from j whose header differs (compared in C, lazily)
+                places = starts[j:] if j else starts
+                if delta:
+                    places = map(add, places, repeat(delta))
+                k = next(compress(counter(j), map(not_, map(data.startswith,
+                                                            heads[j:] if j else heads, places))), n)
             if k > j:
                 i = k - 1
                 if afters[i] + delta > end or starts[i] + delta > last_start:
                     break  # (the data or the element budget ends within: walked)
                 if delta:
                     taken = zip(tags[j:k], zip(layout.vrs[j:k], layout.lengths[j:k],
-                                               map(delta.__add__, layout.offsets[j:k])))
+                                               map(add, layout.offsets[j:k], repeat(delta))))
                 else:
                     taken = zip(tags[j:k], layout.entries[j:k])
                 records.update(compress(taken, flags[j:k]))
@@ -817,6 +841,9 @@ def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int,
             if k == n or pos > last_start:
                 break
             # element k differs from the layout's: one step of the walk
+            if k not in layout.volatile:
+                layout.volatile.add(k)
+                layout.segments = None  # (for the next file)
             after, step_tag, stepped = _plain_run(records, buf, pos, end, header, u32, last_tag,
                                                   stop_tag, count, pos, kept)
             if stepped == count:  # no plain element: the run ends here
@@ -832,4 +859,6 @@ def _layout_run(data: bytes, records: dict, buf: memoryview, pos: int, end: int,
         if len(_LAYOUTS) >= _MAX_LAYOUTS:
             _LAYOUTS.clear()
         _LAYOUTS[key] = _Layout(data, start, pos, header, u32, kept)
+    elif matched:
+        layout.proven = True  # type: ignore[union-attr]
     return pos, last_tag, count

@@ -66,6 +66,7 @@ IDENTIFIER_FIELDS = ("sop_class_uid", "sop_instance_uid", "study_instance_uid",
                      "series_instance_uid")
 
 _PIXEL_DATA = 0x7FE00010
+_SPECIFIC_CHARACTER_SET = 0x00080005
 
 # What scan asks the reader for: the record's attributes, the functional groups of
 # enhanced objects, and the Pixel Data element (its offset, never its value).
@@ -136,9 +137,11 @@ def _plain(value: Any, as_list: bool) -> Any:
 # values (UIDs, names, dates, spacing, orientation, rows) in every file. Only what decodes
 # the same whatever the context and never warns: ASCII text (no ESC: no charset switch) of
 # the text VRs below; DS only when it parsed as numbers (a DS that does not parse warns,
-# and must warn each time); binary numbers of a whole number of values. IS is left out:
-# "1.0" parses, with a warning.
-_CACHED_VRS = frozenset("AE AS CS DA DS DT LO LT PN SH ST TM UC UI UR UT".split())
+# and must warn each time); IS only when it parsed and holds no more than digits, signs,
+# spaces and backslashes ("1.0" parses, with a warning); binary numbers of a whole number
+# of values.
+_CACHED_VRS = frozenset("AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT".split())
+_IS_BYTES = b"0123456789+- \\"
 _NUMBER_SIZES = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "FD": 8}
 _CACHE_SIZE = 256  # values per field
 
@@ -148,7 +151,9 @@ def _cacheable(vr: str, raw: bytes, value: Any) -> bool:
     if vr in _CACHED_VRS:
         if not raw.isascii() or 27 in raw:
             return False
-        return vr != "DS" or not (isinstance(value, str) or (
+        if vr == "IS" and raw.translate(None, _IS_BYTES):
+            return False
+        return (vr != "DS" and vr != "IS") or not (isinstance(value, str) or (
             type(value) is list and any(isinstance(v, str) for v in value)))
     size = _NUMBER_SIZES.get(vr)
     return size is not None and len(raw) % size == 0
@@ -204,27 +209,30 @@ def instance_record(ds: Dataset, path: str | None = None) -> dict[str, Any]:
         buf = base  # slices of the bytes themselves: one copy less per value
     fields = _FIELD_TAGS[little if type(buf) is bytes else None]
     others = []
+    if _SPECIFIC_CHARACTER_SET in ds._elements:  # first, whatever the caches spare below:
+        charset = ctx.charset  # its warnings (an unknown term...) in every file, first
     # Only the elements present (a file has a few dozen of the fields), in one pass.
     for tag, entry in ds._elements.items():
         field = fields.get(tag)
         if field is None:
             continue
         key, as_list, cache = field
-        if type(entry) is not tuple or " or " in entry[0]:
+        if type(entry) is tuple:
+            # A plain element as the scanner left it, (vr, length, offset): decoded as
+            # Element.value would, without building the Element (this loop runs per file).
+            vr, length, offset = entry
+            raw = buf[offset:offset + length]
+            if cache is not None:  # (never holds an ambiguous VR, "US or SS": see below)
+                known = cache.get(raw)
+                if known is not None and known[0] == vr:
+                    value = known[1]
+                    record[key] = value[:] if type(value) is list else value
+                    continue
+        if type(entry) is not tuple or " or " in vr:
             others.append((tag, key, as_list))  # after the loop: this may change _elements
             continue
-        # A plain element as the scanner left it, (vr, length, offset): decoded as
-        # Element.value would, without building the Element (this loop runs per file).
-        vr, length, offset = entry
         if not length:
             continue
-        raw = buf[offset:offset + length]
-        if cache is not None:
-            known = cache.get(raw)
-            if known is not None and known[0] == vr:
-                value = known[1]
-                record[key] = value[:] if type(value) is list else value
-                continue
         if vr in AFFECTED_VRS:
             if charset is None:
                 charset = ctx.charset
