@@ -63,6 +63,7 @@ def scan_jobs(folder: Path) -> list[tuple[str, Callable[[], int]]]:
     from pydicom.errors import InvalidDicomError
     paths = bench_scan._list(folder)
     tags = bench_scan.TAGS
+    sdl_errors = (dicomsdl.DicomException, RuntimeError, OSError)
 
     def ours(workers: int) -> int:
         collection = rawdicom.scan(folder, workers=workers)
@@ -85,9 +86,8 @@ def scan_jobs(folder: Path) -> list[tuple[str, Callable[[], int]]]:
         ("rawdicom-1", lambda: ours(1)),
         ("rawdicom-2", lambda: ours(2)),
         ("pydicom", lambda: _records(paths, with_pydicom, (InvalidDicomError, OSError))),
-        ("dicomsdl", lambda: _records(paths, with_dicomsdl(False), (RuntimeError, OSError))),
-        ("dicomsdl-header", lambda: _records(paths, with_dicomsdl(True),
-                                             (RuntimeError, OSError))),
+        ("dicomsdl", lambda: _records(paths, with_dicomsdl(False), sdl_errors)),
+        ("dicomsdl-header", lambda: _records(paths, with_dicomsdl(True), sdl_errors)),
     ]
 
 
