@@ -166,10 +166,16 @@ def header(patient: int, series: int, index: int) -> Dataset:
 
 
 def generate(folder: Path, count: int) -> list[Path]:
-    """``count`` files (cached: a folder holding them already is reused)."""
+    """``count`` files (cached: a folder holding them already is reused). A folder this
+    benchmark did not make (no marker of a run beside it) is refused, never written into:
+    ``bench_real.py`` times existing folders."""
     marker = folder.parent / f"{folder.name}.complete-{count}"
     if marker.exists():
         return sorted(p for p in folder.rglob("*") if p.is_file() and p.name[0] != ".")
+    made = any(folder.parent.glob(f"{folder.name}.complete-*"))
+    if folder.is_dir() and any(folder.iterdir()) and not made:
+        raise SystemExit(f"{folder}: a folder this benchmark did not generate; it writes "
+                         "only into its own (time existing folders with bench_real.py)")
     folder.mkdir(parents=True, exist_ok=True)
     pixels = bytes(random.Random(0).getrandbits(8) for _ in range(4096)) * (ROWS * COLUMNS * 2
                                                                           // 4096)
@@ -291,7 +297,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--dir", type=Path, default=None,
-                        help=f"where the folder is generated and kept (default {DEFAULT_DIR})")
+                        help=f"where the folder is generated and kept (default {DEFAULT_DIR}/FILES; "
+                        "never an existing folder of other files: see bench_real.py)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip", default="", help="comma-separated jobs not to run "
                         "(pydicom, dicomsdl, dicomsdl-header, rawdicom-1, rawdicom-2)")
