@@ -385,3 +385,44 @@ def test_info_of_geometry_values_that_are_no_floats(tmp_path, keyword, vr, value
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr
     assert shown in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("keyword", ["SeriesNumber", "RepetitionTime", "EchoTime", "FlipAngle"])
+def test_convert_of_a_series_with_a_400_digit_number_in_its_sidecar_fields(tmp_path, keyword):
+    """A 400-digit IS where the sidecar takes a number (Series Number, or Repetition Time
+    written as IS) once raised OverflowError out of convert (math.isfinite of an int too
+    large for a float; pipeline fuzzer, seed 702 case 1908, on 4b08621): the value is
+    absent from the sidecar, the stack converted."""
+    pytest.importorskip("numpy")
+    import json
+    paths = sb.write_series(tmp_path / "in", n=3, rows=8, columns=8)
+    for path in paths:
+        edit(path, **{keyword: ("IS", b"9" * 400)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = rawdicom.convert(tmp_path / "in", tmp_path / "out")
+    [row] = report.rows
+    assert row["status"] == "converted", row
+    [side] = [p for p in (tmp_path / "out").rglob("*.json") if "manifest" not in p.name]
+    assert keyword not in json.loads(side.read_text())
+
+
+def test_a_400_digit_b_value_and_repetition_time_are_absent(tmp_path):
+    """The same integers read by the diffusion and 4-D code: no b-value, no time step."""
+    from rawdicom.model.diffusion import b_value
+    positions = sb.axial_positions(2)
+    paths = sb.write_series(tmp_path, positions + positions, modality="MR")
+    for path in paths:
+        edit(path, DiffusionBValue=("IS", b"9" * 400), RepetitionTime=("IS", b"9" * 400))
+    [series] = scan(tmp_path).series
+    for stack in series.stacks():
+        assert all(b_value(i) is None for i in stack.instances)
+        if hasattr(stack, "_repetition_time"):
+            assert stack._repetition_time() is None
+
+
+def test_finite_number():
+    from rawdicom.model.header_values import finite_number
+    assert finite_number(int("9" * 400)) is None and finite_number(True) is None
+    assert finite_number("1.5") is None and finite_number(2) == 2.0
+    assert finite_number(float("nan")) is None and finite_number(-1e300) == -1e300

@@ -23,7 +23,6 @@ stages apart, and only one row per stack is ever committed.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -152,10 +151,9 @@ def _refusal(stack: Any, missing: str, images: Sequence[Any]) -> tuple[str | Non
 
 
 def _time_step(stack: Any) -> float | None:
-    tr = stack.instances[0].get("repetition_time")
-    if isinstance(tr, (int, float)) and not isinstance(tr, bool) and math.isfinite(tr) and tr > 0:
-        return float(tr) / 1000.0
-    return None
+    from ..model.header_values import finite_number
+    tr = finite_number(stack.instances[0].get("repetition_time"))
+    return tr / 1000.0 if tr is not None and tr > 0 else None
 
 
 def _write(path: str, volume: Any, array: Any, options: Options, *, slope: float | None = None,

@@ -11,8 +11,9 @@ leaves them out.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
+
+from ..model.header_values import finite_number
 
 __all__ = ["EXTRA_TAGS", "read_header", "sidecar", "source_files", "tm_seconds"]
 
@@ -50,9 +51,7 @@ _FIELDS = (
 def _number(value: Any) -> float | None:
     if isinstance(value, list):
         value = value[0] if len(value) == 1 else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
+    return finite_number(value)
 
 
 def _text(value: Any) -> str | None:

@@ -36,11 +36,10 @@ negates y instead: both give the same vector in the patient (tested against dcm2
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from .header_values import finite_floats
+from .header_values import finite_floats, finite_number
 
 __all__ = ["b_value", "gradient_lps", "ge_frame_note", "frame_diagnostics", "image_frame",
            "fsl_vectors", "write_fsl"]
@@ -63,9 +62,9 @@ UNTESTED_FRAME = "gradient_frame_untested"
 def b_value(inst: Any) -> float | None:
     """The b-value (s/mm²) of an image: the standard's, else the vendor's, else None."""
     for name in ("diffusion_b_value", "vendor_b_value"):
-        value = inst.get(name)
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            return float(value)
+        value = finite_number(inst.get(name))
+        if value is not None:
+            return value
     return None
 
 

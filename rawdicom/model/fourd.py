@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..errors import DicomError
 from . import diffusion, mosaic
 from .geometry import POSITION_TOLERANCE, Diagnostic, GeometryError, Grid, numpy, stack_grid
-from .header_values import position, rescale
+from .header_values import finite_number, position, rescale
 from .instance import Instance
 from .stacks import Stack, add_regroup, image_identity, normal
 from .volume import Volume, fill_time_points, getter, is_colour, nifti_image, output_dtype
@@ -291,10 +291,8 @@ class MRStack(Stack):
         return numpy().empty(shape, dtype=dtype)
 
     def _repetition_time(self) -> float | None:
-        value = self.volumes[0][0].get("repetition_time")
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and math.isfinite(value) and value > 0
-        return float(value) if ok else None
+        value = finite_number(self.volumes[0][0].get("repetition_time"))
+        return value if value is not None and value > 0 else None
 
     def _mosaics(self, hounsfield: bool) -> tuple[Volume, "np.ndarray"]:
         """Every mosaic file's slices into one (volumes, slices, rows, columns) array, and

@@ -56,6 +56,15 @@ def finite_floats(value: Any, count: int) -> tuple[float, ...] | None:
     return out if all(map(math.isfinite, out)) else None
 
 
+def finite_number(value: Any) -> float | None:
+    """A single int or float (not bool, not text) as a finite float, else None: an integer
+    beyond the float range (a 400-digit IS) is no finite number, never an OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    values = finite_floats(value, 1)
+    return values[0] if values else None
+
+
 def positive_float(value: Any) -> float | None:
     """A single positive finite number, or None (absent, text that did not decode, <= 0)."""
     values = finite_floats([value], 1)
